@@ -1,0 +1,31 @@
+"""The application factory: the only place the expensive parts are built."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import Settings
+from .http import codesystem, metadata
+from .http.fhir import check_format
+from .http.outcome import register_error_handlers
+from .terminology.engine import TerminologyEngine
+
+
+def create_app(settings: Settings | None = None, engine: TerminologyEngine | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    engine = engine or TerminologyEngine.from_store(settings.store, settings.default_version)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, MAX_PARAMETERS=settings.max_parameters,
+                      BASE_PATH=settings.base_path)
+    app.extensions["terminology"] = engine
+    base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
+    app.extensions["metadata"] = metadata.build_metadata(engine, base_url)
+    for blueprint in (metadata.bp, codesystem.bp):
+        app.register_blueprint(blueprint, url_prefix=settings.base_path)
+    app.before_request(check_format)
+    register_error_handlers(app)
+    logging.getLogger(__name__).info(
+        "ICD-10-CM releases: %s (default %s)", engine.releases.versions_text, engine.releases.default.version)
+    return app

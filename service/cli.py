@@ -1,0 +1,73 @@
+"""`python -m service load [SOURCE]` builds a release into the store; `python -m service serve` serves it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import ServiceError
+from .loaders.load import load
+from .store.reader import open_store
+
+
+def _load(args) -> int:
+    settings = Settings.from_env(store=args.store)
+    stats = load(args.source, settings.store, version=args.version, effective=args.effective)
+    print(f"loaded ICD-10-CM {stats.version}: {stats.codes:,} codes ({stats.billable:,} billable), "
+          f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s")
+    return 0
+
+
+def _serve(args) -> int:
+    settings = Settings.from_env(store=args.store, host=args.host, port=args.port, workers=args.workers,
+                                 threads=args.threads)
+    if not open_store(settings.store):
+        print(f"no release in {settings.store}; building the default one (April 1 2026) first", flush=True)
+        started = time.perf_counter()
+        stats = load(None, settings.store)
+        print(f"built {stats.path} in {time.perf_counter() - started:.1f} s", flush=True)
+    os.environ.update(settings.to_env())
+    os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    print(f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} "
+          f"({settings.workers} workers)", flush=True)
+    Granian("service.wsgi:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
+            workers=settings.workers, blocking_threads=settings.threads, log_access=False).serve()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    load_cmd = commands.add_parser("load", help="build a release file in the store from the CDC tabular XML")
+    load_cmd.add_argument("source", nargs="?", help="CDC tabular XML or release zip (default: April 1 2026, "
+                                                     "from the simple-icd-10-cm package)")
+    load_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
+    load_cmd.add_argument("--version", help="version id to publish (default: from the file: YYYY or YYYY-04)")
+    load_cmd.add_argument("--effective", help="date the release takes effect, YYYY-MM-DD (default: from the version)")
+    load_cmd.set_defaults(run=_load)
+    serve_cmd = commands.add_parser("serve", help="serve the store over FHIR (builds the default release if empty)")
+    serve_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
+    serve_cmd.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, help="listen port (default 8080)")
+    serve_cmd.add_argument("--workers", type=int, help="worker processes (default 2)")
+    serve_cmd.add_argument("--threads", type=int, help="threads per worker (default 1)")
+    serve_cmd.set_defaults(run=_serve)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ServiceError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2

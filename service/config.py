@@ -1,0 +1,61 @@
+"""Settings: one table, read from ``ICD10CM_TX_*`` environment variables or given directly.
+
+docs/settings.md documents every entry; tests/test_docs.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "ICD10CM_TX_"
+
+
+def _setting(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: Path = _setting(Path("store"), "Directory of release files (one SQLite file per loaded release).")
+    host: str = _setting("127.0.0.1", "Address the server listens on.")
+    port: int = _setting(8080, "Port the server listens on.")
+    base_path: str = _setting("/fhir", "Path of the FHIR base.")
+    workers: int = _setting(2, "Server worker processes (one per core is a good start).")
+    threads: int = _setting(1, "Threads per worker serving requests.")
+    default_version: str | None = _setting(
+        None, "Release that answers when a request names no version (default: the newest release in effect today).")
+    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")
+    max_parameters: int = _setting(100, "Most parameters accepted in one request (400 above it).")
+
+    @classmethod
+    def from_env(cls, environ=os.environ, **overrides) -> "Settings":
+        values: dict = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw:
+                values[f.name] = _convert(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "store" in values:
+            values["store"] = Path(values["store"])
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes ``from_env`` rebuild these settings (for worker processes)."""
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
+
+def settings_table() -> list[tuple[str, str, object, str]]:
+    """(name, environment variable, default, help) for every setting."""
+    return [(f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(Settings)]
+
+
+def _convert(f, raw: str):
+    if isinstance(f.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SystemExit(f"{ENV_PREFIX}{f.name.upper()} must be an integer, not {raw!r}") from None
+    return raw

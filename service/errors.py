@@ -1,0 +1,67 @@
+"""The one error hierarchy of the service.
+
+Each class carries the HTTP status and the FHIR ``OperationOutcome.issue.code`` it maps to; the
+HTTP layer renders any of them as an OperationOutcome (``service/http/outcome.py``).
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 500
+    issue_code = "exception"
+    # Optional code from http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
+    tx_code: str | None = None
+
+    def __init__(self, message: str, *, expression: str | None = None, tx_code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+        if tx_code is not None:
+            self.tx_code = tx_code
+
+
+class LoadError(ServiceError):
+    """A source could not be loaded into the store; names the file and what is wrong."""
+
+
+class StoreError(ServiceError):
+    """The store is missing or unreadable."""
+
+
+class InvalidRequest(ServiceError):
+    status = 400
+    issue_code = "invalid"
+
+
+class NotFound(ServiceError):
+    status = 404
+    issue_code = "not-found"
+    tx_code = "not-found"
+
+
+class MethodNotAllowed(ServiceError):
+    status = 405
+    issue_code = "not-supported"
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    issue_code = "not-supported"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    issue_code = "too-long"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    issue_code = "not-supported"
+
+
+class Unprocessable(ServiceError):
+    """The request is well formed but cannot be processed (FHIR uses 422 for this)."""
+
+    status = 422
+    issue_code = "processing"

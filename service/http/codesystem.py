@@ -1,0 +1,140 @@
+"""CodeSystem read and search, $lookup and $validate-code."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from ..errors import InvalidRequest, NotFound
+from ..terminology.codes import ICD10CM, canonical_system
+from ..terminology.engine import TerminologyEngine
+from ..terminology.model import Coding
+from ..terminology.resources import codesystem_id, codesystem_resource
+from . import params
+from .fhir import respond
+from .render import lookup_parameters, validation_parameters
+
+bp = Blueprint("codesystem", __name__)
+
+# Elements of a CodeSystem that _summary=true keeps (the FHIR summary set, for what we publish).
+_SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status", "experimental",
+            "date", "publisher", "caseSensitive", "hierarchyMeaning", "compositional", "versionNeeded", "content",
+            "count")
+
+
+def _engine() -> TerminologyEngine:
+    return current_app.extensions["terminology"]
+
+
+def _max_parameters() -> int:
+    return current_app.config["MAX_PARAMETERS"]
+
+
+def _release_for_id(resource_id: str):
+    for release in _engine().releases:
+        if codesystem_id(release.version) == resource_id:
+            return release
+    raise NotFound(f"CodeSystem/{resource_id} is not known on this server")
+
+
+def _resources():
+    engine = _engine()
+    default = engine.releases.default
+    return [codesystem_resource(r, r is default) for r in engine.releases]
+
+
+@bp.get("/CodeSystem/<resource_id>")
+def read(resource_id: str):
+    release = _release_for_id(resource_id)
+    return respond(codesystem_resource(release, release is _engine().releases.default))
+
+
+def _matches(resource: dict, args) -> bool:
+    url = args.get("url")
+    if url is not None and canonical_system(url) != resource["url"]:
+        return False
+    for name in ("version", "status"):
+        if args.get(name) is not None and args[name] != resource[name]:
+            return False
+    for name in ("name", "title"):  # string search: case-insensitive, starts-with
+        if args.get(name) is not None and not resource[name].lower().startswith(args[name].lower()):
+            return False
+    return True
+
+
+def _summarize(resource: dict, summary: str | None) -> dict:
+    if summary in (None, "false", "data"):
+        return resource
+    if summary in ("true", "text"):
+        kept = {k: v for k, v in resource.items() if k in _SUMMARY}
+        kept["meta"] = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                                 "code": "SUBSETTED"}]}
+        return kept
+    raise InvalidRequest(f"_summary must be true, false, text, data or count, not {summary!r}",
+                         expression="_summary")
+
+
+@bp.get("/CodeSystem")
+def search():
+    args = request.args
+    summary = args.get("_summary")
+    found = [r for r in _resources() if _matches(r, args)]
+    base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
+              "link": [{"relation": "self", "url": request.url}]}
+    if summary != "count":
+        bundle["entry"] = [{"fullUrl": f"{base}/CodeSystem/{r['id']}", "resource": _summarize(r, summary),
+                            "search": {"mode": "match"}} for r in found]
+    return respond(bundle)
+
+
+def _instance_system(resource_id: str | None, system: str | None, version: str | None):
+    """At instance level the CodeSystem id fixes the system and version."""
+    if resource_id is None:
+        return system, version
+    release = _release_for_id(resource_id)
+    if system is not None and canonical_system(system) != ICD10CM:
+        raise InvalidRequest(f"CodeSystem/{resource_id} is {ICD10CM}, not {system}", expression="system")
+    if version is not None and version != release.version:
+        raise InvalidRequest(f"CodeSystem/{resource_id} is version {release.version}, not {version}",
+                             expression="version")
+    return ICD10CM, release.version
+
+
+@bp.route("/CodeSystem/$lookup", methods=["GET", "POST"])
+@bp.route("/CodeSystem/<resource_id>/$lookup", methods=["GET", "POST"])
+def lookup(resource_id: str | None = None):
+    args = params.bind(params.LOOKUP, _max_parameters())
+    coding: Coding | None = args.get("coding")
+    code, system, version = args.get("code"), args.get("system"), args.get("version")
+    if coding is not None:
+        if code is not None:
+            raise InvalidRequest("Give either code or coding, not both", expression="coding")
+        code, system, version = coding.code, coding.system or system, coding.version or version
+    system, version = _instance_system(resource_id, system, version)
+    result = _engine().lookup(system, code, version=version, date=args.get("date"),
+                              properties=args.get("property"))
+    return respond(lookup_parameters(result))
+
+
+@bp.route("/CodeSystem/$validate-code", methods=["GET", "POST"])
+@bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
+def validate_code(resource_id: str | None = None):
+    args = params.bind(params.CODESYSTEM_VALIDATE_CODE, _max_parameters())
+    system = args.get("url") or args.get("system")
+    system, version = _instance_system(resource_id, system, args.get("version"))
+    options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
+               "date": args.get("date")}
+    concept = args.get("codeableConcept")
+    coding = args.get("coding")
+    if concept is not None:
+        result = _engine().validate_code(codeable_concept=concept, **options)
+        return respond(validation_parameters(result, concept))
+    if coding is not None:
+        coding = Coding(coding.system or system, coding.code, coding.version or version, coding.display)
+        result = _engine().validate_code(coding, from_coding=True, **options)
+    else:
+        if not system and args.get("code") is not None:
+            raise InvalidRequest("$validate-code needs url (the code system) with code", expression="url")
+        coding = Coding(system, args.get("code"), version, args.get("display"))
+        result = _engine().validate_code(coding, **options)
+    return respond(validation_parameters(result))

@@ -1,0 +1,99 @@
+"""CapabilityStatement and TerminologyCapabilities, built once at start-up."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as package_version
+
+from flask import Blueprint, current_app, request
+
+from ..errors import InvalidRequest
+
+from ..terminology.codes import ICD10CM
+from ..terminology.engine import TerminologyEngine
+from .fhir import respond
+
+SOFTWARE = "icd10cm-tx"
+
+
+def software_version() -> str:
+    try:
+        return package_version(SOFTWARE)
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _operation(name: str, resource: str) -> dict:
+    return {"name": name, "definition": f"http://hl7.org/fhir/OperationDefinition/{resource}-{name}"}
+
+
+def capability_statement(base_url: str, released: str) -> dict:
+    return {
+        "resourceType": "CapabilityStatement",
+        "url": f"{base_url}/metadata",
+        "version": software_version(),
+        "name": "ICD10CMTerminologyServer",
+        "title": "ICD-10-CM terminology server with coding guidance",
+        "status": "active",
+        "date": released,
+        "publisher": SOFTWARE,
+        "kind": "instance",
+        "instantiates": ["http://hl7.org/fhir/CapabilityStatement/terminology-server"],
+        "software": {"name": SOFTWARE, "version": software_version(), "releaseDate": released},
+        "implementation": {"description": "ICD-10-CM FHIR terminology service", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "resource": [{
+                "type": "CodeSystem",
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [{"name": n, "type": t} for n, t in (
+                    ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
+                    ("status", "token"))],
+                "operation": [_operation("lookup", "CodeSystem"), _operation("validate-code", "CodeSystem")],
+            }],
+        }],
+    }
+
+
+def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str) -> dict:
+    default = engine.releases.default.version
+    return {
+        "resourceType": "TerminologyCapabilities",
+        "url": f"{base_url}/metadata?mode=terminology",
+        "version": software_version(),
+        "name": "ICD10CMTerminologyServer",
+        "title": "ICD-10-CM terminology server with coding guidance",
+        "status": "active",
+        "date": released,
+        "kind": "instance",
+        "software": {"name": SOFTWARE, "version": software_version()},
+        "codeSystem": [{
+            "uri": ICD10CM,
+            "version": [{"code": release.version, "isDefault": release.version == default,
+                         "compositional": False, "language": ["en"]}
+                        for release in engine.releases],
+        }],
+        "validateCode": {"translations": False},
+        "codeSearch": "explicit",
+    }
+
+
+bp = Blueprint("metadata", __name__)
+
+
+@bp.get("/metadata")
+def metadata():
+    mode = request.args.get("mode", "full")
+    built = current_app.extensions["metadata"]
+    if mode == "terminology":
+        return respond(built["terminology"])
+    if mode in ("full", "normative"):
+        return respond(built["capabilities"])
+    raise InvalidRequest(f"mode must be full, normative or terminology, not {mode!r}", expression="mode")
+
+
+def build_metadata(engine: TerminologyEngine, base_url: str) -> dict:
+    released = max(r.meta["built"] for r in engine.releases)[:10]
+    return {"capabilities": capability_statement(base_url, released),
+            "terminology": terminology_capabilities(engine, base_url, released)}

@@ -1,0 +1,60 @@
+"""Every error becomes an OperationOutcome with the right status; one place renders them all."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ServiceError
+from .fhir import respond
+
+log = logging.getLogger(__name__)
+TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
+
+# Werkzeug's own errors (unknown route, wrong method, body too large, ...) -> issue type.
+_HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
+
+
+def issue(severity: str, code: str, text: str, tx_code: str | None = None, expression: str | None = None) -> dict:
+    entry: dict = {"severity": severity, "code": code}
+    details: dict = {"text": text}
+    if tx_code:
+        details["coding"] = [{"system": TX_ISSUE_TYPE, "code": tx_code}]
+    entry["details"] = details
+    if expression:
+        entry["location"] = [expression]
+        entry["expression"] = [expression]
+    return entry
+
+
+def operation_outcome(issues: list[dict]) -> dict:
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def _render(status: int, entry: dict, headers: dict | None = None):
+    return respond(operation_outcome([entry]), status, headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        if error.status >= 500:
+            log.error("%s", error.message)
+        return _render(error.status, issue("error", error.issue_code, error.message, error.tx_code, error.expression))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        text = error.description or error.name
+        if status == 404:
+            text = "No such resource or operation on this server; see /metadata for what it offers"
+        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+        return _render(status, issue("error", _HTTP_ISSUE_CODES.get(status, "invalid" if status < 500 else "exception"),
+                                     text), headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error")
+        return _render(500, issue("error", "exception", "The server failed to answer this request; it has been logged"))

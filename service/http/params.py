@@ -1,0 +1,164 @@
+"""Bind operation parameters from a GET query or a POSTed ``Parameters`` resource.
+
+Both forms become one flat mapping of name -> list of values, which a marshmallow schema per
+operation (names as in the FHIR OperationDefinitions) checks and converts. Unknown parameters
+are ignored, as FHIR asks of servers.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from ..errors import InvalidRequest
+from ..terminology.model import Coding
+from .fhir import json_body
+
+_VALUE_PREFIX = "value"
+
+
+class ParameterSchema(Schema):
+    """One ``Parameters.parameter``: a name and at most one of value[x], resource, part."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    resource = fields.Dict()
+    part = fields.List(fields.Dict())
+
+
+_parameter_schema = ParameterSchema()
+
+
+def parameters_body(max_parameters: int) -> dict[str, list]:
+    """Flatten a POSTed Parameters resource into name -> values."""
+    body = json_body()
+    if body.get("resourceType") != "Parameters":
+        raise InvalidRequest(f"The body must be a Parameters resource, not {body.get('resourceType')!r}")
+    entries = body.get("parameter", [])
+    if not isinstance(entries, list):
+        raise InvalidRequest("Parameters.parameter must be an array")
+    if len(entries) > max_parameters:
+        raise InvalidRequest(f"Too many parameters ({len(entries)}; at most {max_parameters})")
+    flat: dict[str, list] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise InvalidRequest(f"Parameters.parameter[{index}] must be an object")
+        errors = _parameter_schema.validate(entry)
+        if errors:
+            raise InvalidRequest(f"Parameters.parameter[{index}]: {_describe(errors)}")
+        values = [v for k, v in entry.items() if k.startswith(_VALUE_PREFIX)]
+        if len(values) > 1:
+            raise InvalidRequest(f"Parameters.parameter[{index}] ({entry['name']}) has more than one value[x]")
+        value = values[0] if values else entry.get("resource", entry.get("part"))
+        flat.setdefault(entry["name"], []).append(value)
+    return flat
+
+
+def query_parameters(max_parameters: int) -> dict[str, list]:
+    args = request.args
+    if len(args) > max_parameters:
+        raise InvalidRequest(f"Too many parameters (at most {max_parameters})")
+    return args.to_dict(flat=False)
+
+
+def request_parameters(max_parameters: int) -> dict[str, list]:
+    if request.method == "POST":
+        flat = parameters_body(max_parameters)
+        # Query parameters such as _format and _pretty still apply to a POST.
+        for name, values in request.args.lists():
+            flat.setdefault(name, values)
+        return flat
+    return query_parameters(max_parameters)
+
+
+def _describe(errors: dict) -> str:
+    return "; ".join(f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+                     for field, messages in errors.items())
+
+
+class CodingField(fields.Field):
+    """A FHIR Coding: a JSON object in a POST, or ``system|code`` in a GET query."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Coding:
+        if isinstance(value, str):
+            system, bar, code = value.partition("|")
+            if not bar:
+                raise ValidationError("a Coding in a URL is written system|code")
+            return Coding(system or None, code or None)
+        if not isinstance(value, dict):
+            raise ValidationError("must be a Coding")
+        strings = {k: value.get(k) for k in ("system", "code", "version", "display")}
+        if any(v is not None and not isinstance(v, str) for v in strings.values()):
+            raise ValidationError("system, code, version and display of a Coding must be strings")
+        return Coding(**strings)
+
+
+class CodeableConceptField(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs) -> list[Coding]:
+        if not isinstance(value, dict):
+            raise ValidationError("must be a CodeableConcept (send it in a POST Parameters body)")
+        codings = value.get("coding", [])
+        if not isinstance(codings, list):
+            raise ValidationError("coding must be an array")
+        coding_field = CodingField()
+        return [coding_field.deserialize(c) for c in codings]
+
+
+class OperationSchema(Schema):
+    """Single-valued parameters arrive as one-element lists; unwrap them and refuse repeats."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    repeatable: frozenset[str] = frozenset()
+
+    @pre_load
+    def unwrap(self, data: dict, **kwargs) -> dict:
+        unwrapped = {}
+        for name, values in data.items():
+            if name not in self.fields:
+                continue
+            if name in self.repeatable:
+                unwrapped[name] = values
+            elif len(values) > 1:
+                raise ValidationError(f"may be given only once", name)
+            else:
+                unwrapped[name] = values[0]
+        return unwrapped
+
+
+class LookupSchema(OperationSchema):
+    repeatable = frozenset({"property"})
+    code = fields.String()
+    system = fields.String()
+    version = fields.String()
+    coding = CodingField()
+    date = fields.String()
+    displayLanguage = fields.String()
+    property = fields.List(fields.String())
+
+
+class CodeSystemValidateCodeSchema(OperationSchema):
+    url = fields.String()
+    system = fields.String()  # not in R4 for CodeSystem/$validate-code, but clients send it
+    code = fields.String()
+    version = fields.String()
+    display = fields.String()
+    coding = CodingField()
+    codeableConcept = CodeableConceptField()
+    date = fields.String()
+    abstract = fields.Boolean()
+    displayLanguage = fields.String()
+
+
+def bind(schema: Schema, max_parameters: int) -> dict:
+    try:
+        return schema.load(request_parameters(max_parameters))
+    except ValidationError as error:
+        raise InvalidRequest(f"Invalid parameter: {_describe(error.messages)}") from None
+
+
+LOOKUP = LookupSchema()
+CODESYSTEM_VALIDATE_CODE = CodeSystemValidateCodeSchema()

@@ -1,0 +1,70 @@
+"""Engine results -> FHIR Parameters dicts (no fhir.resources on the request path)."""
+
+from __future__ import annotations
+
+from ..terminology.codes import ICD10CM, NAME
+from ..terminology.model import Coding, LookupResult, ValidationResult
+from .outcome import issue, operation_outcome
+
+PREFERRED_FOR_LANGUAGE = {
+    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+    "code": "preferredForLanguage",
+    "display": "Preferred For Language",
+}
+
+
+def parameters(entries: list[dict]) -> dict:
+    return {"resourceType": "Parameters", "parameter": entries}
+
+
+def lookup_parameters(result: LookupResult) -> dict:
+    entries = [
+        {"name": "name", "valueString": NAME},
+        {"name": "version", "valueString": result.version},
+        {"name": "display", "valueString": result.display},
+        {"name": "code", "valueCode": result.code},
+        {"name": "system", "valueUri": ICD10CM},
+        {"name": "designation", "part": [
+            {"name": "language", "valueCode": "en"},
+            {"name": "use", "valueCoding": PREFERRED_FOR_LANGUAGE},
+            {"name": "value", "valueString": result.display},
+        ]},
+    ]
+    # Inclusion terms: synonyms of the title, or conditions classified to the code (not exhaustive).
+    entries += [{"name": "designation", "part": [{"name": "language", "valueCode": "en"},
+                                                 {"name": "value", "valueString": term}]}
+                for term in result.designations]
+    if result.normalized_from is not None:
+        entries.append({"name": "normalized-code", "valueCode": result.code})
+    entries += result.properties
+    return parameters(entries)
+
+
+def _coding(coding: Coding) -> dict:
+    return {k: v for k, v in (("system", coding.system), ("version", coding.version), ("code", coding.code),
+                              ("display", coding.display)) if v is not None}
+
+
+def validation_parameters(result: ValidationResult, codeable_concept: list[Coding] | None = None) -> dict:
+    entries: list[dict] = []
+    if result.code is not None and codeable_concept is None:
+        entries.append({"name": "code", "valueCode": result.code})
+    if codeable_concept is not None:
+        entries.append({"name": "codeableConcept", "valueCodeableConcept": {
+            "coding": [_coding(c) for c in codeable_concept]}})
+    if result.display is not None:
+        entries.append({"name": "display", "valueString": result.display})
+    if result.issues:
+        entries.append({"name": "issues", "resource": operation_outcome(
+            [issue(i.severity, i.code, i.text, i.tx_code, i.expression) for i in result.issues])})
+    if result.message:
+        entries.append({"name": "message", "valueString": result.message})
+    if result.normalized_code is not None:
+        entries.append({"name": "normalized-code", "valueCode": result.normalized_code})
+    entries.append({"name": "result", "valueBoolean": result.result})
+    if result.system:
+        entries.append({"name": "system", "valueUri": result.system})
+    if result.version is not None:
+        entries.append({"name": "version", "valueString": result.version})
+    entries += [{"name": "x-caused-by-unknown-system", "valueCanonical": s} for s in result.unknown_systems]
+    return parameters(entries)

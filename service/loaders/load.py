@@ -1,0 +1,23 @@
+"""`python -m service load`: from a source to a release file in the store."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from io import BytesIO
+from pathlib import Path
+
+from ..errors import LoadError
+from ..store.build import BuildStats, build_release
+from . import tabular
+from .sources import label_release, read_source
+
+
+def load(source: str | Path | None, store_dir: Path, version: str | None = None,
+         effective: str | None = None) -> BuildStats:
+    release = read_source(source)
+    try:
+        parsed = tabular.parse(BytesIO(release.data))
+    except (ET.ParseError, ValueError) as error:
+        raise LoadError(f"{release.name}: {error}") from error
+    label = label_release(parsed.fiscal_year, release, version, effective)
+    return build_release(parsed, label, release, store_dir)

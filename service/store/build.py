@@ -1,0 +1,114 @@
+"""Write a release into its own SQLite file: built aside under a temporary name, then renamed
+over the old file in one step, so a running server (which keeps its open file) is never
+disturbed."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ..loaders.sources import ReleaseLabel, ReleaseSource
+from ..loaders.tabular import Tabular
+from .schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    path: Path
+    version: str
+    codes: int
+    billable: int
+    blocks: int
+    chapters: int
+    seconds: float
+
+
+def release_path(store_dir: Path, version: str) -> Path:
+    return store_dir / f"{FILE_PREFIX}{version}{FILE_SUFFIX}"
+
+
+def _dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _concept_rows(tabular: Tabular):
+    codes = tabular.codes
+    for seq, code in enumerate(codes.values()):
+        ancestors = []
+        parent = code.parent
+        while parent is not None:
+            ancestors.append(parent)
+            parent = codes[parent].parent
+        record = {
+            "ancestors": ancestors,
+            "blocks": code.blocks,
+            "children": [[c, codes[c].display] for c in code.children],
+            "parent_display": codes[code.parent].display if code.parent else None,
+        }
+        if code.seventh:
+            record["seventh"] = code.seventh
+            record["seventh_owner"] = code.seventh_owner
+        if code.placeholder:
+            record["placeholder"] = True
+        yield (code.code, seq, code.display, code.parent, int(code.billable), code.chapter,
+               code.blocks[0], _dumps(record))
+
+
+def _grouping_rows(tabular: Tabular):
+    for seq, chapter in enumerate(tabular.chapters.values()):
+        yield (chapter_key(chapter.number), "chapter", chapter.number, chapter.title, chapter.number,
+               chapter.first, chapter.last, seq)
+    for seq, block in enumerate(tabular.blocks.values()):
+        yield (block_key(block.id), "block", block.id, block.title, block.chapter, block.first,
+               block.last, seq)
+
+
+def _note_rows(tabular: Tabular):
+    owners = [
+        *((chapter_key(c.number), c.notes) for c in tabular.chapters.values()),
+        *((block_key(b.id), b.notes) for b in tabular.blocks.values()),
+        *((c.code, c.notes) for c in tabular.codes.values()),
+    ]
+    for owner, notes in owners:
+        if notes:
+            yield owner, _dumps([n.as_record() for n in notes])
+
+
+def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path) -> BuildStats:
+    started = time.perf_counter()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    final = release_path(store_dir, label.version)
+    temporary = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    try:
+        connection = sqlite3.connect(temporary)
+        with connection:
+            connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
+            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?)", _concept_rows(tabular))
+            connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
+            connection.executemany("INSERT INTO notes VALUES (?,?)", _note_rows(tabular))
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "version": label.version,
+                "fiscal_year": label.fiscal_year,
+                "effective": label.effective,
+                "source_name": source.name,
+                "source_origin": source.origin,
+                "source_sha256": source.sha256,
+                "codes": str(len(tabular.codes)),
+                "billable": str(tabular.billable_count),
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            connection.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
+        connection.execute("VACUUM")
+        connection.close()
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return BuildStats(final, label.version, len(tabular.codes), tabular.billable_count,
+                      len(tabular.blocks), len(tabular.chapters), time.perf_counter() - started)

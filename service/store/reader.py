@@ -1,0 +1,102 @@
+"""Read-only access to the release files of a store directory.
+
+Each release file is opened once per process, read-only and ``immutable`` (we never change a
+file in place: a rebuild writes a new file and renames it over the old one, and this process
+keeps reading the file it opened). One connection is shared by the threads of a worker;
+SQLite serialises access to it internally.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+
+from ..errors import StoreError
+from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+
+
+@dataclass(frozen=True)
+class ConceptRow:
+    code: str
+    display: str
+    parent: str | None
+    billable: bool
+    chapter: str
+    block: str
+    ancestors: list[str]
+    blocks: list[str]
+    children: list[list[str]]  # [code, display]
+    parent_display: str | None
+    seventh: str | None
+    seventh_owner: str | None
+
+
+@dataclass(frozen=True)
+class Grouping:
+    kind: str  # chapter | block
+    id: str
+    title: str
+    chapter: str
+    first: str
+    last: str
+
+
+class Release:
+    """One loaded ICD-10-CM release."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            self._db.execute("PRAGMA mmap_size=268435456")
+            self.meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            groupings = self._db.execute(
+                "SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
+            self.groupings = {row[0]: Grouping(*row[1:]) for row in groupings}
+        except sqlite3.Error as error:
+            raise StoreError(f"{path}: not a readable release file ({error})") from error
+        if self.meta.get("schema_version") != SCHEMA_VERSION:
+            raise StoreError(f"{path}: built by another version of this service; run `python -m service load` again")
+        self.version: str = self.meta["version"]
+        self.effective: str = self.meta["effective"]
+        self.code_count = int(self.meta["codes"])
+        # Notes are read by every lookup below a chapter; cache the decoded lists per owner.
+        self.notes = lru_cache(maxsize=8192)(self._notes)
+
+    def concept(self, code: str) -> ConceptRow | None:
+        row = self._db.execute(
+            "SELECT code, display, parent, billable, chapter, block, record FROM concept WHERE code = ?",
+            (code,),
+        ).fetchone()
+        if row is None:
+            return None
+        record = orjson.loads(row[6])
+        return ConceptRow(
+            row[0], row[1], row[2], bool(row[3]), row[4], row[5],
+            record["ancestors"], record["blocks"], record["children"], record["parent_display"],
+            record.get("seventh"), record.get("seventh_owner"),
+        )
+
+    def _notes(self, owner: str) -> tuple[dict, ...]:
+        row = self._db.execute("SELECT notes FROM notes WHERE owner = ?", (owner,)).fetchone()
+        return tuple(orjson.loads(row[0])) if row else ()
+
+    def chapter(self, number: str) -> Grouping:
+        return self.groupings[chapter_key(number)]
+
+    def block(self, block_id: str) -> Grouping:
+        return self.groupings[block_key(block_id)]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_store(directory: Path) -> list[Release]:
+    """Every release file in ``directory``; temporary files of a build in progress are ignored."""
+    if not directory.is_dir():
+        return []
+    return [Release(path) for path in sorted(directory.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}"))]

@@ -1,0 +1,37 @@
+"""ICD-10-CM identity and the forms of a code that people really send."""
+
+from __future__ import annotations
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10CM_OID = "urn:oid:2.16.840.1.113883.6.90"
+SYSTEM_ALIASES = {ICD10CM: ICD10CM, ICD10CM_OID: ICD10CM}
+NAME = "ICD-10-CM"
+
+
+def canonical_system(system: str | None) -> str | None:
+    """The canonical URL for ICD-10-CM aliases; anything else unchanged (whitespace trimmed)."""
+    if system is None:
+        return None
+    system = system.strip()
+    return SYSTEM_ALIASES.get(system, system)
+
+
+def normalize_code(raw: str) -> str:
+    """``' m549 '`` -> ``'M54.9'``: trim, upper-case, and put the dot after the category."""
+    code = raw.strip().upper()
+    if "." not in code and len(code) > 3:
+        code = f"{code[:3]}.{code[3:]}"
+    return code
+
+
+def placeholder_candidates(code: str) -> list[str]:
+    """Codes the sender may have meant when the placeholder X is missing (T45.01A -> T45.0X1A)."""
+    compact = code.replace(".", "")
+    if not 4 <= len(compact) < 7 or not compact[-1].isalpha():
+        return []
+    stem, seventh = compact[:-1], compact[-1]
+    candidates = []
+    for position in range(3, len(stem) + 1):
+        padded = stem[:position] + "X" * (6 - len(stem)) + stem[position:]
+        candidates.append(f"{padded[:3]}.{padded[3:]}{seventh}")
+    return list(dict.fromkeys(candidates))

@@ -1,0 +1,60 @@
+"""The read-only terminology engine: plain arguments in, plain results out (no Flask here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InvalidRequest, NotFound
+from ..store.reader import open_store
+from .codes import ICD10CM, canonical_system, normalize_code
+from .lookup import NoteRenderer, lookup as lookup_concept
+from .model import Coding, LookupResult, ValidationResult
+from .releases import Releases
+from .validate import validate_codeable_concept, validate_coding
+
+
+class TerminologyEngine:
+    def __init__(self, releases: Releases):
+        self.releases = releases
+        self._renderers = {release.version: NoteRenderer(release) for release in releases}
+
+    @classmethod
+    def from_store(cls, directory: Path, default_version: str | None = None) -> "TerminologyEngine":
+        return cls(Releases(open_store(directory), default_version))
+
+    def lookup(self, system: str | None, code: str | None, *, version: str | None = None,
+               date: str | None = None, properties: list[str] | None = None) -> LookupResult:
+        if not code or not code.strip():
+            raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
+        if not system:
+            raise InvalidRequest("$lookup needs the system of the code", expression="system")
+        canonical = canonical_system(system)
+        if canonical != ICD10CM:
+            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
+                           expression="system")
+        release = self.releases.resolve(version, date)
+        normalized = normalize_code(code)
+        concept = release.concept(normalized)
+        if concept is None:
+            raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                           expression="code", tx_code="invalid-code")
+        result = lookup_concept(release, self._renderers[release.version], concept, frozenset(properties) if properties else None)
+        if normalized != code:
+            result.normalized_from = code
+        return result
+
+    def validate_code(self, coding: Coding | None = None, codeable_concept: list[Coding] | None = None, *,
+                      display_language: str | None = None, abstract: bool | None = None,
+                      date: str | None = None, from_coding: bool = False) -> ValidationResult:
+        """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
+
+        ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
+        """
+        options = {"display_language": display_language, "abstract": abstract, "date": date}
+        if codeable_concept is not None:
+            return validate_codeable_concept(self.releases, codeable_concept, **options)
+        if coding is None:
+            raise InvalidRequest("$validate-code needs a code (code and url/system, coding or codeableConcept)",
+                                 expression="code")
+        return validate_coding(self.releases, coding, base="Coding" if from_coding else "",
+                               **options)

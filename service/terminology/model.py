@@ -1,0 +1,51 @@
+"""Plain results of the engine; the HTTP layer turns them into FHIR dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    severity: str  # error | warning | information
+    code: str  # OperationOutcome issue type
+    text: str
+    tx_code: str | None = None  # http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
+    expression: str | None = None
+
+
+@dataclass(slots=True)
+class LookupResult:
+    code: str
+    display: str
+    version: str
+    properties: list[dict]  # FHIR Parameters "property" entries
+    designations: list[str]
+    normalized_from: str | None = None  # the code as sent, when it was normalized
+
+
+@dataclass(slots=True)
+class Coding:
+    system: str | None = None
+    code: str | None = None
+    version: str | None = None
+    display: str | None = None
+
+
+@dataclass(slots=True)
+class ValidationResult:
+    result: bool
+    code: str | None = None  # as sent
+    system: str | None = None
+    version: str | None = None
+    display: str | None = None
+    normalized_code: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    unknown_systems: list[str] = field(default_factory=list)  # x-caused-by-unknown-system
+    codeable_concept: dict | None = None
+
+    @property
+    def message(self) -> str | None:
+        wanted = ("error",) if not self.result else ("warning", "information")
+        texts = [i.text for i in self.issues if i.severity in wanted] or [i.text for i in self.issues]
+        return "; ".join(texts) or None

@@ -1,0 +1,120 @@
+"""$validate-code for ICD-10-CM codings, with the issues the HL7 terminology ecosystem expects.
+
+Messages follow the wording other FHIR terminology servers use, so validators that match on
+them keep working; ICD-10-CM specifics (header codes, missing placeholder X) come as extra issues.
+"""
+
+from __future__ import annotations
+
+from ..store.reader import ConceptRow, Release
+from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates
+from .model import Coding, Issue, ValidationResult
+from .releases import Releases, UnknownVersion
+
+_MAX_LISTED = 12
+
+
+def _path(base: str, element: str) -> str:
+    return f"{base}.{element}" if base else element
+
+
+def unknown_system_issue(system: str, base: str) -> Issue:
+    return Issue("error", "not-found",
+                 f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated",
+                 "not-found", _path(base, "system"))
+
+
+def header_advice(release: Release, concept: ConceptRow) -> str:
+    """What to report instead of a header code: its 7th characters or its billable children."""
+    if concept.seventh:
+        meanings = {child[-1]: display.rsplit(", ", 1)[-1] for child, display in concept.children}
+        listed = ", ".join(f"{c} ({meanings.get(c, '')})" for c in concept.seventh)
+        return f"it needs a 7th character: {listed}"
+    children = [code for code, _ in concept.children]
+    listed = ", ".join(children[:_MAX_LISTED]) + (", ..." if len(children) > _MAX_LISTED else "")
+    return f"choose a more specific code below it: {listed}"
+
+
+def validate_coding(releases: Releases, coding: Coding, *, display_language: str | None = None,
+                    abstract: bool | None = None, date: str | None = None, base: str = "") -> ValidationResult:
+    system = canonical_system(coding.system)
+    result = ValidationResult(False, code=coding.code, system=system)
+    if system != ICD10CM:
+        result.issues.append(unknown_system_issue(system or "", base))
+        result.unknown_systems.append(system or "")
+        return result
+    try:
+        release = releases.resolve(coding.version, date)
+    except UnknownVersion as error:
+        result.issues.append(Issue(
+            "error", "not-found",
+            f"A definition for CodeSystem '{ICD10CM}' version '{error.version}' could not be found, so the "
+            f"code cannot be validated. Valid versions: {releases.versions_text}",
+            "not-found", _path(base, "version")))
+        result.unknown_systems.append(f"{ICD10CM}|{error.version}")
+        return result
+    result.version = release.version
+    if not coding.code or not coding.code.strip():
+        result.issues.append(Issue("error", "invalid", "No code was provided to validate", "invalid-code",
+                                   _path(base, "code")))
+        return result
+    code = normalize_code(coding.code)
+    concept = release.concept(code)
+    if concept is None:
+        text = f"Unknown code '{coding.code}' in the CodeSystem '{ICD10CM}' version '{release.version}'"
+        result.issues.append(Issue("error", "code-invalid", text, "invalid-code", _path(base, "code")))
+        suggestions = [c for c in placeholder_candidates(code) if release.concept(c)]
+        if suggestions:
+            result.issues.append(Issue(
+                "information", "code-invalid",
+                f"Did you mean {' or '.join(suggestions)}? Codes that take a 7th character are padded "
+                f"with the placeholder X to six characters first.", "code-comment", _path(base, "code")))
+        return result
+
+    result.result = True
+    result.display = concept.display
+    if code != coding.code:
+        result.normalized_code = code
+        result.issues.append(Issue(
+            "warning", "business-rule",
+            f"The code '{coding.code}' is not written as ICD-10-CM writes it; it was read as '{code}'",
+            "code-rule", _path(base, "code")))
+    if not concept.billable:
+        advice = f"'{code}' is a header code, not valid for HIPAA transactions (not billable): {header_advice(release, concept)}"
+        if abstract is False:
+            result.result = False
+            result.issues.append(Issue("error", "business-rule",
+                                       f"{advice}. Abstract (header) codes are not allowed here",
+                                       "code-rule", _path(base, "code")))
+        else:
+            result.issues.append(Issue("warning", "business-rule", advice, "code-rule", _path(base, "code")))
+    if coding.display is not None and " ".join(coding.display.split()) != concept.display:
+        result.result = False
+        language = display_language or "--"
+        result.issues.append(Issue(
+            "error", "invalid",
+            f"Wrong Display Name '{coding.display}' for {ICD10CM}#{code}. Valid display is "
+            f"'{concept.display}' (for the language(s) '{language}')",
+            "invalid-display", _path(base, "display")))
+    return result
+
+
+def validate_codeable_concept(releases: Releases, codings: list[Coding], **options) -> ValidationResult:
+    """Valid when at least one coding is a valid ICD-10-CM code; every coding's issues are kept."""
+    results = [validate_coding(releases, coding, base=f"CodeableConcept.coding[{i}]", **options)
+               for i, coding in enumerate(codings)]
+    if not results:
+        return ValidationResult(False, issues=[Issue("error", "invalid", "No coding was provided to validate",
+                                                     "invalid-code", "CodeableConcept.coding")])
+    chosen = next((r for r in results if r.result), None) or next(
+        (r for r in results if r.system == ICD10CM), results[0])
+    combined = ValidationResult(chosen.result, chosen.code, chosen.system, chosen.version, chosen.display,
+                                chosen.normalized_code)
+    for result in results:
+        # Errors on other codings do not make a concept invalid when one coding is valid.
+        for issue in result.issues:
+            if combined.result and issue.severity == "error" and result is not chosen:
+                issue = Issue("warning", issue.code, issue.text, issue.tx_code, issue.expression)
+            combined.issues.append(issue)
+        combined.unknown_systems += result.unknown_systems
+    return combined
