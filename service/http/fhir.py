@@ -16,6 +16,9 @@ _JSON_BODY_TYPES = {"application/fhir+json", "application/json", "application/js
 
 def check_format() -> None:
     """Refuse a request for a format we do not produce (only JSON, for now)."""
+    environ = request.environ
+    if b"_format" not in request.query_string and "xml" not in environ.get("HTTP_ACCEPT", ""):
+        return  # the common case, decided without parsing anything
     wanted = request.args.get("_format")
     if wanted is not None:
         wanted = wanted.strip().lower().split(";")[0]
@@ -30,9 +33,13 @@ def check_format() -> None:
         raise NotAcceptable("This server answers in FHIR JSON only (Accept: application/fhir+json)")
 
 
-def respond(resource: dict, status: int = 200, headers: dict | None = None) -> Response:
-    pretty = request.args.get("_pretty") == "true"
-    body = orjson.dumps(resource, option=orjson.OPT_INDENT_2 if pretty else 0)
+def respond(resource: dict | bytes, status: int = 200, headers: dict | None = None) -> Response:
+    """Answer with a resource, given as a dict or already serialized."""
+    if b"_pretty=true" in request.query_string:
+        body = orjson.dumps(orjson.loads(resource) if isinstance(resource, bytes) else resource,
+                            option=orjson.OPT_INDENT_2)
+    else:
+        body = resource if isinstance(resource, bytes) else orjson.dumps(resource)
     return Response(body, status=status, content_type=_CONTENT_TYPE, headers=headers)
 
 

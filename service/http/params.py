@@ -7,8 +7,10 @@ are ignored, as FHIR asks of servers.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from flask import request
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..errors import InvalidRequest
 from ..terminology.model import Coding
@@ -57,17 +59,18 @@ def parameters_body(max_parameters: int) -> dict[str, list]:
 
 
 def query_parameters(max_parameters: int) -> dict[str, list]:
-    args = request.args
-    if len(args) > max_parameters:
+    # parse_qs straight from the environ: the same decoding as request.args, without the MultiDict.
+    query = request.environ.get("QUERY_STRING", "")
+    if query.count("&") >= max_parameters:
         raise InvalidRequest(f"Too many parameters (at most {max_parameters})")
-    return args.to_dict(flat=False)
+    return parse_qs(query, keep_blank_values=True)
 
 
 def request_parameters(max_parameters: int) -> dict[str, list]:
     if request.method == "POST":
         flat = parameters_body(max_parameters)
         # Query parameters such as _format and _pretty still apply to a POST.
-        for name, values in request.args.lists():
+        for name, values in query_parameters(max_parameters).items():
             flat.setdefault(name, values)
         return flat
     return query_parameters(max_parameters)
@@ -107,26 +110,32 @@ class CodeableConceptField(fields.Field):
 
 
 class OperationSchema(Schema):
-    """Single-valued parameters arrive as one-element lists; unwrap them and refuse repeats."""
+    """The parameters of one operation, as marshmallow fields named as in the OperationDefinition.
 
-    class Meta:
-        unknown = EXCLUDE
+    ``bind`` deserializes only the parameters a request carries, each with its field (a request
+    carries two or three of a dozen parameters, and this runs on every request).
+    """
 
     repeatable: frozenset[str] = frozenset()
 
-    @pre_load
-    def unwrap(self, data: dict, **kwargs) -> dict:
-        unwrapped = {}
+    def bind(self, data: dict[str, list]) -> dict:
+        bound, errors = {}, {}
         for name, values in data.items():
-            if name not in self.fields:
-                continue
-            if name in self.repeatable:
-                unwrapped[name] = values
-            elif len(values) > 1:
-                raise ValidationError(f"may be given only once", name)
-            else:
-                unwrapped[name] = values[0]
-        return unwrapped
+            field = self.fields.get(name)
+            if field is None:
+                continue  # unknown parameters are ignored
+            try:
+                if name in self.repeatable:
+                    bound[name] = field.deserialize(values)
+                elif len(values) > 1:
+                    errors[name] = "may be given only once"
+                else:
+                    bound[name] = field.deserialize(values[0])
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise InvalidRequest(f"Invalid parameter: {_describe(errors)}")
+        return bound
 
 
 class LookupSchema(OperationSchema):
@@ -153,11 +162,8 @@ class CodeSystemValidateCodeSchema(OperationSchema):
     displayLanguage = fields.String()
 
 
-def bind(schema: Schema, max_parameters: int) -> dict:
-    try:
-        return schema.load(request_parameters(max_parameters))
-    except ValidationError as error:
-        raise InvalidRequest(f"Invalid parameter: {_describe(error.messages)}") from None
+def bind(schema: OperationSchema, max_parameters: int) -> dict:
+    return schema.bind(request_parameters(max_parameters))
 
 
 LOOKUP = LookupSchema()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from ..terminology.codes import ICD10CM, NAME
 from ..terminology.model import Coding, LookupResult, ValidationResult
 from .outcome import issue, operation_outcome
@@ -17,8 +19,9 @@ def parameters(entries: list[dict]) -> dict:
     return {"resourceType": "Parameters", "parameter": entries}
 
 
-def lookup_parameters(result: LookupResult) -> dict:
-    entries = [
+def lookup_parameters(result: LookupResult) -> bytes:
+    """The $lookup Parameters as JSON: a few entries built here, then the pre-rendered ones."""
+    head = [
         {"name": "name", "valueString": NAME},
         {"name": "version", "valueString": result.version},
         {"name": "display", "valueString": result.display},
@@ -30,14 +33,10 @@ def lookup_parameters(result: LookupResult) -> dict:
             {"name": "value", "valueString": result.display},
         ]},
     ]
-    # Inclusion terms: synonyms of the title, or conditions classified to the code (not exhaustive).
-    entries += [{"name": "designation", "part": [{"name": "language", "valueCode": "en"},
-                                                 {"name": "value", "valueString": term}]}
-                for term in result.designations]
     if result.normalized_from is not None:
-        entries.append({"name": "normalized-code", "valueCode": result.code})
-    entries += result.properties
-    return parameters(entries)
+        head.append({"name": "normalized-code", "valueCode": result.code})
+    body = orjson.dumps(parameters(head))[:-2]  # strip the closing "]}"
+    return body + b"," + result.entries + b"]}" if result.entries else body + b"]}"
 
 
 def _coding(coding: Coding) -> dict:

@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 
 from ..loaders.sources import ReleaseLabel, ReleaseSource
-from ..loaders.tabular import Tabular
+from ..loaders.tabular import Code, Tabular
+from ..terminology import fragments
 from .schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 
 
@@ -36,6 +37,15 @@ def _dumps(value) -> str:
     return orjson.dumps(value).decode()
 
 
+def _seventh_owner(tabular: Tabular, code: Code) -> str | None:
+    """The nearest code (itself or an ancestor) that declares a 7th-character table."""
+    while code is not None:
+        if any(n.type == "sevenChrDef" for n in code.notes):
+            return code.code
+        code = tabular.codes[code.parent] if code.parent else None
+    return None
+
+
 def _concept_rows(tabular: Tabular):
     codes = tabular.codes
     for seq, code in enumerate(codes.values()):
@@ -44,19 +54,10 @@ def _concept_rows(tabular: Tabular):
         while parent is not None:
             ancestors.append(parent)
             parent = codes[parent].parent
-        record = {
-            "ancestors": ancestors,
-            "blocks": code.blocks,
-            "children": [[c, codes[c].display] for c in code.children],
-            "parent_display": codes[code.parent].display if code.parent else None,
-        }
-        if code.seventh:
-            record["seventh"] = code.seventh
-            record["seventh_owner"] = code.seventh_owner
-        if code.placeholder:
-            record["placeholder"] = True
-        yield (code.code, seq, code.display, code.parent, int(code.billable), code.chapter,
-               code.blocks[0], _dumps(record))
+        yield (code.code, seq, code.display, code.parent, codes[code.parent].display if code.parent else None,
+               int(code.billable), code.chapter, "|".join(code.blocks), "|".join(ancestors),
+               _dumps([[c, codes[c].display] for c in code.children]), code.seventh,
+               _seventh_owner(tabular, code))
 
 
 def _grouping_rows(tabular: Tabular):
@@ -70,13 +71,16 @@ def _grouping_rows(tabular: Tabular):
 
 def _note_rows(tabular: Tabular):
     owners = [
-        *((chapter_key(c.number), c.notes) for c in tabular.chapters.values()),
-        *((block_key(b.id), b.notes) for b in tabular.blocks.values()),
-        *((c.code, c.notes) for c in tabular.codes.values()),
+        *((chapter_key(c.number), "chapter", c.number, c.notes) for c in tabular.chapters.values()),
+        *((block_key(b.id), "block", b.id, b.notes) for b in tabular.blocks.values()),
+        *((c.code, "ancestor", c.code, c.notes) for c in tabular.codes.values()),
     ]
-    for owner, notes in owners:
+    for owner, level, source, notes in owners:
         if notes:
-            yield owner, _dumps([n.as_record() for n in notes])
+            records = [n.as_record() for n in notes]
+            own = fragments.note_entries(records, "code", source) if level == "ancestor" else []
+            yield (owner, _dumps(records), fragments.serialize(own),
+                   fragments.serialize(fragments.note_entries(records, level, source)))
 
 
 def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path) -> BuildStats:
@@ -89,9 +93,9 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
         connection = sqlite3.connect(temporary)
         with connection:
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
-            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?)", _concept_rows(tabular))
+            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
-            connection.executemany("INSERT INTO notes VALUES (?,?)", _note_rows(tabular))
+            connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "version": label.version,

@@ -19,20 +19,31 @@ from ..errors import StoreError
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConceptRow:
     code: str
     display: str
     parent: str | None
+    parent_display: str | None
     billable: bool
     chapter: str
-    block: str
-    ancestors: list[str]
-    blocks: list[str]
-    children: list[list[str]]  # [code, display]
-    parent_display: str | None
-    seventh: str | None
-    seventh_owner: str | None
+    blocks_text: str  # '|'-separated, innermost first
+    ancestors_text: str  # '|'-separated, nearest first
+    children_json: str
+    seventh: str | None  # a header's required 7th characters, or a generated code's own
+    seventh_owner: str | None  # the code whose 7th-character table applies
+
+    @property
+    def blocks(self) -> list[str]:
+        return self.blocks_text.split("|")
+
+    @property
+    def ancestors(self) -> list[str]:
+        return self.ancestors_text.split("|") if self.ancestors_text else []
+
+    @property
+    def children(self) -> list[tuple[str, str]]:
+        return orjson.loads(self.children_json)
 
 
 @dataclass(frozen=True)
@@ -64,26 +75,24 @@ class Release:
         self.version: str = self.meta["version"]
         self.effective: str = self.meta["effective"]
         self.code_count = int(self.meta["codes"])
-        # Notes are read by every lookup below a chapter; cache the decoded lists per owner.
-        self.notes = lru_cache(maxsize=8192)(self._notes)
+        # Every lookup below a chapter reads its notes: keep the most used owners in memory.
+        self.notes = lru_cache(maxsize=4096)(self._notes)
+        self.note_fragments = lru_cache(maxsize=16384)(self._note_fragments)
 
     def concept(self, code: str) -> ConceptRow | None:
         row = self._db.execute(
-            "SELECT code, display, parent, billable, chapter, block, record FROM concept WHERE code = ?",
-            (code,),
-        ).fetchone()
-        if row is None:
-            return None
-        record = orjson.loads(row[6])
-        return ConceptRow(
-            row[0], row[1], row[2], bool(row[3]), row[4], row[5],
-            record["ancestors"], record["blocks"], record["children"], record["parent_display"],
-            record.get("seventh"), record.get("seventh_owner"),
-        )
+            "SELECT code, display, parent, parent_display, billable, chapter, blocks, ancestors, children, seventh,"
+            " seventh_owner FROM concept WHERE code = ?", (code,)).fetchone()
+        return None if row is None else ConceptRow(*row)
 
     def _notes(self, owner: str) -> tuple[dict, ...]:
         row = self._db.execute("SELECT notes FROM notes WHERE owner = ?", (owner,)).fetchone()
         return tuple(orjson.loads(row[0])) if row else ()
+
+    def _note_fragments(self, owner: str) -> tuple[bytes, bytes]:
+        """(own, inherited) pre-rendered $lookup entries of an owner's notes."""
+        row = self._db.execute("SELECT own, inherited FROM notes WHERE owner = ?", (owner,)).fetchone()
+        return (row[0], row[1]) if row else (b"", b"")
 
     def chapter(self, number: str) -> Grouping:
         return self.groupings[chapter_key(number)]

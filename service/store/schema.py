@@ -1,24 +1,31 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
--- One row per code, in tabular order (seq). `record` is JSON with what a lookup needs in one
--- read: ancestors, blocks, children with their displays, and the 7th-character facts.
+-- One row per code, in tabular order (seq). `ancestors` and `blocks` are '|'-separated, nearest
+-- first; `children` is JSON [[code, display], ...]; `seventh` holds the 7th characters a header
+-- needs, or a generated code's own 7th character; `seventh_owner` is the code whose 7th-character
+-- table applies (the nearest definition).
 CREATE TABLE concept (
-    code     TEXT PRIMARY KEY,
-    seq      INTEGER NOT NULL UNIQUE,
-    display  TEXT NOT NULL,
-    parent   TEXT,
-    billable INTEGER NOT NULL,
-    chapter  TEXT NOT NULL,
-    block    TEXT NOT NULL,
-    record   TEXT NOT NULL
+    code           TEXT PRIMARY KEY,
+    seq            INTEGER NOT NULL UNIQUE,
+    display        TEXT NOT NULL,
+    parent         TEXT,
+    parent_display TEXT,
+    billable       INTEGER NOT NULL,
+    chapter        TEXT NOT NULL,
+    blocks         TEXT NOT NULL,
+    ancestors      TEXT NOT NULL,
+    children       TEXT NOT NULL,
+    seventh        TEXT,
+    seventh_owner  TEXT
 ) WITHOUT ROWID;
+CREATE INDEX concept_parent ON concept (parent);
 
 -- Chapters and blocks: groupings, not codes. key is 'chapter:13' or 'block:M50-M54'.
 CREATE TABLE grouping (
@@ -33,8 +40,15 @@ CREATE TABLE grouping (
 ) WITHOUT ROWID;
 
 -- The instructional notes declared on a code, a block or a chapter (owner = code or grouping
--- key), as a JSON list in tabular order: {"type", "text", "refs"?, "char"?}.
-CREATE TABLE notes (owner TEXT PRIMARY KEY, notes TEXT NOT NULL) WITHOUT ROWID;
+-- key): `notes` as a JSON list in tabular order ({"type", "text", "refs"?, "char"?}); `own`
+-- and `inherited`, the $lookup entries they give the owner itself and the codes below it,
+-- pre-rendered (terminology/fragments.py).
+CREATE TABLE notes (
+    owner     TEXT PRIMARY KEY,
+    notes     TEXT NOT NULL,
+    own       BLOB NOT NULL,
+    inherited BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import InvalidRequest, NotFound
 from ..store.reader import open_store
 from .codes import ICD10CM, canonical_system, normalize_code
-from .lookup import NoteRenderer, lookup as lookup_concept
+from .lookup import LookupRenderer, lookup as lookup_concept
 from .model import Coding, LookupResult, ValidationResult
 from .releases import Releases
 from .validate import validate_codeable_concept, validate_coding
@@ -16,7 +16,7 @@ from .validate import validate_codeable_concept, validate_coding
 class TerminologyEngine:
     def __init__(self, releases: Releases):
         self.releases = releases
-        self._renderers = {release.version: NoteRenderer(release) for release in releases}
+        self._renderers = {release.version: LookupRenderer(release) for release in releases}
 
     @classmethod
     def from_store(cls, directory: Path, default_version: str | None = None) -> "TerminologyEngine":
@@ -38,7 +38,7 @@ class TerminologyEngine:
         if concept is None:
             raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
                            expression="code", tx_code="invalid-code")
-        result = lookup_concept(release, self._renderers[release.version], concept, frozenset(properties) if properties else None)
+        result = lookup_concept(self._renderers[release.version], concept, frozenset(properties) if properties else None)
         if normalized != code:
             result.normalized_from = code
         return result

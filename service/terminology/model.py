@@ -19,8 +19,8 @@ class LookupResult:
     code: str
     display: str
     version: str
-    properties: list[dict]  # FHIR Parameters "property" entries
-    designations: list[str]
+    # Serialized FHIR Parameters.parameter entries (designations and properties), comma-separated.
+    entries: bytes
     normalized_from: str | None = None  # the code as sent, when it was normalized
 
 

@@ -26,11 +26,13 @@ def unknown_system_issue(system: str, base: str) -> Issue:
 
 def header_advice(release: Release, concept: ConceptRow) -> str:
     """What to report instead of a header code: its 7th characters or its billable children."""
+    children = concept.children
     if concept.seventh:
-        meanings = {child[-1]: display.rsplit(", ", 1)[-1] for child, display in concept.children}
-        listed = ", ".join(f"{c} ({meanings.get(c, '')})" for c in concept.seventh)
+        # A generated code's display is the base display, ", ", then the 7th character's meaning.
+        meanings = {code[-1]: display[len(concept.display) + 2:] for code, display in children}
+        listed = ", ".join(f"{c} ({meanings[c]})" for c in concept.seventh)
         return f"it needs a 7th character: {listed}"
-    children = [code for code, _ in concept.children]
+    children = [code for code, _ in children]
     listed = ", ".join(children[:_MAX_LISTED]) + (", ..." if len(children) > _MAX_LISTED else "")
     return f"choose a more specific code below it: {listed}"
 

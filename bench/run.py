@@ -1,0 +1,183 @@
+"""Load benchmark of $lookup and $validate-code against the framework ceiling, in one run.
+
+    python bench/run.py [--store DIR] [--duration 10] [--connections 1,8,16] [--workers 2]
+
+Starts, one after the other on loopback, (1) the ceiling: Flask returning a fixed body under the
+same server (granian WSGI, same workers and threads), and (2) the service; drives each with wrk
+over random ICD-10-CM codes (billable and header, dotted and dotless) and prints requests/s,
+p50 and p99 per operation and connection count, and each operation's ratio to the ceiling. It
+also measures cold start (process start to first answer) and a full load from the XML. Results
+go to bench/results/<timestamp>.json. Needs `wrk` (Debian package wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return time.perf_counter() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def start(command: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def granian(target: str, port: int, workers: int, threads: int) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", target]
+
+
+def sample_codes(store: Path, count: int) -> list[str]:
+    release = sorted(store.glob("icd10cm-*.sqlite"))[-1]
+    with sqlite3.connect(f"file:{release}?mode=ro", uri=True) as db:
+        codes = [row[0] for row in db.execute("SELECT code FROM concept")]
+    rng = random.Random(20261121)
+    picked = rng.sample(codes, count)
+    # A quarter arrive dotless, as claim files write them.
+    return [c.replace(".", "") if i % 4 == 0 else c for i, c in enumerate(picked)]
+
+
+def write_paths(codes: list[str], operation: str, folder: Path) -> Path:
+    if operation == "lookup":
+        template = "/fhir/CodeSystem/$lookup?system={s}&code={c}"
+    else:
+        template = "/fhir/CodeSystem/$validate-code?url={s}&code={c}"
+    path = folder / f"{operation}.txt"
+    path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c)) for c in codes) + "\n")
+    return path
+
+
+_LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port: int, paths: Path, connections: int, duration: int) -> dict:
+    threads = 1 if connections == 1 else 2
+    output = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
+         "-s", str(BENCH / "paths.lua"), f"http://127.0.0.1:{port}", "--", str(paths)],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": rps, "p50_ms": latency.get("50"), "p99_ms": latency.get("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def measure(target: str, env: dict, workloads: dict[str, Path], args) -> dict:
+    port = free_port()
+    process = start(granian(target, port, args.workers, args.threads), env)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/fhir/CodeSystem/$lookup")
+        results = {}
+        for name, paths in workloads.items():
+            wrk(port, paths, 16, 2)  # warm up
+            results[name] = {c: wrk(port, paths, c, args.duration) for c in args.connections}
+        return results
+    finally:
+        stop(process)
+
+
+def cold_start(store: Path) -> float:
+    """Seconds from `python -m service serve` to the first $lookup answer, store already built."""
+    port = free_port()
+    started = time.perf_counter()
+    process = start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port)], {})
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/fhir/CodeSystem/$lookup?system={SYSTEM}&code=M54.9")
+        return time.perf_counter() - started
+    finally:
+        stop(process)
+
+
+def full_load() -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "service", "load", "--store", folder], cwd=ROOT, check=True,
+                       capture_output=True)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, default=ROOT / "store")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", default="1,8,16")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--codes", type=int, default=5000)
+    args = parser.parse_args()
+    args.connections = [int(c) for c in args.connections.split(",")]
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if not list(args.store.glob("icd10cm-*.sqlite")):
+        subprocess.run([sys.executable, "-m", "service", "load", "--store", str(args.store)], cwd=ROOT, check=True)
+
+    with tempfile.TemporaryDirectory() as folder:
+        codes = sample_codes(args.store, args.codes)
+        workloads = {op: write_paths(codes, op, Path(folder)) for op in ("lookup", "validate-code")}
+        env = {"ICD10CM_TX_STORE": str(args.store.resolve()), "PYTHONPATH": str(BENCH)}
+        ceiling = measure("ceiling_app:app", env, {"ceiling": workloads["lookup"]}, args)["ceiling"]
+        service = measure("service.wsgi:app", env, workloads, args)
+    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "workers": args.workers, "threads": args.threads,
+              "duration_s": args.duration, "ceiling": ceiling, "service": service,
+              "cold_start_s": round(cold_start(args.store), 2), "full_load_s": round(full_load(), 2)}
+
+    print(f"{'workload':<14}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
+    for name, by_conn in [("ceiling", ceiling), *service.items()]:
+        for c, r in by_conn.items():
+            ratio = r["rps"] / ceiling[c]["rps"]
+            print(f"{name:<14}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}"
+                  f"{r['non_2xx']:>9}")
+    print(f"cold start to first answer: {report['cold_start_s']} s; full load from XML: {report['full_load_s']} s")
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{report['when'].replace(':', '')}.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
