@@ -6,13 +6,13 @@ import argparse
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 from .config import Settings
 from .errors import ServiceError
 from .loaders.load import load
-from .store.reader import open_store
+from .loaders.sources import default_source_path
+from .store.reader import StaleRelease, open_store
 
 
 def _load(args) -> int:
@@ -23,14 +23,27 @@ def _load(args) -> int:
     return 0
 
 
+def _ensure_store(store: Path) -> None:
+    """Build the default release when the store is empty or holds a stale copy of it."""
+    while True:
+        try:
+            if open_store(store):
+                return
+            reason = f"no release in {store}"
+        except StaleRelease as stale:
+            if stale.meta.get("source_origin") != default_source_path().name:
+                raise
+            reason = f"{stale.path} was built by another version of this service"
+            stale.path.unlink()
+        print(f"{reason}; building the default release (April 1 2026)", flush=True)
+        stats = load(None, store)
+        print(f"built {stats.path} in {stats.seconds:.1f} s", flush=True)
+
+
 def _serve(args) -> int:
     settings = Settings.from_env(store=args.store, host=args.host, port=args.port, workers=args.workers,
                                  threads=args.threads)
-    if not open_store(settings.store):
-        print(f"no release in {settings.store}; building the default one (April 1 2026) first", flush=True)
-        started = time.perf_counter()
-        stats = load(None, settings.store)
-        print(f"built {stats.path} in {time.perf_counter() - started:.1f} s", flush=True)
+    _ensure_store(settings.store)
     os.environ.update(settings.to_env())
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
     from granian import Granian

@@ -81,7 +81,7 @@ def search():
     base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
               "link": [{"relation": "self", "url": request.url}]}
-    if summary != "count":
+    if summary != "count" and found:
         bundle["entry"] = [{"fullUrl": f"{base}/CodeSystem/{r['id']}", "resource": _summarize(r, summary),
                             "search": {"mode": "match"}} for r in found]
     return respond(bundle)
@@ -120,7 +120,7 @@ def lookup(resource_id: str | None = None):
 @bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     args = params.bind(params.CODESYSTEM_VALIDATE_CODE, _max_parameters())
-    system = args.get("url") or args.get("system")
+    system = (args.get("url") or args.get("system") or "").strip() or None
     system, version = _instance_system(resource_id, system, args.get("version"))
     options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
                "date": args.get("date")}
@@ -130,11 +130,14 @@ def validate_code(resource_id: str | None = None):
         result = _engine().validate_code(codeable_concept=concept, **options)
         return respond(validation_parameters(result, concept))
     if coding is not None:
-        coding = Coding(coding.system or system, coding.code, coding.version or version, coding.display)
+        coding = Coding((coding.system or "").strip() or system, coding.code, coding.version or version,
+                        coding.display)
+        if coding.system is None:
+            raise InvalidRequest("$validate-code needs the system of the coding (or url)", expression="Coding.system")
         result = _engine().validate_code(coding, from_coding=True, **options)
     else:
-        if not system and args.get("code") is not None:
-            raise InvalidRequest("$validate-code needs url (the code system) with code", expression="url")
+        if system is None:
+            raise InvalidRequest("$validate-code needs url (the code system) and code", expression="url")
         coding = Coding(system, args.get("code"), version, args.get("display"))
         result = _engine().validate_code(coding, **options)
     return respond(validation_parameters(result))

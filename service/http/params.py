@@ -7,13 +7,15 @@ are ignored, as FHIR asks of servers.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from urllib.parse import parse_qs
 
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..errors import InvalidRequest
-from ..terminology.model import Coding
+from ..terminology.model import CodeableConcept, Coding
 from .fhir import json_body
 
 _VALUE_PREFIX = "value"
@@ -99,14 +101,32 @@ class CodingField(fields.Field):
 
 
 class CodeableConceptField(fields.Field):
-    def _deserialize(self, value, attr, data, **kwargs) -> list[Coding]:
+    def _deserialize(self, value, attr, data, **kwargs) -> CodeableConcept:
         if not isinstance(value, dict):
             raise ValidationError("must be a CodeableConcept (send it in a POST Parameters body)")
-        codings = value.get("coding", [])
-        if not isinstance(codings, list):
-            raise ValidationError("coding must be an array")
+        codings, text = value.get("coding", []), value.get("text")
+        if not isinstance(codings, list) or not (text is None or isinstance(text, str)):
+            raise ValidationError("coding must be an array and text a string")
         coding_field = CodingField()
-        return [coding_field.deserialize(c) for c in codings]
+        return CodeableConcept([coding_field.deserialize(c) for c in codings], text)
+
+
+_DATE_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?")
+
+
+class DateTimeField(fields.String):
+    """A FHIR date or dateTime (YYYY, YYYY-MM, YYYY-MM-DD, or with a time)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not _DATE_TIME.fullmatch(text):
+            raise ValidationError("must be a FHIR date or dateTime, such as 2026-05-01")
+        try:
+            # Check the calendar: 2026-02-30 has the right shape but is no date.
+            dt.date(int(text[:4]), int(text[5:7] or 1), int(text[8:10] or 1))
+        except ValueError:
+            raise ValidationError("is not a calendar date") from None
+        return text
 
 
 class OperationSchema(Schema):
@@ -144,7 +164,7 @@ class LookupSchema(OperationSchema):
     system = fields.String()
     version = fields.String()
     coding = CodingField()
-    date = fields.String()
+    date = DateTimeField()
     displayLanguage = fields.String()
     property = fields.List(fields.String())
 
@@ -157,7 +177,7 @@ class CodeSystemValidateCodeSchema(OperationSchema):
     display = fields.String()
     coding = CodingField()
     codeableConcept = CodeableConceptField()
-    date = fields.String()
+    date = DateTimeField()
     abstract = fields.Boolean()
     displayLanguage = fields.String()
 

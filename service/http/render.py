@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from ..terminology.codes import ICD10CM, NAME
-from ..terminology.model import Coding, LookupResult, ValidationResult
+from ..terminology.model import CodeableConcept, Coding, LookupResult, ValidationResult
 from .outcome import issue, operation_outcome
 
+_FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")
 PREFERRED_FOR_LANGUAGE = {
     "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
     "code": "preferredForLanguage",
@@ -41,16 +44,28 @@ def lookup_parameters(result: LookupResult) -> bytes:
 
 def _coding(coding: Coding) -> dict:
     return {k: v for k, v in (("system", coding.system), ("version", coding.version), ("code", coding.code),
-                              ("display", coding.display)) if v is not None}
+                              ("display", coding.display)) if v}
 
 
-def validation_parameters(result: ValidationResult, codeable_concept: list[Coding] | None = None) -> dict:
+def _codeable_concept(concept: CodeableConcept) -> dict:
+    echoed: dict = {}
+    codings = [c for c in map(_coding, concept.codings) if c]
+    if codings:
+        echoed["coding"] = codings
+    if concept.text:
+        echoed["text"] = concept.text
+    return echoed
+
+
+def validation_parameters(result: ValidationResult, concept: CodeableConcept | None = None) -> dict:
     entries: list[dict] = []
-    if result.code is not None and codeable_concept is None:
+    if concept is not None:
+        echoed = _codeable_concept(concept)
+        if echoed:
+            entries.append({"name": "codeableConcept", "valueCodeableConcept": echoed})
+    elif result.code is not None and _FHIR_CODE.fullmatch(result.code):
+        # The code as sent; a value FHIR cannot carry as a code (blank, padded) is left out.
         entries.append({"name": "code", "valueCode": result.code})
-    if codeable_concept is not None:
-        entries.append({"name": "codeableConcept", "valueCodeableConcept": {
-            "coding": [_coding(c) for c in codeable_concept]}})
     if result.display is not None:
         entries.append({"name": "display", "valueString": result.display})
     if result.issues:

@@ -54,9 +54,8 @@ def _concept_rows(tabular: Tabular):
         while parent is not None:
             ancestors.append(parent)
             parent = codes[parent].parent
-        yield (code.code, seq, code.display, code.parent, codes[code.parent].display if code.parent else None,
-               int(code.billable), code.chapter, "|".join(code.blocks), "|".join(ancestors),
-               _dumps([[c, codes[c].display] for c in code.children]), code.seventh,
+        yield (code.code, seq, code.display, code.parent, int(code.billable), code.chapter, "|".join(code.blocks), "|".join(ancestors),
+               fragments.serialize(fragments.hierarchy_entries(code, codes)), code.seventh,
                _seventh_owner(tabular, code))
 
 
@@ -93,7 +92,7 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
         connection = sqlite3.connect(temporary)
         with connection:
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
-            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
+            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
             meta = {

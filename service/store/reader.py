@@ -19,17 +19,26 @@ from ..errors import StoreError
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 
 
+class StaleRelease(StoreError):
+    """A release file written by another version of this service."""
+
+    def __init__(self, path: Path, meta: dict):
+        super().__init__(f"{path}: built by another version of this service; load it again "
+                         f"(python -m service load {meta.get('source_origin', 'SOURCE')})")
+        self.path = path
+        self.meta = meta
+
+
 @dataclass(frozen=True, slots=True)
 class ConceptRow:
     code: str
     display: str
     parent: str | None
-    parent_display: str | None
     billable: bool
     chapter: str
     blocks_text: str  # '|'-separated, innermost first
     ancestors_text: str  # '|'-separated, nearest first
-    children_json: str
+    hierarchy: bytes  # pre-rendered parent and child entries
     seventh: str | None  # a header's required 7th characters, or a generated code's own
     seventh_owner: str | None  # the code whose 7th-character table applies
 
@@ -43,7 +52,10 @@ class ConceptRow:
 
     @property
     def children(self) -> list[tuple[str, str]]:
-        return orjson.loads(self.children_json)
+        """(code, display) of each child, read back from the pre-rendered entries."""
+        entries = orjson.loads(b"[" + self.hierarchy + b"]")
+        return [(e["part"][1]["valueCode"], e["part"][2]["valueString"]) for e in entries
+                if e["part"][0]["valueCode"] == "child"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ class Release:
         except sqlite3.Error as error:
             raise StoreError(f"{path}: not a readable release file ({error})") from error
         if self.meta.get("schema_version") != SCHEMA_VERSION:
-            raise StoreError(f"{path}: built by another version of this service; run `python -m service load` again")
+            raise StaleRelease(path, self.meta)
         self.version: str = self.meta["version"]
         self.effective: str = self.meta["effective"]
         self.code_count = int(self.meta["codes"])
@@ -81,7 +93,7 @@ class Release:
 
     def concept(self, code: str) -> ConceptRow | None:
         row = self._db.execute(
-            "SELECT code, display, parent, parent_display, billable, chapter, blocks, ancestors, children, seventh,"
+            "SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
             " seventh_owner FROM concept WHERE code = ?", (code,)).fetchone()
         return None if row is None else ConceptRow(*row)
 

@@ -1,14 +1,16 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
+-- Rows with large values live in rowid tables (WITHOUT ROWID suits small rows only).
 -- One row per code, in tabular order (seq). `ancestors` and `blocks` are '|'-separated, nearest
--- first; `children` is JSON [[code, display], ...]; `seventh` holds the 7th characters a header
+-- first; `hierarchy` holds the pre-rendered $lookup entries for the parent and the children
+-- (terminology/fragments.py); `seventh` holds the 7th characters a header
 -- needs, or a generated code's own 7th character; `seventh_owner` is the code whose 7th-character
 -- table applies (the nearest definition).
 CREATE TABLE concept (
@@ -16,15 +18,14 @@ CREATE TABLE concept (
     seq            INTEGER NOT NULL UNIQUE,
     display        TEXT NOT NULL,
     parent         TEXT,
-    parent_display TEXT,
     billable       INTEGER NOT NULL,
     chapter        TEXT NOT NULL,
     blocks         TEXT NOT NULL,
     ancestors      TEXT NOT NULL,
-    children       TEXT NOT NULL,
+    hierarchy      BLOB NOT NULL,
     seventh        TEXT,
     seventh_owner  TEXT
-) WITHOUT ROWID;
+);
 CREATE INDEX concept_parent ON concept (parent);
 
 -- Chapters and blocks: groupings, not codes. key is 'chapter:13' or 'block:M50-M54'.
@@ -48,7 +49,7 @@ CREATE TABLE notes (
     notes     TEXT NOT NULL,
     own       BLOB NOT NULL,
     inherited BLOB NOT NULL
-) WITHOUT ROWID;
+);
 """
 
 

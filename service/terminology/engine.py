@@ -8,7 +8,7 @@ from ..errors import InvalidRequest, NotFound
 from ..store.reader import open_store
 from .codes import ICD10CM, canonical_system, normalize_code
 from .lookup import LookupRenderer, lookup as lookup_concept
-from .model import Coding, LookupResult, ValidationResult
+from .model import CodeableConcept, Coding, LookupResult, ValidationResult
 from .releases import Releases
 from .validate import validate_codeable_concept, validate_coding
 
@@ -43,7 +43,7 @@ class TerminologyEngine:
             result.normalized_from = code
         return result
 
-    def validate_code(self, coding: Coding | None = None, codeable_concept: list[Coding] | None = None, *,
+    def validate_code(self, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, *,
                       display_language: str | None = None, abstract: bool | None = None,
                       date: str | None = None, from_coding: bool = False) -> ValidationResult:
         """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
@@ -52,7 +52,7 @@ class TerminologyEngine:
         """
         options = {"display_language": display_language, "abstract": abstract, "date": date}
         if codeable_concept is not None:
-            return validate_codeable_concept(self.releases, codeable_concept, **options)
+            return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
         if coding is None:
             raise InvalidRequest("$validate-code needs a code (code and url/system, coding or codeableConcept)",
                                  expression="code")

@@ -46,6 +46,13 @@ def serialize(entries: list[dict]) -> bytes:
     return orjson.dumps(entries)[1:-1]
 
 
+def hierarchy_entries(code, codes: dict) -> list[dict]:
+    """``parent`` and ``child`` properties, each described by the related code's display."""
+    entries = [property_param("parent", code.parent, "Code", codes[code.parent].display)] if code.parent else []
+    entries += [property_param("child", c, "Code", codes[c].display) for c in code.children]
+    return entries
+
+
 def note_entries(notes: Iterable[dict], level: str, source: str) -> list[dict]:
     """Property entries for the notes declared at ``source``, as seen from ``level``.
 

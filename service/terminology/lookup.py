@@ -1,9 +1,9 @@
 """$lookup: a code's display, hierarchy, status, chapter, blocks and instructional notes.
 
-The answer joins serialized entries: the code's hierarchy and status (built per request),
-its chapter and blocks, its own notes and inclusion terms, the 7th characters that apply to
-it, then the notes it inherits from each ancestor, block and chapter, nearest first. Everything
-but the first part is shared between codes and rendered once (``fragments.py``). Asking for
+The answer joins serialized entries: the code's parent and children, its status, its chapter
+and blocks, its own notes and inclusion terms, the 7th characters that apply to
+it, then the notes it inherits from each ancestor, block and chapter, nearest first. All are
+rendered once (``fragments.py``): at load time, or once per process for what many codes share. Asking for
 particular properties filters the entries.
 """
 
@@ -29,18 +29,15 @@ class LookupRenderer:
             for key, g in release.groupings.items()
         }
         self.seventh = lru_cache(maxsize=4096)(self._seventh)
+        self.status = {billable: serialize([property_param("notSelectable", not billable, "Boolean"),
+                                            property_param("billable", billable, "Boolean")])
+                       for billable in (True, False)}
 
     def _seventh(self, owner: str, level: str, allowed: str | None) -> bytes:
         return serialize(seventh_character_entries(self.release.notes(owner), level, owner, allowed))
 
     def entries(self, concept: ConceptRow) -> bytes:
-        head = []
-        if concept.parent:
-            head.append(property_param("parent", concept.parent, "Code", concept.parent_display))
-        head += [property_param("child", code, "Code", display) for code, display in concept.children]
-        head.append(property_param("notSelectable", not concept.billable, "Boolean"))
-        head.append(property_param("billable", concept.billable, "Boolean"))
-        fragments = [serialize(head), self.groupings[chapter_key(concept.chapter)]]
+        fragments = [concept.hierarchy, self.status[concept.billable], self.groupings[chapter_key(concept.chapter)]]
         blocks = concept.blocks
         fragments += [self.groupings[block_key(b)] for b in blocks]
         note_fragments = self.release.note_fragments

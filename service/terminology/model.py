@@ -33,6 +33,12 @@ class Coding:
 
 
 @dataclass(slots=True)
+class CodeableConcept:
+    codings: list[Coding]
+    text: str | None = None
+
+
+@dataclass(slots=True)
 class ValidationResult:
     result: bool
     code: str | None = None  # as sent
@@ -42,7 +48,6 @@ class ValidationResult:
     normalized_code: str | None = None
     issues: list[Issue] = field(default_factory=list)
     unknown_systems: list[str] = field(default_factory=list)  # x-caused-by-unknown-system
-    codeable_concept: dict | None = None
 
     @property
     def message(self) -> str | None:

@@ -41,9 +41,13 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
                     abstract: bool | None = None, date: str | None = None, base: str = "") -> ValidationResult:
     system = canonical_system(coding.system)
     result = ValidationResult(False, code=coding.code, system=system)
+    if not system:
+        result.issues.append(Issue("error", "invalid", "The coding has no system, so the code cannot be validated",
+                                   "invalid-data", _path(base, "system")))
+        return result
     if system != ICD10CM:
-        result.issues.append(unknown_system_issue(system or "", base))
-        result.unknown_systems.append(system or "")
+        result.issues.append(unknown_system_issue(system, base))
+        result.unknown_systems.append(system)
         return result
     try:
         release = releases.resolve(coding.version, date)

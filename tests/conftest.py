@@ -1,0 +1,127 @@
+"""Shared fixtures: the default release built once per session, the engine, the Flask app, a
+two-release store, the parsed tabular, and a real server process.
+
+The FHIR checks (``assert_fhir``) and Parameters helpers live in ``helpers.py``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # the service package, when pytest is not run from the project root
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from service.app import create_app
+from service.config import Settings
+from service.loaders import tabular as tabular_module
+from service.loaders.load import load
+from service.loaders.sources import default_source_path
+from service.terminology.engine import TerminologyEngine
+
+
+# ----------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory) -> Path:
+    """The default release (April 1 2026), built once for the session."""
+    path = tmp_path_factory.mktemp("store")
+    load(None, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine(store_dir) -> TerminologyEngine:
+    return TerminologyEngine.from_store(store_dir)
+
+
+@pytest.fixture(scope="session")
+def settings(store_dir) -> Settings:
+    return Settings(store=store_dir)
+
+
+@pytest.fixture(scope="session")
+def app(settings, engine):
+    return create_app(settings, engine=engine)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def tabular():
+    return tabular_module.parse(str(default_source_path()))
+
+
+@pytest.fixture(scope="session")
+def october_xml(tmp_path_factory) -> Path:
+    """The default tabular XML under a CDC October-release name (no "April" in it)."""
+    path = tmp_path_factory.mktemp("october") / "icd10cm_tabular_2026.xml"
+    shutil.copyfile(default_source_path(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multi_store_dir(store_dir, october_xml, tmp_path_factory) -> Path:
+    """A store with two releases side by side: 2026 (from the October-named file) and 2026-04."""
+    path = tmp_path_factory.mktemp("multi-store")
+    for release_file in store_dir.glob("*.sqlite"):
+        shutil.copyfile(release_file, path / release_file.name)
+    load(october_xml, path)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(store_dir, tmp_path_factory):
+    """The real server (`python -m service serve`) in its own process group; yields the FHIR base URL."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICD10CM_TX_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--store", str(store_dir), "--port", str(port),
+             "--workers", "1"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/fhir"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}: {log_path.read_text()}")
+            try:
+                if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer within 30 s: {log_path.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
