@@ -26,19 +26,20 @@ class TerminologyEngine:
                date: str | None = None, properties: list[str] | None = None) -> LookupResult:
         if not code or not code.strip():
             raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
-        if not system:
-            raise InvalidRequest("$lookup needs the system of the code", expression="system")
         canonical = canonical_system(system)
+        if not canonical:
+            raise InvalidRequest("$lookup needs the system of the code", expression="system")
         if canonical != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
-                           expression="system")
+            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the code cannot be "
+                           "looked up", expression="system")
         release = self.releases.resolve(version, date)
         normalized = normalize_code(code)
         concept = release.concept(normalized)
         if concept is None:
             raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
                            expression="code", tx_code="invalid-code")
-        result = lookup_concept(self._renderers[release.version], concept, frozenset(properties) if properties else None)
+        wanted = frozenset(properties) if properties else None
+        result = lookup_concept(self._renderers[release.version], concept, wanted)
         if normalized != code:
             result.normalized_from = code
         return result

@@ -1,9 +1,9 @@
 """$lookup: a code's display, hierarchy, status, chapter, blocks and instructional notes.
 
 The answer joins serialized entries: the code's parent and children, its status, its chapter
-and blocks, its own notes and inclusion terms, the 7th characters that apply to
-it, then the notes it inherits from each ancestor, block and chapter, nearest first. All are
-rendered once (``fragments.py``): at load time, or once per process for what many codes share. Asking for
+and blocks, its own notes and inclusion terms, the 7th characters that apply to it, then the
+notes it inherits from each ancestor, block and chapter, nearest first. All are rendered once
+(``fragments.py``): at load time, or once per process for what many codes share. Asking for
 particular properties filters the entries.
 """
 

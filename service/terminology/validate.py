@@ -6,7 +6,7 @@ them keep working; ICD-10-CM specifics (header codes, missing placeholder X) com
 
 from __future__ import annotations
 
-from ..store.reader import ConceptRow, Release
+from ..store.reader import ConceptRow
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
@@ -18,13 +18,7 @@ def _path(base: str, element: str) -> str:
     return f"{base}.{element}" if base else element
 
 
-def unknown_system_issue(system: str, base: str) -> Issue:
-    return Issue("error", "not-found",
-                 f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated",
-                 "not-found", _path(base, "system"))
-
-
-def header_advice(release: Release, concept: ConceptRow) -> str:
+def header_advice(concept: ConceptRow) -> str:
     """What to report instead of a header code: its 7th characters or its billable children."""
     children = concept.children
     if concept.seventh:
@@ -46,7 +40,10 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
                                    "invalid-data", _path(base, "system")))
         return result
     if system != ICD10CM:
-        result.issues.append(unknown_system_issue(system, base))
+        result.issues.append(Issue(
+            "error", "not-found",
+            f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated",
+            "not-found", _path(base, "system")))
         result.unknown_systems.append(system)
         return result
     try:
@@ -86,7 +83,7 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
             f"The code '{coding.code}' is not written as ICD-10-CM writes it; it was read as '{code}'",
             "code-rule", _path(base, "code")))
     if not concept.billable:
-        advice = f"'{code}' is a header code, not valid for HIPAA transactions (not billable): {header_advice(release, concept)}"
+        advice = f"'{code}' is a header code, not valid for HIPAA transactions (not billable): {header_advice(concept)}"
         if abstract is False:
             result.result = False
             result.issues.append(Issue("error", "business-rule",
