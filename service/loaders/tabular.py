@@ -21,7 +21,7 @@ from typing import IO
 from .exceptions import allowed_seventh_characters
 from .references import parse_references
 
-# Note elements in the order we publish them, and whether they apply to everything below.
+# The note elements of the tabular (sevenChrDef is read separately).
 NOTE_TYPES = (
     "inclusionTerm",
     "includes",
@@ -33,7 +33,6 @@ NOTE_TYPES = (
     "notes",
     "sevenChrNote",
 )
-INHERITED_NOTE_TYPES = frozenset(NOTE_TYPES) - {"inclusionTerm"}
 _CROSS_REFERENCE_TYPES = {"excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes", "includes"}
 _RANGE_IN_TITLE = re.compile(r"\(([A-Z][0-9A-Z]{2})-([A-Z][0-9A-Z]{2})\)\s*$")
 _WHITESPACE = re.compile(r"\s+")
