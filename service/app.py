@@ -9,6 +9,7 @@ from flask import Flask
 from .config import Settings
 from .http import codesystem, metadata
 from .http.fhir import check_format
+from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
 from .terminology.engine import TerminologyEngine
 
@@ -22,6 +23,9 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     app.extensions["terminology"] = engine
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url)
+    default = engine.releases.default
+    app.extensions["guidance_supplement"] = supplement_resource(default.guidance_records(), default.version)
+    app.extensions["guidance_extension"] = structure_definition()
     for blueprint in (metadata.bp, codesystem.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.before_request(check_format)

@@ -114,8 +114,11 @@ def test_lookup_property_star(client):
     assert star == plain
 
 
-def test_lookup_properties_are_declared_by_the_code_system(client):
+def test_lookup_properties_are_declared_by_the_code_system_or_its_guidance_supplement(client):
     declared = {p["code"] for p in ok(client.get(INSTANCE), "CodeSystem")["property"]}
+    supplement = ok(client.get("/fhir/CodeSystem/icd10cm-guidance"), "CodeSystem")
+    assert supplement["content"] == "supplement" and supplement["supplements"] == ICD10CM
+    declared |= {p["code"] for p in supplement["property"]}
     for code in ("M54.9", "M54.5", "S52.501", "S52.501B", "T07", "C50.911", "Z3A.00"):
         used = {p["code"] for p in properties(ok(get(client, LOOKUP, {"system": ICD10CM, "code": code})))}
         assert used <= declared, (code, used - declared)
@@ -195,7 +198,7 @@ def check_valid(body, code="M54.9", display="Dorsalgia, unspecified"):
 
 
 def test_validate_get(client):
-    body = check_valid(ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.9"})))
+    body = check_valid(ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.9", "guidance": "none"})))
     assert param(body, "code") == "M54.9"
     assert param(body, "issues") is None
     assert param(body, "message") is None
@@ -230,7 +233,8 @@ def test_validate_coding(client):
 def test_validate_codeable_concept(client):
     concept = {"coding": [{"system": "http://snomed.info/sct", "code": "279039007"},
                           {"system": ICD10CM, "code": "M54.9"}], "text": "back pain"}
-    body = ok(post(client, VALIDATE, [{"name": "codeableConcept", "valueCodeableConcept": concept}]))
+    body = ok(post(client, VALIDATE, [{"name": "codeableConcept", "valueCodeableConcept": concept},
+                                      {"name": "guidance", "valueCode": "none"}]))
     check_valid(body)
     echoed = param(body, "codeableConcept")
     assert [c["code"] for c in echoed["coding"]] == ["279039007", "M54.9"]
@@ -268,7 +272,7 @@ def test_validate_header(client):
 
 
 def test_validate_wrong_display(client):
-    body = ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.9", "display": "Back pain"}))
+    body = ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.9", "display": "Back pain", "guidance": "none"}))
     assert param(body, "result") is False
     assert param(body, "display") == "Dorsalgia, unspecified"
     [issue] = param(body, "issues")["issue"]
@@ -346,8 +350,8 @@ def test_capability_statement(client):
     assert body["kind"] == "instance" and body["status"] == "active"
     [rest] = body["rest"]
     assert rest["mode"] == "server"
-    [codesystem] = rest["resource"]
-    assert codesystem["type"] == "CodeSystem"
+    codesystem, structure_definition = rest["resource"]
+    assert codesystem["type"] == "CodeSystem" and structure_definition["type"] == "StructureDefinition"
     assert {i["code"] for i in codesystem["interaction"]} == {"read", "search-type"}
     assert {o["name"]: o["definition"] for o in codesystem["operation"]} == {
         "lookup": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
@@ -374,9 +378,9 @@ def test_metadata_lists_every_release(multi_store_dir):
     versions = {v["code"]: v["isDefault"] for v in body["codeSystem"][0]["version"]}
     assert set(versions) == {"2026", "2026-04"}
     assert sum(versions.values()) == 1
-    bundle = ok(client.get("/fhir/CodeSystem"), "Bundle")
+    bundle = ok(client.get(f"/fhir/CodeSystem?url={ICD10CM}"), "Bundle")
     assert sorted(e["resource"]["version"] for e in bundle["entry"]) == ["2026", "2026-04"]
-    assert ok(client.get("/fhir/CodeSystem?version=2026"), "Bundle")["total"] == 1
+    assert ok(client.get(f"/fhir/CodeSystem?url={ICD10CM}&version=2026"), "Bundle")["total"] == 1
     body = ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "version": "2026"}))
     assert param(body, "version") == "2026"
     body = ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "date": "2026-01-01"}))
@@ -403,18 +407,18 @@ def test_codesystem_read_unknown(client):
 
 
 @pytest.mark.parametrize("params, total", [
-    ({}, 1),
+    ({}, 2),  # ICD-10-CM and the guidance supplement
     ({"url": ICD10CM}, 1),
     ({"url": ICD10CM_OID}, 1),
     ({"url": "http://hl7.org/fhir/sid/icd-10"}, 0),
-    ({"version": "2026-04"}, 1),
+    ({"version": "2026-04"}, 2),
     ({"version": "2026"}, 0),
-    ({"name": "icd10"}, 1),
-    ({"name": "ICD10CM"}, 1),
+    ({"name": "icd10"}, 2),
+    ({"name": "ICD10CM"}, 2),
     ({"name": "snomed"}, 0),
     ({"title": "icd-10-cm fy2026"}, 1),
     ({"title": "FY2026"}, 0),
-    ({"status": "active"}, 1),
+    ({"status": "active"}, 2),
     ({"status": "retired"}, 0),
     ({"url": ICD10CM, "version": "2026-04", "status": "active"}, 1),
 ])
@@ -425,8 +429,8 @@ def test_codesystem_search(client, params, total):
     entries = body.get("entry", [])
     assert len(entries) == total
     for entry in entries:
-        assert entry["resource"]["id"] == "icd10cm-2026-04"
-        assert entry["fullUrl"].endswith("/fhir/CodeSystem/icd10cm-2026-04")
+        assert entry["resource"]["id"] in ("icd10cm-2026-04", "icd10cm-guidance")
+        assert entry["fullUrl"].endswith(f"/fhir/CodeSystem/{entry['resource']['id']}")
         assert entry["search"] == {"mode": "match"}
     assert body["link"][0]["relation"] == "self"
 
@@ -437,14 +441,14 @@ def test_codesystem_search_without_match_counts_zero(client):
 
 
 def test_codesystem_search_summary(client):
-    body = ok(get(client, "/fhir/CodeSystem", {"_summary": "true"}), "Bundle")
+    body = ok(get(client, "/fhir/CodeSystem", {"_summary": "true", "url": ICD10CM}), "Bundle")
     [entry] = body["entry"]
     resource = entry["resource"]
     assert "property" not in resource and "description" not in resource
     assert resource["url"] == ICD10CM and resource["count"] == 98_186
     assert resource["meta"]["tag"][0]["code"] == "SUBSETTED"
     count = ok(get(client, "/fhir/CodeSystem", {"_summary": "count"}), "Bundle")
-    assert count["total"] == 1 and "entry" not in count
+    assert count["total"] == 2 and "entry" not in count  # ICD-10-CM and its guidance supplement
     full = ok(get(client, "/fhir/CodeSystem", {"_summary": "false"}), "Bundle")
     assert "property" in full["entry"][0]["resource"]
     error(get(client, "/fhir/CodeSystem", {"_summary": "bogus"}), 400)

@@ -36,16 +36,30 @@ def _release_for_id(resource_id: str):
     raise NotFound(f"CodeSystem/{resource_id} is not known on this server")
 
 
+def _supplement() -> dict:
+    return current_app.extensions["guidance_supplement"]
+
+
 def _resources():
     engine = _engine()
     default = engine.releases.default
-    return [codesystem_resource(r, r is default) for r in engine.releases]
+    return [codesystem_resource(r, r is default) for r in engine.releases] + [_supplement()]
 
 
 @bp.get("/CodeSystem/<resource_id>")
 def read(resource_id: str):
+    if resource_id == _supplement()["id"]:
+        return respond(_supplement())
     release = _release_for_id(resource_id)
     return respond(codesystem_resource(release, release is _engine().releases.default))
+
+
+@bp.get("/StructureDefinition/<resource_id>")
+def read_structure_definition(resource_id: str):
+    definition = current_app.extensions["guidance_extension"]
+    if resource_id != definition["id"]:
+        raise NotFound(f"StructureDefinition/{resource_id} is not known on this server")
+    return respond(definition)
 
 
 def _matches(resource: dict, args) -> bool:
@@ -112,7 +126,7 @@ def lookup(resource_id: str | None = None):
         code, system, version = coding.code, coding.system or system, coding.version or version
     system, version = _instance_system(resource_id, system, version)
     result = _engine().lookup(system, code, version=version, date=args.get("date"),
-                              properties=args.get("property"))
+                              properties=args.get("property"), guidance=args.get("guidance", "all"))
     return respond(lookup_parameters(result))
 
 
@@ -123,7 +137,7 @@ def validate_code(resource_id: str | None = None):
     system = (args.get("url") or args.get("system") or "").strip() or None
     system, version = _instance_system(resource_id, system, args.get("version"))
     options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
-               "date": args.get("date")}
+               "date": args.get("date"), "guidance": args.get("guidance", "all")}
     concept = args.get("codeableConcept")
     coding = args.get("coding")
     if concept is not None:

@@ -51,6 +51,9 @@ def capability_statement(base_url: str, released: str) -> dict:
                     ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
                     ("status", "token"))],
                 "operation": [_operation("lookup", "CodeSystem"), _operation("validate-code", "CodeSystem")],
+            }, {
+                "type": "StructureDefinition",
+                "interaction": [{"code": "read"}],
             }],
         }],
     }

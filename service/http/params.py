@@ -15,6 +15,7 @@ from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..errors import InvalidRequest
+from ..guidance.builder import MODES
 from ..terminology.model import CodeableConcept, Coding
 from .fhir import json_body
 
@@ -129,6 +130,10 @@ class DateTimeField(fields.String):
         return text
 
 
+# How much guidance to return: all (default), rules (rule-derived only) or none.
+GUIDANCE = fields.String(validate=validate.OneOf(MODES))
+
+
 class OperationSchema(Schema):
     """The parameters of one operation, as marshmallow fields named as in the OperationDefinition.
 
@@ -167,6 +172,7 @@ class LookupSchema(OperationSchema):
     date = DateTimeField()
     displayLanguage = fields.String()
     property = fields.List(fields.String())
+    guidance = GUIDANCE
 
 
 class CodeSystemValidateCodeSchema(OperationSchema):
@@ -180,6 +186,7 @@ class CodeSystemValidateCodeSchema(OperationSchema):
     date = DateTimeField()
     abstract = fields.Boolean()
     displayLanguage = fields.String()
+    guidance = GUIDANCE
 
 
 def bind(schema: OperationSchema, max_parameters: int) -> dict:

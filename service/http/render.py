@@ -6,6 +6,7 @@ import re
 
 import orjson
 
+from ..guidance.fhir import guidance_parameter
 from ..terminology.codes import ICD10CM, NAME
 from ..terminology.model import CodeableConcept, Coding, LookupResult, ValidationResult
 from .outcome import issue, operation_outcome
@@ -38,8 +39,12 @@ def lookup_parameters(result: LookupResult) -> bytes:
     ]
     if result.normalized_from is not None:
         head.append({"name": "normalized-code", "valueCode": result.code})
-    body = orjson.dumps(parameters(head))[:-2]  # strip the closing "]}"
-    return body + b"," + result.entries + b"]}" if result.entries else body + b"]}"
+    pieces = [orjson.dumps(parameters(head))[:-2]]  # without the closing "]}"
+    if result.guidance:
+        pieces += [result.guidance.entries, guidance_parameter(result.code, result.guidance.extension)]
+    if result.entries:
+        pieces.append(result.entries)
+    return b",".join(pieces) + b"]}"
 
 
 def _coding(coding: Coding) -> dict:
@@ -57,7 +62,7 @@ def _codeable_concept(concept: CodeableConcept) -> dict:
     return echoed
 
 
-def validation_parameters(result: ValidationResult, concept: CodeableConcept | None = None) -> dict:
+def validation_parameters(result: ValidationResult, concept: CodeableConcept | None = None) -> dict | bytes:
     entries: list[dict] = []
     if concept is not None:
         echoed = _codeable_concept(concept)
@@ -81,4 +86,7 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
     if result.version is not None:
         entries.append({"name": "version", "valueString": result.version})
     entries += [{"name": "x-caused-by-unknown-system", "valueCanonical": s} for s in result.unknown_systems]
-    return parameters(entries)
+    if not result.guidance:
+        return parameters(entries)
+    extension = guidance_parameter(result.normalized_code or result.code, result.guidance.extension)
+    return orjson.dumps(parameters(entries))[:-2] + b"," + extension + b"]}"

@@ -9,13 +9,23 @@ from io import BytesIO
 from pathlib import Path
 
 from ..errors import LoadError
+from ..guidance import editorial
 from ..store.build import BuildStats, build_release
 from . import tabular
 from .sources import label_release, read_source
 
 
+def read_editorial(parsed: tabular.Tabular, folder: Path) -> dict[str, dict]:
+    """The editorial guidance files, checked against this release; suggested codes get their display."""
+    records = editorial.read_all(lambda code: code in parsed.codes, folder)
+    for record in records.values():
+        for suggestion in (*record.get("more_specific", ()), *record.get("additional_codes", ())):
+            suggestion["display"] = parsed.codes[suggestion["code"]].display
+    return records
+
+
 def load(source: str | Path | None, store_dir: Path, version: str | None = None,
-         effective: str | None = None) -> BuildStats:
+         effective: str | None = None, guidance_dir: Path = editorial.GUIDANCE_DIR) -> BuildStats:
     """Read, parse and store one release; the stats time the whole of it."""
     started = time.perf_counter()
     release = read_source(source)
@@ -24,5 +34,5 @@ def load(source: str | Path | None, store_dir: Path, version: str | None = None,
     except (ET.ParseError, ValueError) as error:
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
-    stats = build_release(parsed, label, release, store_dir)
+    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir))
     return replace(stats, seconds=time.perf_counter() - started)

@@ -82,8 +82,10 @@ def _note_rows(tabular: Tabular):
                    fragments.serialize(fragments.note_entries(records, level, source)))
 
 
-def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path) -> BuildStats:
+def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path,
+                  editorial: dict[str, dict] | None = None) -> BuildStats:
     started = time.perf_counter()
+    editorial = editorial or {}
     store_dir.mkdir(parents=True, exist_ok=True)
     final = release_path(store_dir, label.version)
     temporary = final.with_name(f"{final.name}.tmp-{os.getpid()}")
@@ -95,6 +97,8 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
             connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
+            connection.executemany("INSERT INTO guidance VALUES (?,?)",
+                                   ((code, _dumps(record)) for code, record in editorial.items()))
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "version": label.version,
@@ -105,6 +109,7 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
                 "source_sha256": source.sha256,
                 "codes": str(len(tabular.codes)),
                 "billable": str(tabular.billable_count),
+                "guidance_files": str(len(editorial)),
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             connection.executemany("INSERT INTO meta VALUES (?,?)", meta.items())

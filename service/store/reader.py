@@ -80,6 +80,7 @@ class Release:
             groupings = self._db.execute(
                 "SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
             self.groupings = {row[0]: Grouping(*row[1:]) for row in groupings}
+            self.guidance_codes = frozenset(row[0] for row in self._db.execute("SELECT code FROM guidance"))
         except sqlite3.Error as error:
             raise StoreError(f"{path}: not a readable release file ({error})") from error
         if self.meta.get("schema_version") != SCHEMA_VERSION:
@@ -105,6 +106,14 @@ class Release:
         """(own, inherited) pre-rendered $lookup entries of an owner's notes."""
         row = self._db.execute("SELECT own, inherited FROM notes WHERE owner = ?", (owner,)).fetchone()
         return (row[0], row[1]) if row else (b"", b"")
+
+    def guidance_record(self, code: str) -> bytes | None:
+        """The editorial guidance record of a code (JSON), if it has one."""
+        row = self._db.execute("SELECT record FROM guidance WHERE code = ?", (code,)).fetchone()
+        return row[0] if row else None
+
+    def guidance_records(self) -> dict[str, dict]:
+        return {code: orjson.loads(record) for code, record in self._db.execute("SELECT code, record FROM guidance")}
 
     def chapter(self, number: str) -> Grouping:
         return self.groupings[chapter_key(number)]

@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -27,6 +27,9 @@ CREATE TABLE concept (
     seventh_owner  TEXT
 );
 CREATE INDEX concept_parent ON concept (parent);
+
+-- Editorial guidance (guidance/*.toml), validated at load: one JSON record per code.
+CREATE TABLE guidance (code TEXT PRIMARY KEY, record TEXT NOT NULL);
 
 -- Chapters and blocks: groupings, not codes. key is 'chapter:13' or 'block:M50-M54'.
 CREATE TABLE grouping (

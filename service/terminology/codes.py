@@ -6,6 +6,8 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10CM_OID = "urn:oid:2.16.840.1.113883.6.90"
 SYSTEM_ALIASES = {ICD10CM: ICD10CM, ICD10CM_OID: ICD10CM}
 NAME = "ICD-10-CM"
+# Namespace of the artifacts this project defines (guidance supplement, extension).
+CANONICAL_BASE = "https://icd10cm-tx.org/fhir"
 
 
 def canonical_system(system: str | None) -> str | None:

@@ -9,6 +9,7 @@ from ..store.reader import open_store
 from .codes import ICD10CM, canonical_system, normalize_code
 from .lookup import LookupRenderer, lookup as lookup_concept
 from .model import CodeableConcept, Coding, LookupResult, ValidationResult
+from ..guidance.builder import GuidanceBuilder
 from .releases import Releases
 from .validate import validate_codeable_concept, validate_coding
 
@@ -17,13 +18,14 @@ class TerminologyEngine:
     def __init__(self, releases: Releases):
         self.releases = releases
         self._renderers = {release.version: LookupRenderer(release) for release in releases}
+        self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
 
     @classmethod
     def from_store(cls, directory: Path, default_version: str | None = None) -> "TerminologyEngine":
         return cls(Releases(open_store(directory), default_version))
 
     def lookup(self, system: str | None, code: str | None, *, version: str | None = None,
-               date: str | None = None, properties: list[str] | None = None) -> LookupResult:
+               date: str | None = None, properties: list[str] | None = None, guidance: str = "all") -> LookupResult:
         if not code or not code.strip():
             raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
         canonical = canonical_system(system)
@@ -40,18 +42,23 @@ class TerminologyEngine:
                            expression="code", tx_code="invalid-code")
         wanted = frozenset(properties) if properties else None
         result = lookup_concept(self._renderers[release.version], concept, wanted)
+        builder = self._guidance[release.version]
+        result.guidance = builder.build(concept, guidance)
+        if wanted is not None and "*" not in wanted:
+            result.guidance = builder.select(result.guidance, wanted)
         if normalized != code:
             result.normalized_from = code
         return result
 
     def validate_code(self, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, *,
                       display_language: str | None = None, abstract: bool | None = None,
-                      date: str | None = None, from_coding: bool = False) -> ValidationResult:
+                      date: str | None = None, from_coding: bool = False, guidance: str = "all") -> ValidationResult:
         """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
 
         ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
         """
-        options = {"display_language": display_language, "abstract": abstract, "date": date}
+        options = {"display_language": display_language, "abstract": abstract, "date": date,
+                   "guidance": self._guidance, "mode": guidance}
         if codeable_concept is not None:
             return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
         if coding is None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..guidance.builder import Guidance
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,7 @@ class LookupResult:
     # Serialized FHIR Parameters.parameter entries (designations and properties), comma-separated.
     entries: bytes
     normalized_from: str | None = None  # the code as sent, when it was normalized
+    guidance: Guidance | None = None
 
 
 @dataclass(slots=True)
@@ -48,6 +53,7 @@ class ValidationResult:
     normalized_code: str | None = None
     issues: list[Issue] = field(default_factory=list)
     unknown_systems: list[str] = field(default_factory=list)  # x-caused-by-unknown-system
+    guidance: Guidance | None = None
 
     @property
     def message(self) -> str | None:

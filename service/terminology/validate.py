@@ -6,10 +6,15 @@ them keep working; ICD-10-CM specifics (header codes, missing placeholder X) com
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..store.reader import ConceptRow
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
+
+if TYPE_CHECKING:
+    from ..guidance.builder import GuidanceBuilder
 
 _MAX_LISTED = 12
 
@@ -31,8 +36,25 @@ def header_advice(concept: ConceptRow) -> str:
     return f"choose a more specific code below it: {listed}"
 
 
+def _guidance_issues(rules: list[dict], expression: str) -> list[Issue]:
+    """Findings of the rule-derived guidance worth an issue: unspecified and manifestation codes."""
+    issues = []
+    for item in rules:
+        parts = item["part"]
+        subproperties = [(p["part"][0]["valueCode"], next(v for k, v in p["part"][1].items() if k != "name"))
+                         for p in parts[2:]]
+        rule_id = subproperties[0][1]
+        if rule_id in ("unspecified", "laterality", "manifestation"):
+            codes = [v for k, v in subproperties if k == "code"]
+            text = parts[1]["valueString"] + (f" Candidates: {', '.join(codes)}." if codes else "")
+            severity = "warning" if rule_id == "manifestation" else "information"
+            issues.append(Issue(severity, "business-rule", text, "code-comment", expression))
+    return issues
+
+
 def validate_coding(releases: Releases, coding: Coding, *, display_language: str | None = None,
-                    abstract: bool | None = None, date: str | None = None, base: str = "") -> ValidationResult:
+                    abstract: bool | None = None, date: str | None = None, base: str = "",
+                    guidance: dict[str, GuidanceBuilder] | None = None, mode: str = "all") -> ValidationResult:
     system = canonical_system(coding.system)
     result = ValidationResult(False, code=coding.code, system=system)
     if not system:
@@ -82,7 +104,13 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
             "warning", "business-rule",
             f"The code '{coding.code}' is not written as ICD-10-CM writes it; it was read as '{code}'",
             "code-rule", _path(base, "code")))
-    if not concept.billable:
+    if not concept.billable and concept.seventh:
+        # Guideline I.A.5: a code that lacks its required 7th character is invalid.
+        result.result = False
+        result.issues.append(Issue("error", "business-rule",
+                                   f"'{code}' is not complete without its 7th character: {header_advice(concept)}",
+                                   "code-rule", _path(base, "code")))
+    elif not concept.billable:
         advice = f"'{code}' is a header code, not valid for HIPAA transactions (not billable): {header_advice(concept)}"
         if abstract is False:
             result.result = False
@@ -99,6 +127,9 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
             f"Wrong Display Name '{coding.display}' for {ICD10CM}#{code}. Valid display is "
             f"'{concept.display}' (for the language(s) '{language}')",
             "invalid-display", _path(base, "display")))
+    if guidance is not None and mode != "none":
+        result.guidance = guidance[release.version].build(concept, mode)
+        result.issues += _guidance_issues(result.guidance.code_rules, _path(base, "code"))
     return result
 
 
@@ -112,7 +143,7 @@ def validate_codeable_concept(releases: Releases, codings: list[Coding], **optio
     chosen = next((r for r in results if r.result), None) or next(
         (r for r in results if r.system == ICD10CM), results[0])
     combined = ValidationResult(chosen.result, chosen.code, chosen.system, chosen.version, chosen.display,
-                                chosen.normalized_code)
+                                chosen.normalized_code, guidance=chosen.guidance)
     for result in results:
         # Errors on other codings do not make a concept invalid when one coding is valid.
         for issue in result.issues:

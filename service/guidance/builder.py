@@ -1,0 +1,104 @@
+"""Guidance for one code of one release: editorial entries, rule-derived items and siblings.
+
+Everything is produced twice, as ``$lookup`` property entries and as items of the guidance
+extension, and serialized. What many codes share (the rules from a category's or chapter's
+notes, a parent's children, an editorial record) is built and serialized once per process and
+cached; only the rules that follow from the code itself are built per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import orjson
+
+from ..store.reader import ConceptRow, Release
+from ..store.schema import block_key, chapter_key
+from ..terminology.fragments import property_param, serialize
+from .fhir import editorial_entries, extension_items
+from .rules import code_rules, note_rules
+
+MODES = ("all", "rules", "none")  # the `guidance` request parameter
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """Guidance serialized both ways: comma-separated property entries and extension items."""
+
+    entries: bytes = b""
+    extension: bytes = b""
+
+    @classmethod
+    def of(cls, entries: list[dict]) -> "Pieces":
+        return cls(serialize(entries), serialize(extension_items(entries))) if entries else cls()
+
+
+@dataclass(slots=True)
+class Guidance:
+    pieces: list[Pieces] = field(default_factory=list)
+    code_rules: list[dict] = field(default_factory=list)  # the rules that follow from the code itself
+
+    @property
+    def entries(self) -> bytes:
+        return b",".join(p.entries for p in self.pieces if p.entries)
+
+    @property
+    def extension(self) -> bytes:
+        return b",".join(p.extension for p in self.pieces if p.extension)
+
+    def __bool__(self) -> bool:
+        return any(p.entries for p in self.pieces)
+
+
+class GuidanceBuilder:
+    def __init__(self, release: Release):
+        self.release = release
+        self.editorial = lru_cache(maxsize=1024)(self._editorial)
+        self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
+        self.family = lru_cache(maxsize=8192)(self._family)
+
+    def _editorial(self, code: str) -> Pieces:
+        record = self.release.guidance_record(code)
+        return Pieces.of(editorial_entries(orjson.loads(record))) if record else Pieces()
+
+    def _note_rules(self, owner: str, level: str, source: str) -> Pieces:
+        return Pieces.of(note_rules(self.release.notes(owner), level, source))
+
+    def _family(self, parent: str) -> tuple[tuple[str, str, Pieces], ...]:
+        """The children of a code: (code, display, its pieces as a sibling)."""
+        concept = self.release.concept(parent)
+        children = concept.children if concept else []
+        return tuple((c, d, Pieces.of([property_param("sibling", c, "Code", d)])) for c, d in children)
+
+    def build(self, concept: ConceptRow, mode: str = "all") -> Guidance:
+        """Editorial guidance (mode ``all``), then rule-derived items and siblings (``all``, ``rules``)."""
+        guidance = Guidance()
+        if mode == "none":
+            return guidance
+        if mode == "all" and concept.code in self.release.guidance_codes:
+            guidance.pieces.append(self.editorial(concept.code))
+        ancestors = concept.ancestors
+        generated = concept.billable and concept.seventh is not None
+        # A 7th-character code is judged by its base: the base's title and siblings.
+        base, base_parent = (concept.parent, ancestors[1] if len(ancestors) > 1 else None) if generated \
+            else (concept.code, concept.parent)
+        family = self.family(base_parent) if base_parent else ()
+        siblings = [(c, d) for c, d, _ in family if c != base]
+        base_display = next((d for c, d, _ in family if c == base), None) if generated else None
+        guidance.code_rules = code_rules(concept.code, concept.display, concept.billable, concept.seventh,
+                                         concept.seventh_owner, [] if concept.billable else concept.children,
+                                         base_display, siblings)
+        guidance.pieces.append(Pieces.of(guidance.code_rules))
+        owners = [(concept.code, "code", concept.code)] + [(a, "ancestor", a) for a in ancestors]
+        owners += [(block_key(b), "block", b) for b in concept.blocks]
+        owners.append((chapter_key(concept.chapter), "chapter", concept.chapter))
+        guidance.pieces += [self.note_rules(owner, level, source) for owner, level, source in owners]
+        guidance.pieces += [pieces for c, _, pieces in family if c != base]
+        return guidance
+
+    @staticmethod
+    def select(guidance: Guidance, wanted: frozenset[str]) -> Guidance:
+        """Only the guidance properties named in ``wanted``."""
+        kept = [e for e in orjson.loads(b"[" + guidance.entries + b"]") if e["part"][0]["valueCode"] in wanted]
+        return Guidance([Pieces.of(kept)], [r for r in guidance.code_rules if "rule" in wanted])
