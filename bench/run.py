@@ -81,11 +81,17 @@ def sample_codes(store: Path, count: int) -> list[str]:
     return [c.replace(".", "") if i % 4 == 0 else c for i, c in enumerate(picked)]
 
 
+WORKLOADS = {
+    # name -> request; guidance is returned by default, `guidance=none` measures the same without it
+    "lookup": "/fhir/CodeSystem/$lookup?system={s}&code={c}",
+    "lookup-noguid": "/fhir/CodeSystem/$lookup?system={s}&code={c}&guidance=none",
+    "validate-code": "/fhir/CodeSystem/$validate-code?url={s}&code={c}",
+    "validate-noguid": "/fhir/CodeSystem/$validate-code?url={s}&code={c}&guidance=none",
+}
+
+
 def write_paths(codes: list[str], operation: str, folder: Path) -> Path:
-    if operation == "lookup":
-        template = "/fhir/CodeSystem/$lookup?system={s}&code={c}"
-    else:
-        template = "/fhir/CodeSystem/$validate-code?url={s}&code={c}"
+    template = WORKLOADS[operation]
     path = folder / f"{operation}.txt"
     path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c)) for c in codes) + "\n")
     return path
@@ -159,7 +165,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         codes = sample_codes(args.store, args.codes)
-        workloads = {op: write_paths(codes, op, Path(folder)) for op in ("lookup", "validate-code")}
+        workloads = {op: write_paths(codes, op, Path(folder)) for op in WORKLOADS}
         env = {"ICD10CM_TX_STORE": str(args.store.resolve()), "PYTHONPATH": str(BENCH)}
         ceiling = measure("ceiling_app:app", env, {"ceiling": workloads["lookup"]}, args)["ceiling"]
         service = measure("service.wsgi:app", env, workloads, args)
@@ -173,6 +179,11 @@ def main() -> None:
             ratio = r["rps"] / ceiling[c]["rps"]
             print(f"{name:<14}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}"
                   f"{r['non_2xx']:>9}")
+    for operation in ("lookup", "validate-code"):
+        without = service[operation.split("-")[0] + "-noguid"]
+        slowdown = {c: round(without[c]["rps"] / service[operation][c]["rps"], 2) for c in args.connections}
+        report[f"{operation}_guidance_cost"] = slowdown
+        print(f"{operation}: time with guidance / without, by connections: {slowdown}")
     print(f"cold start to first answer: {report['cold_start_s']} s; full load from XML: {report['full_load_s']} s")
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
