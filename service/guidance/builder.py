@@ -17,7 +17,7 @@ from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from ..terminology.fragments import property_param, serialize
 from .fhir import editorial_entries, extension_items
-from .rules import code_rules, note_rules
+from .rules import Rule, Sibling, code_rules, note_rules, sibling
 
 MODES = ("all", "rules", "none")  # the `guidance` request parameter
 
@@ -33,11 +33,17 @@ class Pieces:
     def of(cls, entries: list[dict]) -> "Pieces":
         return cls(serialize(entries), serialize(extension_items(entries))) if entries else cls()
 
+    @classmethod
+    def of_rules(cls, rules: list[Rule]) -> "Pieces":
+        if not rules:
+            return cls()
+        return cls(serialize([r.entry() for r in rules]), serialize([r.extension() for r in rules]))
+
 
 @dataclass(slots=True)
 class Guidance:
     pieces: list[Pieces] = field(default_factory=list)
-    code_rules: list[dict] = field(default_factory=list)  # the rules that follow from the code itself
+    code_rules: list[Rule] = field(default_factory=list)  # the rules that follow from the code itself
 
     @property
     def entries(self) -> bytes:
@@ -63,13 +69,13 @@ class GuidanceBuilder:
         return Pieces.of(editorial_entries(orjson.loads(record))) if record else Pieces()
 
     def _note_rules(self, owner: str, level: str, source: str) -> Pieces:
-        return Pieces.of(note_rules(self.release.notes(owner), level, source))
+        return Pieces.of_rules(note_rules(self.release.notes(owner), level, source))
 
-    def _family(self, parent: str) -> tuple[tuple[str, str, Pieces], ...]:
-        """The children of a code: (code, display, its pieces as a sibling)."""
+    def _family(self, parent: str) -> tuple[tuple[Sibling, Pieces], ...]:
+        """The children of a code, each with its pieces as a sibling of the others."""
         concept = self.release.concept(parent)
         children = concept.children if concept else []
-        return tuple((c, d, Pieces.of([property_param("sibling", c, "Code", d)])) for c, d in children)
+        return tuple((sibling(c, d), Pieces.of([property_param("sibling", c, "Code", d)])) for c, d in children)
 
     def build(self, concept: ConceptRow, mode: str = "all") -> Guidance:
         """Editorial guidance (mode ``all``), then rule-derived items and siblings (``all``, ``rules``)."""
@@ -83,18 +89,18 @@ class GuidanceBuilder:
         # A 7th-character code is judged by its base: the base's title and siblings.
         base, base_parent = (concept.parent, ancestors[1] if len(ancestors) > 1 else None) if generated \
             else (concept.code, concept.parent)
-        family = self.family(base_parent) if base_parent else ()
-        siblings = [(c, d) for c, d, _ in family if c != base]
-        base_display = next((d for c, d, _ in family if c == base), None) if generated else None
+        family = [(s, pieces) for s, pieces in self.family(base_parent)] if base_parent else []
+        siblings = [s for s, _ in family if s.code != base]
+        base_display = next((s.display for s, _ in family if s.code == base), None) if generated else None
         guidance.code_rules = code_rules(concept.code, concept.display, concept.billable, concept.seventh,
                                          concept.seventh_owner, [] if concept.billable else concept.children,
                                          base_display, siblings)
-        guidance.pieces.append(Pieces.of(guidance.code_rules))
+        guidance.pieces.append(Pieces.of_rules(guidance.code_rules))
         owners = [(concept.code, "code", concept.code)] + [(a, "ancestor", a) for a in ancestors]
         owners += [(block_key(b), "block", b) for b in concept.blocks]
         owners.append((chapter_key(concept.chapter), "chapter", concept.chapter))
         guidance.pieces += [self.note_rules(owner, level, source) for owner, level, source in owners]
-        guidance.pieces += [pieces for c, _, pieces in family if c != base]
+        guidance.pieces += [pieces for s, pieces in family if s.code != base]
         return guidance
 
     @staticmethod

@@ -10,6 +10,7 @@ Guideline sections follow the ICD-10-CM Official Guidelines for Coding and Repor
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ..terminology.fragments import property_param
 
@@ -37,14 +38,42 @@ _UNSPECIFIED_SIDE = re.compile(r"unspecified (side|eye|ear|limb|arm|leg|hand|foo
                                re.IGNORECASE)
 
 
-def rule(rule_id: str, text: str, basis: str, level: str, source: str, codes=()) -> dict:
-    subproperties = [("rule", rule_id, "Code"), ("basis", basis, "String"), ("level", level, "Code"),
-                     ("source", source, "Code")]
-    subproperties += [("code", code, "String") for code in codes]
-    return property_param("rule", text, "String", None, subproperties)
+class Rule(NamedTuple):
+    rule: str  # the rule id
+    text: str
+    basis: str
+    level: str
+    source: str
+    codes: tuple[str, ...] | list[str] = ()
+
+    def entry(self) -> dict:
+        """As a $lookup ``rule`` property."""
+        subproperties = [("rule", self.rule, "Code"), ("basis", self.basis, "String"), ("level", self.level, "Code"),
+                         ("source", self.source, "Code")]
+        subproperties += [("code", code, "String") for code in self.codes]
+        return property_param("rule", self.text, "String", None, subproperties)
+
+    def extension(self) -> dict:
+        """As a ``rule`` item of the guidance extension (the same content as ``entry``)."""
+        nested = [{"url": "value", "valueString": self.text}, {"url": "rule", "valueCode": self.rule},
+                  {"url": "basis", "valueString": self.basis}, {"url": "level", "valueCode": self.level},
+                  {"url": "source", "valueCode": self.source}]
+        nested += [{"url": "code", "valueString": code} for code in self.codes]
+        return {"url": "rule", "extension": nested}
 
 
-def note_rules(notes: tuple[dict, ...], level: str, source: str) -> list[dict]:
+class Sibling(NamedTuple):
+    code: str
+    display: str
+    unspecified: bool  # its title says unspecified (or NOS)
+    lateral: bool  # its title names a side
+
+
+def sibling(code: str, display: str) -> Sibling:
+    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), bool(_LATERAL.search(display)))
+
+
+def note_rules(notes: tuple[dict, ...], level: str, source: str) -> list[Rule]:
     """One rule per kind of cross-reference note declared at ``source``, with every code it cites."""
     where = "this code" if level == "code" else f"{level} {source}"
     items = []
@@ -52,14 +81,14 @@ def note_rules(notes: tuple[dict, ...], level: str, source: str) -> list[dict]:
         lines = [n for n in notes if n["type"] == kind]
         if lines:
             codes = list(dict.fromkeys(ref for n in lines for ref in n.get("refs", ())))
-            items.append(rule(rule_id, text.format(where=where), f"{basis}; tabular note at {source}", level,
+            items.append(Rule(rule_id, text.format(where=where), f"{basis}; tabular note at {source}", level,
                               source, codes))
     return items
 
 
 def code_rules(code: str, display: str, billable: bool, seventh: str | None, seventh_owner: str | None,
                children: list[tuple[str, str]], base_display: str | None,
-               siblings: list[tuple[str, str]]) -> list[dict]:
+               siblings: list[Sibling]) -> list[Rule]:
     """Rules that follow from the code itself: status, 7th character, placeholder X, unspecified,
     laterality, manifestation. ``siblings`` are the other codes under the same parent (for a
     7th-character code: those of its base); ``base_display`` is the display of a 7th-character
@@ -70,40 +99,40 @@ def code_rules(code: str, display: str, billable: bool, seventh: str | None, sev
     if not billable and seventh:
         meanings = {c[-1]: d[len(display) + 2:] for c, d in children}
         listed = ", ".join(f"{c} ({meanings.get(c, '')})" for c in seventh)
-        items.append(rule("seventh-character", f"Not reportable without its 7th character: {listed}.",
+        items.append(Rule("seventh-character", f"Not reportable without its 7th character: {listed}.",
                           f"Official Guidelines I.A.5 (7th characters); tabular 7th-character table at {seventh_owner}",
                           "code", code, [c for c, _ in children]))
     elif not billable:
-        items.append(rule("header", "A header code, not valid for HIPAA transactions: report a code below it.",
+        items.append(Rule("header", "A header code, not valid for HIPAA transactions: report a code below it.",
                           "Official Guidelines I.B.2 (level of detail in coding)", "code", code,
                           [c for c, _ in children]))
     elif generated:
         meaning = display[len(base_display) + 2:] if base_display else display
-        items.append(rule("seventh-character", f"The 7th character {seventh} means: {meaning}.",
+        items.append(Rule("seventh-character", f"The 7th character {seventh} means: {meaning}.",
                           f"Official Guidelines I.A.5 (7th characters); tabular 7th-character table at {seventh_owner}",
                           "code", code))
     if "X" in code[1:]:
-        items.append(rule("placeholder", "The X in this code is a placeholder: it must be kept, or the code is "
+        items.append(Rule("placeholder", "The X in this code is a placeholder: it must be kept, or the code is "
                           "invalid.", "Official Guidelines I.A.4 and I.A.5 (placeholder character)", "code", code))
     if _UNSPECIFIED.search(title):
         if _UNSPECIFIED_SIDE.search(title):
-            lateral = [c for c, d in siblings if _LATERAL.search(d)]
+            lateral = [s.code for s in siblings if s.lateral]
             if lateral:
-                items.append(rule("laterality", "The side is unspecified: when the record names the side, report "
+                items.append(Rule("laterality", "The side is unspecified: when the record names the side, report "
                                   "the code for that side; for both sides, the bilateral code, or the right and the "
                                   "left codes when none exists.", "Official Guidelines I.B.13 (laterality)", "code",
                                   code, lateral))
-        specific = [c for c, d in siblings if not _UNSPECIFIED.search(d)]
+        specific = [s.code for s in siblings if not s.unspecified]
         if specific:
-            items.append(rule("unspecified", "An unspecified code: acceptable when the record gives no more detail; "
+            items.append(Rule("unspecified", "An unspecified code: acceptable when the record gives no more detail; "
                               "when it does, a more specific code applies.",
                               "Official Guidelines I.A.9 and I.B.18 (unspecified codes)", "code", code, specific))
     elif _LATERAL.search(title):
-        items.append(rule("laterality", "The code states the side: the record must document it (any clinician's "
+        items.append(Rule("laterality", "The code states the side: the record must document it (any clinician's "
                           "note may). A bilateral condition with no bilateral code is reported with the right and the "
                           "left codes.", "Official Guidelines I.B.13 (laterality)", "code", code))
     if _MANIFESTATION.search(title):
-        items.append(rule("manifestation", "A manifestation code: never principal or first-listed; the underlying "
+        items.append(Rule("manifestation", "A manifestation code: never principal or first-listed; the underlying "
                           "condition is coded first.", "Official Guidelines I.A.13 (etiology/manifestation)", "code",
                           code))
     return items

@@ -15,6 +15,7 @@ from .releases import Releases, UnknownVersion
 
 if TYPE_CHECKING:
     from ..guidance.builder import GuidanceBuilder
+    from ..guidance.rules import Rule
 
 _MAX_LISTED = 12
 
@@ -36,18 +37,13 @@ def header_advice(concept: ConceptRow) -> str:
     return f"choose a more specific code below it: {listed}"
 
 
-def _guidance_issues(rules: list[dict], expression: str) -> list[Issue]:
+def _guidance_issues(rules: list[Rule], expression: str) -> list[Issue]:
     """Findings of the rule-derived guidance worth an issue: unspecified and manifestation codes."""
     issues = []
-    for item in rules:
-        parts = item["part"]
-        subproperties = [(p["part"][0]["valueCode"], next(v for k, v in p["part"][1].items() if k != "name"))
-                         for p in parts[2:]]
-        rule_id = subproperties[0][1]
-        if rule_id in ("unspecified", "laterality", "manifestation"):
-            codes = [v for k, v in subproperties if k == "code"]
-            text = parts[1]["valueString"] + (f" Candidates: {', '.join(codes)}." if codes else "")
-            severity = "warning" if rule_id == "manifestation" else "information"
+    for rule in rules:
+        if rule.rule in ("unspecified", "laterality", "manifestation"):
+            text = rule.text + (f" Candidates: {', '.join(rule.codes)}." if rule.codes else "")
+            severity = "warning" if rule.rule == "manifestation" else "information"
             issues.append(Issue(severity, "business-rule", text, "code-comment", expression))
     return issues
 
