@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from .config import Settings
-from .http import codesystem, metadata
+from .http import codesystem, metadata, valueset
 from .http.fhir import check_format
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     engine = engine or TerminologyEngine.from_store(settings.store, settings.default_version)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, MAX_PARAMETERS=settings.max_parameters,
+                      MAX_EXPANSION=settings.max_expansion,
                       BASE_PATH=settings.base_path)
     app.extensions["terminology"] = engine
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     default = engine.releases.default
     app.extensions["guidance_supplement"] = supplement_resource(default.guidance_records(), default.version)
     app.extensions["guidance_extension"] = structure_definition()
-    for blueprint in (metadata.bp, codesystem.bp):
+    for blueprint in (metadata.bp, codesystem.bp, valueset.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.before_request(check_format)
     register_error_handlers(app)

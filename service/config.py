@@ -28,6 +28,7 @@ class Settings:
         None, "Release that answers when a request names no version (default: the newest release in effect today).")
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")
     max_parameters: int = _setting(100, "Most parameters accepted in one request (400 above it).")
+    max_expansion: int = _setting(1000, "Largest $expand answered without count (too-costly above it).")
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides) -> "Settings":

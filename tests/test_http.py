@@ -350,12 +350,14 @@ def test_capability_statement(client):
     assert body["kind"] == "instance" and body["status"] == "active"
     [rest] = body["rest"]
     assert rest["mode"] == "server"
-    codesystem, structure_definition = rest["resource"]
-    assert codesystem["type"] == "CodeSystem" and structure_definition["type"] == "StructureDefinition"
+    resources = {r["type"]: r for r in rest["resource"]}
+    assert set(resources) == {"CodeSystem", "ValueSet", "StructureDefinition"}
+    codesystem = resources["CodeSystem"]
     assert {i["code"] for i in codesystem["interaction"]} == {"read", "search-type"}
     assert {o["name"]: o["definition"] for o in codesystem["operation"]} == {
         "lookup": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
-        "validate-code": "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code"}
+        "validate-code": "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
+        "subsumes": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"}
     assert {p["name"] for p in codesystem["searchParam"]} == {"url", "version", "name", "title", "status"}
     assert ok(client.get("/fhir/metadata?mode=full"), "CapabilityStatement") == body
 
@@ -457,7 +459,7 @@ def test_codesystem_search_summary(client):
 # --------------------------------------------------------------------------------- HTTP and errors
 
 @pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/CodeSystem/icd10cm-2026-04/extra", "/", "/metadata",
-                                  "/fhir/ValueSet/$expand", "/fhir/CodeSystem/$subsumes"])
+                                  "/fhir/ConceptMap/$translate", "/fhir/CodeSystem/$closure"])
 def test_unknown_route_is_404(client, path):
     body = error(client.get(path), 404, "not-found")
     if not path.startswith("/fhir/CodeSystem/$"):  # that one is a read of an unknown CodeSystem id

@@ -155,3 +155,25 @@ def validate_code(resource_id: str | None = None):
         coding = Coding(system, args.get("code"), version, args.get("display"))
         result = _engine().validate_code(coding, **options)
     return respond(validation_parameters(result))
+
+
+@bp.route("/CodeSystem/$subsumes", methods=["GET", "POST"])
+@bp.route("/CodeSystem/<resource_id>/$subsumes", methods=["GET", "POST"])
+def subsumes(resource_id: str | None = None):
+    args = params.bind(params.SUBSUMES, _max_parameters())
+    code_a, code_b = args.get("codeA"), args.get("codeB")
+    system, version = args.get("system"), args.get("version")
+    for name, coding in (("A", args.get("codingA")), ("B", args.get("codingB"))):
+        if coding is not None:
+            if name == "A":
+                code_a = coding.code
+            else:
+                code_b = coding.code
+            system, version = coding.system or system, coding.version or version
+    if not code_a or not code_b:
+        raise InvalidRequest("$subsumes needs codeA and codeB (or codingA and codingB)", expression="codeA")
+    system, version = _instance_system(resource_id, system, version)
+    if system is None:
+        raise InvalidRequest("$subsumes needs the system", expression="system")
+    outcome = _engine().subsumes(system, code_a, code_b, version=version)
+    return respond({"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]})

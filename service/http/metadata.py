@@ -50,7 +50,15 @@ def capability_statement(base_url: str, released: str) -> dict:
                 "searchParam": [{"name": n, "type": t} for n, t in (
                     ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
                     ("status", "token"))],
-                "operation": [_operation("lookup", "CodeSystem"), _operation("validate-code", "CodeSystem")],
+                "operation": [_operation("lookup", "CodeSystem"), _operation("validate-code", "CodeSystem"),
+                              _operation("subsumes", "CodeSystem")],
+            }, {
+                "type": "ValueSet",
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [{"name": n, "type": t} for n, t in (
+                    ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
+                    ("status", "token"))],
+                "operation": [_operation("expand", "ValueSet")],
             }, {
                 "type": "StructureDefinition",
                 "interaction": [{"code": "read"}],
@@ -77,6 +85,11 @@ def terminology_capabilities(engine: TerminologyEngine, base_url: str, released:
                          "compositional": False, "language": ["en"]}
                         for release in engine.releases],
         }],
+        "expansion": {"hierarchical": False, "paging": True, "textFilter": "Words in any order and word "
+                      "prefixes over titles and inclusion terms; or a code prefix, with or without the dot.",
+                      "parameter": [{"name": n} for n in (
+                          "count", "offset", "filter", "excludeNotForUI", "system-version", "force-system-version",
+                          "check-system-version", "date")]},
         "validateCode": {"translations": False},
         "codeSearch": "explicit",
     }

@@ -143,10 +143,15 @@ class OperationSchema(Schema):
 
     repeatable: frozenset[str] = frozenset()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Parameter name (as FHIR spells it, e.g. system-version) -> field.
+        self.by_name = {field.data_key or name: field for name, field in self.fields.items()}
+
     def bind(self, data: dict[str, list]) -> dict:
         bound, errors = {}, {}
         for name, values in data.items():
-            field = self.fields.get(name)
+            field = self.by_name.get(name)
             if field is None:
                 continue  # unknown parameters are ignored
             try:
@@ -189,9 +194,57 @@ class CodeSystemValidateCodeSchema(OperationSchema):
     guidance = GUIDANCE
 
 
+class ResourceField(fields.Field):
+    """A resource sent in a POST Parameters body (``resource``)."""
+
+    def __init__(self, resource_type: str, **kwargs):
+        super().__init__(**kwargs)
+        self.resource_type = resource_type
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict:
+        if not isinstance(value, dict) or value.get("resourceType") != self.resource_type:
+            raise ValidationError(f"must be a {self.resource_type} resource (send it in a POST Parameters body)")
+        return value
+
+
+_COUNT = validate.Range(min=0, max=100_000)
+
+
+class ExpandSchema(OperationSchema):
+    repeatable = frozenset({"property", "system-version", "check-system-version", "force-system-version"})
+    url = fields.String()
+    valueSet = ResourceField("ValueSet")
+    valueSetVersion = fields.String()
+    filter = fields.String()
+    date = DateTimeField()
+    count = fields.Integer(strict=False, validate=_COUNT)
+    offset = fields.Integer(strict=False, validate=_COUNT)
+    activeOnly = fields.Boolean()
+    includeDesignations = fields.Boolean()
+    includeDefinition = fields.Boolean()
+    excludeNested = fields.Boolean()
+    excludeNotForUI = fields.Boolean()
+    displayLanguage = fields.String()
+    property = fields.List(fields.String())
+    system_version = fields.List(fields.String(), data_key="system-version")
+    check_system_version = fields.List(fields.String(), data_key="check-system-version")
+    force_system_version = fields.List(fields.String(), data_key="force-system-version")
+
+
+class SubsumesSchema(OperationSchema):
+    codeA = fields.String()
+    codeB = fields.String()
+    system = fields.String()
+    version = fields.String()
+    codingA = CodingField()
+    codingB = CodingField()
+
+
 def bind(schema: OperationSchema, max_parameters: int) -> dict:
     return schema.bind(request_parameters(max_parameters))
 
 
 LOOKUP = LookupSchema()
+EXPAND = ExpandSchema()
+SUBSUMES = SubsumesSchema()
 CODESYSTEM_VALIDATE_CODE = CodeSystemValidateCodeSchema()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import LoadError
 from ..guidance import editorial
+from .valuesets import read_valuesets
 from ..store.build import BuildStats, build_release
 from . import tabular
 from .sources import label_release, read_source
@@ -34,5 +35,6 @@ def load(source: str | Path | None, store_dir: Path, version: str | None = None,
     except (ET.ParseError, ValueError) as error:
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
-    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir))
+    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir),
+                          read_valuesets())
     return replace(stats, seconds=time.perf_counter() - started)

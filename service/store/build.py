@@ -59,6 +59,12 @@ def _concept_rows(tabular: Tabular):
                _seventh_owner(tabular, code))
 
 
+def _search_rows(tabular: Tabular):
+    for seq, code in enumerate(tabular.codes.values()):
+        terms = " ; ".join(n.text for n in code.notes if n.type == "inclusionTerm")
+        yield seq, code.display, terms
+
+
 def _grouping_rows(tabular: Tabular):
     for seq, chapter in enumerate(tabular.chapters.values()):
         yield (chapter_key(chapter.number), "chapter", chapter.number, chapter.title, chapter.number,
@@ -83,7 +89,7 @@ def _note_rows(tabular: Tabular):
 
 
 def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path,
-                  editorial: dict[str, dict] | None = None) -> BuildStats:
+                  editorial: dict[str, dict] | None = None, valuesets: list[dict] = ()) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}
     store_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +102,13 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
             connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
+            connection.executemany("INSERT INTO search (rowid, title, terms) VALUES (?,?,?)", _search_rows(tabular))
+            connection.execute("INSERT INTO search (search) VALUES ('optimize')")
+            # Relevance: a word in the title weighs more than one in the inclusion terms.
+            connection.execute("INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 3.0)')")
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
+            connection.executemany("INSERT INTO valueset VALUES (?,?,?,?)",
+                                   ((v["url"], v.get("version"), v["id"], _dumps(v)) for v in valuesets))
             connection.executemany("INSERT INTO guidance VALUES (?,?)",
                                    ((code, _dumps(record)) for code, record in editorial.items()))
             meta = {

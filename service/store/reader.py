@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import orjson
+import re2
 
 from ..errors import StoreError
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
@@ -76,6 +77,7 @@ class Release:
         try:
             self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
             self._db.execute("PRAGMA mmap_size=268435456")
+            self._db.create_function("re2match", 2, _re2match, deterministic=True)
             self.meta = dict(self._db.execute("SELECT key, value FROM meta"))
             groupings = self._db.execute(
                 "SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
@@ -112,8 +114,29 @@ class Release:
         row = self._db.execute("SELECT record FROM guidance WHERE code = ?", (code,)).fetchone()
         return row[0] if row else None
 
+    def valuesets(self) -> list[dict]:
+        return [orjson.loads(r) for (r,) in self._db.execute("SELECT resource FROM valueset ORDER BY id")]
+
     def guidance_records(self) -> dict[str, dict]:
         return {code: orjson.loads(record) for code, record in self._db.execute("SELECT code, record FROM guidance")}
+
+    def select(self, condition: str, params: tuple, *, match: str | None = None, limit: int | None = None,
+               offset: int = 0) -> tuple[int, list[tuple[str, str, int]]]:
+        """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``,
+        in tabular order, or, with ``match`` (an FTS5 query), in order of relevance."""
+        if match is None:
+            source, order, args = "concept c", "c.seq", params
+        else:
+            source = "search JOIN concept c ON c.seq = search.rowid"
+            condition = f"search MATCH ? AND {condition}"
+            order, args = "search.rank, c.seq", (match, *params)
+        total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", args).fetchone()[0]
+        if limit == 0 or total <= offset:
+            return total, []
+        rows = self._db.execute(
+            f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*args, -1 if limit is None else limit, offset)).fetchall()
+        return total, rows
 
     def chapter(self, number: str) -> Grouping:
         return self.groupings[chapter_key(number)]
@@ -123,6 +146,16 @@ class Release:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _re2match(pattern: str, value: str) -> bool:
+    """SQL function for regex filters: RE2 runs in linear time, so no pattern can hang a worker."""
+    return _compiled(pattern).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str):
+    return re2.compile(pattern)
 
 
 def open_store(directory: Path) -> list[Release]:

@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "7"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -27,6 +27,15 @@ CREATE TABLE concept (
     seventh_owner  TEXT
 );
 CREATE INDEX concept_parent ON concept (parent);
+
+-- Text search: one row per code (rowid = concept.seq): the title, and the inclusion terms as
+-- synonyms. Word prefixes are indexed for search-as-you-type.
+CREATE VIRTUAL TABLE search USING fts5(
+    title, terms, prefix = '1 2 3 4', tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- The ValueSets of valuesets/ (validated at load), as FHIR JSON.
+CREATE TABLE valueset (url TEXT NOT NULL, version TEXT, id TEXT NOT NULL UNIQUE, resource TEXT NOT NULL);
 
 -- Editorial guidance (guidance/*.toml), validated at load: one JSON record per code.
 CREATE TABLE guidance (code TEXT PRIMARY KEY, record TEXT NOT NULL);

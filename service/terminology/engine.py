@@ -10,7 +10,10 @@ from .codes import ICD10CM, canonical_system, normalize_code
 from .lookup import LookupRenderer, lookup as lookup_concept
 from .model import CodeableConcept, Coding, LookupResult, ValidationResult
 from ..guidance.builder import GuidanceBuilder
+from .compose import compile_compose
+from .expand import Expansion, expand as expand_codes
 from .releases import Releases
+from .valuesets import ValueSets
 from .validate import validate_codeable_concept, validate_coding
 
 
@@ -19,6 +22,7 @@ class TerminologyEngine:
         self.releases = releases
         self._renderers = {release.version: LookupRenderer(release) for release in releases}
         self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
+        self.valuesets = ValueSets(releases.default.valuesets())
 
     @classmethod
     def from_store(cls, directory: Path, default_version: str | None = None) -> "TerminologyEngine":
@@ -49,6 +53,43 @@ class TerminologyEngine:
         if normalized != code:
             result.normalized_from = code
         return result
+
+    def _concept(self, release, code: str | None, name: str):
+        concept = release.concept(normalize_code(code or ""))
+        if concept is None:
+            raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                           expression=name, tx_code="invalid-code")
+        return concept
+
+    def subsumes(self, system: str | None, code_a: str | None, code_b: str | None, *,
+                 version: str | None = None) -> str:
+        """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
+        sit below their 6-character base)."""
+        if canonical_system(system) != ICD10CM:
+            raise NotFound(f"A definition for CodeSystem '{system}' could not be found", expression="system")
+        release = self.releases.resolve(version)
+        a, b = self._concept(release, code_a, "codeA"), self._concept(release, code_b, "codeB")
+        if a.code == b.code:
+            return "equivalent"
+        if a.code in b.ancestors:
+            return "subsumes"
+        if b.code in a.ancestors:
+            return "subsumed-by"
+        return "not-subsumed"
+
+    def expand(self, value_set: dict, *, version: str | None = None, date: str | None = None,
+               text: str | None = None, count: int | None = None, offset: int = 0,
+               exclude_not_for_ui: bool = False, max_size: int = 1000) -> Expansion:
+        release = self.releases.resolve(version, date)
+
+        def ancestors(code: str) -> list[str]:
+            concept = release.concept(code)
+            return concept.ancestors if concept else []
+
+        condition = compile_compose(value_set.get("compose") or {}, ancestors,
+                                    resolve=lambda url: self.valuesets.get(url).get("compose") or {})
+        return expand_codes(release, condition, text=text, count=count, offset=offset,
+                            exclude_not_for_ui=exclude_not_for_ui, max_size=max_size)
 
     def validate_code(self, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, *,
                       display_language: str | None = None, abstract: bool | None = None,

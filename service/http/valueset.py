@@ -1,0 +1,129 @@
+"""ValueSet read and search, and $expand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, request
+
+from ..errors import InvalidRequest
+from ..terminology.codes import ICD10CM
+from ..terminology.engine import TerminologyEngine
+from ..terminology.expand import Expansion
+from . import params
+from .fhir import respond
+
+bp = Blueprint("valueset", __name__)
+
+_SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status", "experimental",
+            "date", "publisher")
+# $expand parameters echoed in ValueSet.expansion.parameter when the request used them.
+_ECHOED = {"filter": "valueString", "count": "valueInteger", "offset": "valueInteger", "date": "valueDateTime",
+           "excludeNotForUI": "valueBoolean", "activeOnly": "valueBoolean", "displayLanguage": "valueCode",
+           "valueSetVersion": "valueString"}
+
+
+def _engine() -> TerminologyEngine:
+    return current_app.extensions["terminology"]
+
+
+@bp.get("/ValueSet/<resource_id>")
+def read(resource_id: str):
+    return respond(_engine().valuesets.by_id(resource_id))
+
+
+@bp.get("/ValueSet")
+def search():
+    args = request.args
+    found = [r for r in _engine().valuesets.resources
+             if all(args.get(name) is None or _matches(r.get(name, ""), args[name], name)
+                    for name in ("url", "version", "name", "title", "status"))]
+    count = args.get("_count", type=int)
+    offset = max(args.get("_offset", 0, type=int), 0)
+    page = found[offset:offset + count] if count is not None else found[offset:]
+    elements = [e for e in args.get("_elements", "").split(",") if e]
+    summary = args.get("_summary")
+    base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
+              "link": [{"relation": "self", "url": request.url}]}
+    if count is not None and offset + count < len(found):
+        following = request.args.copy()
+        following["_offset"] = str(offset + count)
+        query = "&".join(f"{k}={v}" for k, v in following.items(multi=True))
+        bundle["link"].append({"relation": "next", "url": f"{base}/ValueSet?{query}"})
+    if summary != "count" and page:
+        bundle["entry"] = [{"fullUrl": f"{base}/ValueSet/{r['id']}", "resource": _shape(r, summary, elements),
+                            "search": {"mode": "match"}} for r in page]
+    return respond(bundle)
+
+
+def _matches(value: str, wanted: str, name: str) -> bool:
+    if name in ("name", "title"):
+        return value.lower().startswith(wanted.lower())
+    return value == wanted
+
+
+def _shape(resource: dict, summary: str | None, elements: list[str]) -> dict:
+    if elements:  # the mandatory elements come too
+        kept = {k: v for k, v in resource.items() if k in ("resourceType", "id", "status", *elements)}
+    elif summary in ("true", "text"):
+        kept = {k: v for k, v in resource.items() if k in _SUMMARY}
+    else:
+        return resource
+    kept["meta"] = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                             "code": "SUBSETTED"}]}
+    return kept
+
+
+def _system_version(args: dict) -> str | None:
+    """The ICD-10-CM version asked for by system-version / force-system-version / check-system-version."""
+    for name in ("force-system-version", "system-version", "check-system-version"):
+        for canonical in args.get(name, ()):
+            system, _, version = canonical.partition("|")
+            if system == ICD10CM and version:
+                return version
+    return None
+
+
+@bp.route("/ValueSet/$expand", methods=["GET", "POST"])
+@bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
+def expand(resource_id: str | None = None):
+    args = params.bind(params.EXPAND, current_app.config["MAX_PARAMETERS"])
+    engine = _engine()
+    if resource_id is not None:
+        value_set = engine.valuesets.by_id(resource_id)
+    elif "valueSet" in args:
+        value_set = args["valueSet"]
+    elif "url" in args:
+        value_set = engine.valuesets.get(args["url"], args.get("valueSetVersion"))
+    else:
+        raise InvalidRequest("$expand needs a value set: url, valueSet, or ValueSet/[id]/$expand", expression="url")
+    expansion = engine.expand(value_set, version=_system_version(args), date=args.get("date"),
+                              text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
+                              exclude_not_for_ui=args.get("excludeNotForUI", False),
+                              max_size=current_app.config["MAX_EXPANSION"])
+    return respond(expanded(value_set, expansion, args))
+
+
+def expanded(value_set: dict, expansion: Expansion, args: dict) -> dict:
+    """The value set with its expansion: what was used is echoed, headers are marked abstract."""
+    used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if name in args]
+    used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
+    contains = []
+    for code, display, billable in expansion.contains:
+        entry = {"system": ICD10CM, "version": expansion.version, "code": code, "display": display}
+        if not billable:
+            entry["abstract"] = True
+        contains.append(entry)
+    body = {k: v for k, v in value_set.items() if k not in ("compose", "expansion", "text")}
+    body["expansion"] = {
+        "identifier": f"urn:uuid:{uuid.uuid4()}",
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "total": expansion.total,
+        "offset": expansion.offset,
+        "parameter": used,
+    }
+    if contains:
+        body["expansion"]["contains"] = contains
+    return body

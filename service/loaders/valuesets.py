@@ -1,0 +1,30 @@
+"""The ValueSets of ``valuesets/``: validated with fhir.resources and checked when a release is loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from ..errors import LoadError, ServiceError
+from ..terminology.compose import compile_compose
+
+VALUESET_DIR = Path(__file__).resolve().parent.parent.parent / "valuesets"
+
+
+def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:
+    """Every ValueSet file, validated; a bad file stops the load with its name and the reason."""
+    from fhir.resources.R4B.valueset import ValueSet  # heavy: imported only when loading
+    from pydantic import ValidationError
+
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            resource = orjson.loads(path.read_bytes())
+            ValueSet.model_validate(resource)
+            compile_compose(resource["compose"], lambda code: [])
+        except (orjson.JSONDecodeError, ValidationError, KeyError, ServiceError) as error:
+            reason = getattr(error, "message", None) or str(error).splitlines()[0]
+            raise LoadError(f"{path}: not a usable ValueSet ({reason})") from None
+        found.append(resource)
+    return found

@@ -1,0 +1,130 @@
+"""ValueSet.compose over ICD-10-CM, compiled to one SQL condition on the ``concept`` table (alias c).
+
+ICD-10-CM's hierarchy follows its codes: every descendant of a code starts with that code
+(M54 -> M54.5 -> M54.50; S52.501 -> S52.501A), so is-a and descendent-of are range conditions on
+the code index. Regular expressions run through RE2 (linear time: no pattern can hang a worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import re2
+
+from ..errors import InvalidRequest, NotFound
+from .codes import ICD10CM, canonical_system, normalize_code
+
+# What the compose filters support, for error messages.
+SUPPORTED = ("concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, code|display regex PATTERN, "
+             "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
+             "parent|child|sevenChrDef exists true|false")
+_BOOLEAN = {"true": 1, "false": 0}
+_END = "\x7f"  # sorts after every character of a code: [code, code + _END) holds its descendants
+
+
+class Compiled:
+    """An SQL condition and its parameters."""
+
+    def __init__(self, sql: str = "1", params: tuple = ()):
+        self.sql, self.params = sql, params
+
+    @classmethod
+    def join(cls, parts: list["Compiled"], operator: str, empty: str) -> "Compiled":
+        if not parts:
+            return cls(empty)
+        return cls("(" + f" {operator} ".join(p.sql for p in parts) + ")", tuple(x for p in parts for x in p.params))
+
+
+def _codes(value: str) -> list[str]:
+    return [normalize_code(v) for v in value.split(",") if v.strip()]
+
+
+def _is_a(code: str) -> Compiled:
+    return Compiled("(c.code = ? OR (c.code > ? AND c.code < ?))", (code, code, code + _END))
+
+
+def _descendant_of(code: str) -> Compiled:
+    return Compiled("(c.code > ? AND c.code < ?)", (code, code + _END))
+
+
+def _filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compiled:
+    prop, op, value = spec.get("property"), spec.get("op"), spec.get("value")
+    if not isinstance(prop, str) or not isinstance(op, str) or not isinstance(value, str):
+        raise InvalidRequest("A compose filter needs property, op and value (strings)")
+    if prop in ("concept", "code"):
+        if op == "is-a":
+            return _is_a(normalize_code(value))
+        if op == "descendent-of":
+            return _descendant_of(normalize_code(value))
+        if op == "is-not-a":
+            inner = _is_a(normalize_code(value))
+            return Compiled(f"NOT {inner.sql}", inner.params)
+        if op == "generalizes":
+            code = normalize_code(value)
+            chain = [code, *ancestors(code)]
+            return Compiled(f"c.code IN ({','.join('?' * len(chain))})", tuple(chain))
+        if op in ("in", "not-in", "="):
+            codes = _codes(value)
+            condition = f"c.code IN ({','.join('?' * len(codes))})" if codes else "0"
+            return Compiled(f"NOT {condition}" if op == "not-in" else condition, tuple(codes))
+    if op == "regex" and prop in ("concept", "code", "display"):
+        try:
+            re2.compile(value)
+        except re2.error as error:
+            raise InvalidRequest(f"The regex filter '{value}' is not a valid regular expression ({error})",
+                                 tx_code="vs-invalid") from None
+        column = "c.display" if prop == "display" else "c.code"
+        return Compiled(f"re2match(?, {column})", (value,))
+    if op == "=" and prop in ("billable", "notSelectable") and value in _BOOLEAN:
+        billable = _BOOLEAN[value] if prop == "billable" else 1 - _BOOLEAN[value]
+        return Compiled("c.billable = ?", (billable,))
+    if op == "=" and prop in ("chapter", "parent"):
+        return Compiled(f"c.{prop} = ?", (value if prop == "chapter" else normalize_code(value),))
+    if op == "=" and prop == "block":
+        return Compiled("('|' || c.blocks || '|') LIKE ?", (f"%|{value}|%",))
+    if op == "exists" and value in _BOOLEAN:
+        negate = "" if _BOOLEAN[value] else "NOT "
+        condition = {"parent": "c.parent IS NOT NULL", "child": "c.billable = 0",
+                     "sevenChrDef": "c.seventh IS NOT NULL"}.get(prop)
+        if condition:
+            return Compiled(f"{negate}({condition})")
+    raise InvalidRequest(f"Unsupported filter '{prop} {op} {value}' on {ICD10CM}. Supported: {SUPPORTED}",
+                         tx_code="vs-invalid")
+
+
+def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
+                    resolve: Callable[[str], dict] | None = None, seen: frozenset[str] = frozenset()) -> Compiled:
+    """The SQL condition for the codes a compose selects (includes OR-ed, excludes removed)."""
+    if not isinstance(compose, dict):
+        raise InvalidRequest("ValueSet.compose must be an object")
+
+    def part(entry: dict) -> Compiled:
+        if not isinstance(entry, dict):
+            raise InvalidRequest("compose.include and compose.exclude entries must be objects")
+        conditions = []
+        system = entry.get("system")
+        if system is not None and canonical_system(system) != ICD10CM:
+            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the value set cannot "
+                           "be expanded", tx_code="not-found")
+        concepts = entry.get("concept")
+        if concepts:
+            codes = [normalize_code(c.get("code", "")) for c in concepts if isinstance(c, dict)]
+            conditions.append(Compiled(f"c.code IN ({','.join('?' * len(codes))})", tuple(codes)))
+        conditions += [_filter(f, ancestors) for f in entry.get("filter", ())]
+        for url in entry.get("valueSet", ()):
+            if resolve is None or url in seen:
+                raise InvalidRequest(f"Value set {url} cannot be imported here (unknown, or a circular import)")
+            conditions.append(compile_compose(resolve(url), ancestors, resolve, seen | {url}))
+        if system is None and not entry.get("valueSet"):
+            raise InvalidRequest("A compose include or exclude needs a system or a valueSet")
+        return Compiled.join(conditions, "AND", "1")
+
+    includes = [part(e) for e in compose.get("include", ())]
+    excludes = [part(e) for e in compose.get("exclude", ())]
+    if not includes:
+        raise InvalidRequest("ValueSet.compose needs at least one include")
+    included = Compiled.join(includes, "OR", "0")
+    if not excludes:
+        return included
+    excluded = Compiled.join(excludes, "OR", "0")
+    return Compiled(f"({included.sql} AND NOT {excluded.sql})", included.params + excluded.params)
