@@ -63,6 +63,8 @@ class EditorialSchema(Schema):
     procedures = fields.List(fields.String(validate=validate.Regexp(r"^[0-9A-Z]{5}$")))
     faq = fields.List(fields.Nested(QuestionSchema))
     scribe = fields.String(validate=_TEXT)
+    # Words people search for that the title and inclusion terms lack (short: they are synonyms).
+    search_terms = fields.List(fields.String(validate=validate.Length(min=2, max=60)))
     sources = fields.List(fields.Nested(SourceSchema), required=True, validate=validate.Length(min=1))
 
 

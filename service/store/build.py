@@ -46,7 +46,13 @@ def _seventh_owner(tabular: Tabular, code: Code) -> str | None:
     return None
 
 
-def _concept_rows(tabular: Tabular):
+def _search_ranks(tabular: Tabular) -> dict[str, int]:
+    """Shorter titles first (the general code before its specific ones), then tabular order."""
+    ordered = sorted(enumerate(tabular.codes.values()), key=lambda item: (len(item[1].display), item[0]))
+    return {code.code: rank for rank, (_, code) in enumerate(ordered)}
+
+
+def _concept_rows(tabular: Tabular, ranks: dict[str, int]):
     codes = tabular.codes
     for seq, code in enumerate(codes.values()):
         ancestors = []
@@ -56,13 +62,14 @@ def _concept_rows(tabular: Tabular):
             parent = codes[parent].parent
         yield (code.code, seq, code.display, code.parent, int(code.billable), code.chapter, "|".join(code.blocks), "|".join(ancestors),
                fragments.serialize(fragments.hierarchy_entries(code, codes)), code.seventh,
-               _seventh_owner(tabular, code))
+               _seventh_owner(tabular, code), ranks[code.code])
 
 
-def _search_rows(tabular: Tabular):
-    for seq, code in enumerate(tabular.codes.values()):
-        terms = " ; ".join(n.text for n in code.notes if n.type == "inclusionTerm")
-        yield seq, code.display, terms
+def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, dict]):
+    for code in tabular.codes.values():
+        terms = [n.text for n in code.notes if n.type == "inclusionTerm"]
+        terms += editorial.get(code.code, {}).get("search_terms", [])
+        yield ranks[code.code], code.display, " ; ".join(terms)
 
 
 def _grouping_rows(tabular: Tabular):
@@ -100,11 +107,14 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
         connection = sqlite3.connect(temporary)
         with connection:
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
-            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular))
+            ranks = _search_ranks(tabular)
+            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                                   _concept_rows(tabular, ranks))
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
-            connection.executemany("INSERT INTO search (rowid, title, terms) VALUES (?,?,?)", _search_rows(tabular))
+            connection.executemany("INSERT INTO search (rowid, title, terms) VALUES (?,?,?)",
+                                   sorted(_search_rows(tabular, ranks, editorial)))  # FTS5 wants rowids in order
             connection.execute("INSERT INTO search (search) VALUES ('optimize')")
-            # Relevance: a word in the title weighs more than one in the inclusion terms.
+            # Relevance: a word in the title weighs more than one of the synonyms.
             connection.execute("INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 3.0)')")
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
             connection.executemany("INSERT INTO valueset VALUES (?,?,?,?)",

@@ -120,17 +120,32 @@ class Release:
     def guidance_records(self) -> dict[str, dict]:
         return {code: orjson.loads(record) for code, record in self._db.execute("SELECT code, record FROM guidance")}
 
-    def select(self, condition: str, params: tuple, *, match: str | None = None, limit: int | None = None,
-               offset: int = 0) -> tuple[int, list[tuple[str, str, int]]]:
-        """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``,
-        in tabular order, or, with ``match`` (an FTS5 query), in order of relevance."""
+    def select(self, condition: str, params: tuple, *, match: str | None = None, phrase: str = "",
+               limit: int | None = None, offset: int = 0) -> tuple[int, list[tuple[str, str, int]]]:
+        """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
+
+        Without ``match`` (an FTS5 query) they come in tabular order. With it, by relevance: titles
+        that start with ``phrase`` first, then bm25 (title words weigh more than inclusion terms),
+        then shorter titles. A match of more than RANKED_MATCHES codes is too broad for bm25 to
+        be worth its cost (every match is scored): it comes shortest title first. Either way the
+        order is fixed by the query, so pages are stable."""
         if match is None:
             source, order, args = "concept c", "c.seq", params
+            total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", args).fetchone()[0]
         else:
-            source = "search JOIN concept c ON c.seq = search.rowid"
+            source = "search JOIN concept c ON c.rank = search.rowid"
+            args = (match, *params)
+            if condition == "1":  # every code: count in the index alone
+                total = self._db.execute("SELECT count(*) FROM search WHERE search MATCH ?", (match,)).fetchone()[0]
+            else:
+                total = self._db.execute(f"SELECT count(*) FROM {source} WHERE search MATCH ? AND {condition}",
+                                         args).fetchone()[0]
             condition = f"search MATCH ? AND {condition}"
-            order, args = "search.rank, c.seq", (match, *params)
-        total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", args).fetchone()[0]
+            if total <= RANKED_MATCHES:
+                order = "(search.rank - (search.title LIKE ?) * 100), search.rowid"
+                args = (*args, phrase.replace("%", "").replace("_", "") + "%")
+            else:
+                order = "search.rowid"
         if limit == 0 or total <= offset:
             return total, []
         rows = self._db.execute(
@@ -146,6 +161,9 @@ class Release:
 
     def close(self) -> None:
         self._db.close()
+
+
+RANKED_MATCHES = 2000
 
 
 def _re2match(pattern: str, value: str) -> bool:

@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -12,7 +12,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- first; `hierarchy` holds the pre-rendered $lookup entries for the parent and the children
 -- (terminology/fragments.py); `seventh` holds the 7th characters a header
 -- needs, or a generated code's own 7th character; `seventh_owner` is the code whose 7th-character
--- table applies (the nearest definition).
+-- table applies (the nearest definition); `rank` orders codes for broad searches (see search).
 CREATE TABLE concept (
     code           TEXT PRIMARY KEY,
     seq            INTEGER NOT NULL UNIQUE,
@@ -24,14 +24,16 @@ CREATE TABLE concept (
     ancestors      TEXT NOT NULL,
     hierarchy      BLOB NOT NULL,
     seventh        TEXT,
-    seventh_owner  TEXT
+    seventh_owner  TEXT,
+    rank           INTEGER NOT NULL UNIQUE
 );
 CREATE INDEX concept_parent ON concept (parent);
 
--- Text search: one row per code (rowid = concept.seq): the title, and the inclusion terms as
--- synonyms. Word prefixes are indexed for search-as-you-type.
+-- Text search: one row per code (rowid = concept.rank, an order of general before specific:
+-- shorter titles first), the title, and as synonyms the inclusion terms and the editorial
+-- guidance's search terms (cervicalgia: neck pain). Word prefixes are indexed for search-as-you-type.
 CREATE VIRTUAL TABLE search USING fts5(
-    title, terms, prefix = '1 2 3 4', tokenize = 'unicode61 remove_diacritics 2'
+    title, terms, prefix = '2 3', tokenize = 'unicode61 remove_diacritics 2'
 );
 
 -- The ValueSets of valuesets/ (validated at load), as FHIR JSON.

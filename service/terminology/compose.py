@@ -32,6 +32,8 @@ class Compiled:
     def join(cls, parts: list["Compiled"], operator: str, empty: str) -> "Compiled":
         if not parts:
             return cls(empty)
+        if len(parts) == 1:
+            return parts[0]
         return cls("(" + f" {operator} ".join(p.sql for p in parts) + ")", tuple(x for p in parts for x in p.params))
 
 

@@ -1,0 +1,250 @@
+"""ValueSets, $expand (compose filters, text search, paging, size guard) and $subsumes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from service.errors import LoadError
+from service.loaders.valuesets import VALUESET_DIR, read_valuesets
+
+from helpers import ICD10CM, assert_fhir
+
+EXPAND = "/fhir/ValueSet/$expand"
+ALL = f"{ICD10CM}?fhir_vs"
+
+
+def expand(client, status=200, **params):
+    response = client.get(EXPAND, query_string=params)
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert_fhir(body)
+    return body
+
+
+def codes(body) -> list[str]:
+    return [c["code"] for c in body["expansion"].get("contains", ())]
+
+
+def compose_expand(client, *filters, status=200, **params):
+    value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
+        {"system": ICD10CM, "filter": [dict(zip(("property", "op", "value"), f)) for f in filters]}]}}
+    response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": value_set},
+        *({"name": k, ("valueInteger" if isinstance(v, int) else "valueString"): v} for k, v in params.items())]})
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert_fhir(body)
+    return body
+
+
+# ------------------------------------------------------------------------------------ hierarchy
+
+def test_every_ancestor_is_a_prefix_of_its_descendants(tabular):
+    """Why is-a can be a range on the code index: ICD-10-CM codes extend their parent's code."""
+    for code in tabular.codes.values():
+        if code.parent:
+            assert code.code.startswith(code.parent), code.code
+
+
+def test_implicit_isa_value_set(client):
+    body = expand(client, url=f"{ALL}=isa/M54.5")
+    assert codes(body) == ["M54.5", "M54.50", "M54.51", "M54.59"]
+    assert body["expansion"]["total"] == 4
+    assert [c.get("abstract") for c in body["expansion"]["contains"]] == [True, None, None, None]
+    used = {p["name"]: p for p in body["expansion"]["parameter"]}
+    assert used["used-codesystem"]["valueUri"] == f"{ICD10CM}|2026-04"
+
+
+def test_seventh_character_codes_are_below_their_base(client):
+    assert codes(expand(client, url=f"{ALL}=isa/S52.501")) == ["S52.501", *(f"S52.501{c}" for c in "ABCDEFGHJKMNPQRS")]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ((("concept", "is-a", "M54.5"),), {"M54.5", "M54.50", "M54.51", "M54.59"}),
+    ((("concept", "descendent-of", "M54.5"),), {"M54.50", "M54.51", "M54.59"}),
+    ((("concept", "is-a", "M54"), ("concept", "is-not-a", "M54.1"), ("billable", "=", "true"),
+      ("concept", "is-not-a", "M54.0")),
+     {"M54.2", "M54.30", "M54.31", "M54.32", "M54.40", "M54.41", "M54.42", "M54.50", "M54.51", "M54.59", "M54.6",
+      "M54.81", "M54.89", "M54.9"}),
+    ((("concept", "generalizes", "M54.51"),), {"M54", "M54.5", "M54.51"}),
+    ((("concept", "in", "M54.9,M53.9"),), {"M54.9", "M53.9"}),
+    ((("concept", "is-a", "M54.5"), ("concept", "not-in", "M54.50,M54.5")), {"M54.51", "M54.59"}),
+    ((("code", "regex", "M54\\.5[0-9]"),), {"M54.50", "M54.51", "M54.59"}),
+    ((("block", "=", "M50-M54"), ("display", "regex", "(?i).*sciatica.*")),
+     {"M54.3", "M54.30", "M54.31", "M54.32", "M54.4", "M54.40", "M54.41", "M54.42"}),
+    ((("chapter", "=", "13"), ("parent", "=", "M54.5")), {"M54.50", "M54.51", "M54.59"}),
+    ((("concept", "is-a", "T07"), ("sevenChrDef", "exists", "true")), {"T07", "T07.XXXA", "T07.XXXD", "T07.XXXS"}),
+    ((("concept", "is-a", "M54.5"), ("child", "exists", "false")), {"M54.50", "M54.51", "M54.59"}),
+    ((("concept", "is-a", "M54.5"), ("notSelectable", "=", "true")), {"M54.5"}),
+])
+def test_compose_filters(client, filters, expected):
+    assert set(codes(compose_expand(client, *filters, count=100))) == expected
+
+
+def test_an_unknown_filter_says_what_is_supported(client):
+    body = compose_expand(client, ("colour", "=", "blue"), status=400)
+    text = body["issue"][0]["details"]["text"]
+    assert "colour = blue" in text and "is-a" in text and "billable" in text
+
+
+def test_catastrophic_regex_does_not_hang(client):
+    started = time.perf_counter()
+    compose_expand(client, ("code", "regex", "(M+)+$"), count=10)
+    compose_expand(client, ("display", "regex", "((a|aa)+)+b"), count=10)
+    assert time.perf_counter() - started < 5
+    compose_expand(client, ("code", "regex", "(unclosed"), status=400)
+
+
+# ----------------------------------------------------------------------------------------- search
+
+# (query, codes any of which should lead the results)
+SEARCH_QUALITY = [
+    ("low back pain", {"M54.5", "M54.50"}),
+    ("backache", {"M54.9"}),
+    ("lumb radic", {"M54.16", "M54.17"}),
+    ("radic lumb", {"M54.16", "M54.17"}),
+    ("sciatica right", {"M54.31"}),
+    ("neck pain", {"M54.2"}),
+    ("essential hypertension", {"I10"}),
+    ("type 2 diabetes", {"E11", "E11.9"}),
+    ("asthma", {"J45", "J45.909", "J45.9"}),
+    ("copd", {"J44.1", "J44.9", "J44"}),
+    ("urinary tract infection", {"N39.0"}),
+    ("pneumonia", {"J18.9", "J18"}),
+    ("migraine", {"G43", "G43.9", "G43.909"}),
+    ("anxiety", {"F41.9", "F41"}),
+    ("atrial fibrillation", {"I48", "I48.91"}),
+    ("chest pain", {"R07.9", "R07"}),
+    ("headache", {"R51", "R51.9"}),
+    ("covid", {"U07.1"}),
+    ("hyperlipidemia", {"E78.5"}),
+    ("gastro-esophageal reflux", {"K21", "K21.9"}),
+    ("osteoarthritis knee", {"M17", "M17.9"}),
+    ("obesity", {"E66.9", "E66"}),
+    ("vitamin d deficiency", {"E55", "E55.9"}),
+    ("hypothyroidism", {"E03.9", "E03"}),
+    ("dizziness", {"R42"}),
+    ("fever", {"R50", "R50.9"}),
+    ("cough", {"R05", "R05.9"}),
+    ("acute bronchitis", {"J20", "J20.9"}),
+    ("dorsalgia", {"M54", "M54.9"}),
+    ("m545", {"M54.5"}),
+    ("M54.5", {"M54.5"}),
+    ("S52.5", {"S52.5"}),
+]
+
+
+def precision(client, k: int) -> float:
+    hits = sum(bool(set(codes(expand(client, url=ALL, filter=query, count=k))) & expected)
+               for query, expected in SEARCH_QUALITY)
+    return hits / len(SEARCH_QUALITY)
+
+
+def test_search_quality(client):
+    p1, p5 = precision(client, 1), precision(client, 5)
+    print(f"\nsearch quality over {len(SEARCH_QUALITY)} queries: P@1 = {p1:.2f}, P@5 = {p5:.2f}")
+    assert p1 >= 0.7 and p5 >= 0.9
+
+
+def test_search_words_in_any_order_and_prefixes(client):
+    assert codes(expand(client, url=ALL, filter="lumb radic", count=2)) == \
+        codes(expand(client, url=ALL, filter="radic lumb", count=2))
+    assert codes(expand(client, url=ALL, filter="backache", count=5)) == ["M54.9"]
+
+
+@pytest.mark.parametrize("query", ["M54.5", "m545", "M545", " m54.5 "])
+def test_search_by_code_prefix(client, query):
+    assert codes(expand(client, url=ALL, filter=query, count=10)) == ["M54.5", "M54.50", "M54.51", "M54.59"]
+
+
+def test_paging_is_stable(client):
+    full = codes(expand(client, url=ALL, filter="fracture femur", count=60))
+    pages = [codes(expand(client, url=ALL, filter="fracture femur", count=20, offset=o)) for o in (0, 20, 40)]
+    assert sum(pages, []) == full and len(set(full)) == 60
+
+
+def test_exclude_not_for_ui_drops_headers(client):
+    body = expand(client, url=f"{ALL}=isa/M54.5", excludeNotForUI="true")
+    assert codes(body) == ["M54.50", "M54.51", "M54.59"]
+
+
+def test_too_costly_without_count(client):
+    body = expand(client, status=422, url=ALL)
+    assert body["issue"][0]["code"] == "too-costly" and "98,186" in body["issue"][0]["details"]["text"]
+    assert expand(client, url=ALL, count=10)["expansion"]["total"] == 98_186
+
+
+# ------------------------------------------------------------------------------------- ValueSets
+
+def test_shipped_value_sets(client):
+    bundle = client.get("/fhir/ValueSet").get_json()
+    assert_fhir(bundle, "Bundle")
+    ids = {e["resource"]["id"] for e in bundle["entry"]}
+    assert ids == {"icd10cm-billable", "icd10cm-dorsopathies", "icd10cm-dorsalgia-billable", "icd10cm-spine-unspecified",
+                   "icd10cm-low-back-pain"}
+    assert all("compose" in e["resource"] and "expansion" not in e["resource"] for e in bundle["entry"])
+    billable = client.get("/fhir/ValueSet/icd10cm-billable/$expand?count=0").get_json()
+    assert billable["expansion"]["total"] == 74_719
+    dorsalgia = client.get("/fhir/ValueSet/icd10cm-dorsalgia-billable/$expand").get_json()
+    assert dorsalgia["expansion"]["total"] == 33 and "M54.9" in codes(dorsalgia)
+    unspecified = codes(client.get("/fhir/ValueSet/icd10cm-spine-unspecified/$expand?count=1000").get_json())
+    assert "M54.9" in unspecified and "M53.9" in unspecified and "M54.50" in unspecified and "M54.51" not in unspecified
+    by_url = expand(client, url="https://icd10cm-tx.org/fhir/ValueSet/icd10cm-low-back-pain")
+    assert "M54.50" in codes(by_url) and "M54.41" in codes(by_url)
+
+
+def test_value_set_search_pages(client):
+    first = client.get("/fhir/ValueSet?_elements=url,version&_count=2").get_json()
+    assert_fhir(first, "Bundle")
+    assert first["total"] == 5 and len(first["entry"]) == 2
+    assert set(first["entry"][0]["resource"]) <= {"resourceType", "id", "url", "version", "status", "meta"}
+    seen = [e["resource"]["url"] for e in first["entry"]]
+    link = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    while link:
+        page = client.get(link.split("/fhir", 1)[1].join(["/fhir", ""])).get_json()
+        seen += [e["resource"]["url"] for e in page.get("entry", ())]
+        link = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    assert len(seen) == len(set(seen)) == 5
+
+
+def test_unknown_value_set(client):
+    assert expand(client, status=404, url="http://example.org/nothing")["issue"][0]["code"] == "not-found"
+    assert client.get("/fhir/ValueSet/nothing").status_code == 404
+
+
+def test_value_set_files_are_validated(tmp_path):
+    assert len(read_valuesets(VALUESET_DIR)) == 5
+    (tmp_path / "bad.json").write_text('{"resourceType": "ValueSet", "status": "sometimes", "compose": {}}')
+    with pytest.raises(LoadError) as raised:
+        read_valuesets(tmp_path)
+    assert "bad.json" in raised.value.message
+
+
+# ------------------------------------------------------------------------------------- $subsumes
+
+@pytest.mark.parametrize("a, b, outcome", [
+    ("S52.501", "S52.501A", "subsumes"),
+    ("S52.501A", "S52", "subsumed-by"),
+    ("M54.9", "M54.9", "equivalent"),
+    ("M549", "M54", "subsumed-by"),
+    ("M54.9", "M53.9", "not-subsumed"),
+])
+def test_subsumes(client, a, b, outcome):
+    response = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": a, "codeB": b})
+    body = response.get_json()
+    assert_fhir(body, "Parameters")
+    assert body["parameter"] == [{"name": "outcome", "valueCode": outcome}]
+
+
+def test_subsumes_errors(client):
+    unknown = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": "M54.99",
+                                                                     "codeB": "M54"})
+    assert unknown.status_code == 404
+    missing = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": "M54"})
+    assert missing.status_code == 400
+    post = client.post("/fhir/CodeSystem/$subsumes", json={"resourceType": "Parameters", "parameter": [
+        {"name": "codingA", "valueCoding": {"system": ICD10CM, "code": "T07"}},
+        {"name": "codingB", "valueCoding": {"system": ICD10CM, "code": "T07.XXXA"}}]})
+    assert post.get_json()["parameter"] == [{"name": "outcome", "valueCode": "subsumes"}]
