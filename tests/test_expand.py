@@ -248,3 +248,51 @@ def test_subsumes_errors(client):
         {"name": "codingA", "valueCoding": {"system": ICD10CM, "code": "T07"}},
         {"name": "codingB", "valueCoding": {"system": ICD10CM, "code": "T07.XXXA"}}]})
     assert post.get_json()["parameter"] == [{"name": "outcome", "valueCode": "subsumes"}]
+
+
+# ------------------------------------------------------------------------ ValueSet/$validate-code
+
+VS_VALIDATE = "/fhir/ValueSet/$validate-code"
+LOW_BACK_PAIN = "https://icd10cm-tx.org/fhir/ValueSet/icd10cm-low-back-pain"
+
+
+def vs_validate(client, **params):
+    response = client.get(VS_VALIDATE, query_string=params)
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert_fhir(body, "Parameters")
+    return {p["name"]: p for p in body["parameter"]}, body
+
+
+def test_value_set_validate_member(client):
+    found, _ = vs_validate(client, url=LOW_BACK_PAIN, system=ICD10CM, code="M54.50")
+    assert found["result"]["valueBoolean"] is True
+    assert found["display"]["valueString"] == "Low back pain, unspecified"
+    assert found["version"]["valueString"] == "2026-04"
+    assert "guidance" in found  # the same guidance as CodeSystem/$validate-code
+
+
+def test_value_set_validate_says_why_a_code_is_not_a_member(client):
+    found, _ = vs_validate(client, url="https://icd10cm-tx.org/fhir/ValueSet/icd10cm-dorsalgia-billable",
+                           code="M54.5", guidance="none")  # the system is inferred: ICD-10-CM only
+    assert found["result"]["valueBoolean"] is False
+    issues = found["issues"]["resource"]["issue"]
+    not_in = [i for i in issues if i["details"]["coding"][0]["code"] == "not-in-vs"]
+    assert not_in and "icd10cm-dorsalgia-billable" in not_in[0]["details"]["text"]
+    assert any("billable = true" in i["details"]["text"] for i in issues)
+    outside, _ = vs_validate(client, url=LOW_BACK_PAIN, code="M53.9", guidance="none")
+    assert outside["result"]["valueBoolean"] is False
+
+
+def test_value_set_validate_implicit_and_inline(client):
+    found, _ = vs_validate(client, url=f"{ALL}=isa/M54", system=ICD10CM, code="M549", guidance="none")
+    assert found["result"]["valueBoolean"] is True and found["normalized-code"]["valueCode"] == "M54.9"
+    value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
+        {"system": ICD10CM, "concept": [{"code": "M54.9"}, {"code": "M53.9"}]}]}}
+    response = client.post(VS_VALIDATE, json={"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": value_set},
+        {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.2"}}]})
+    body = response.get_json()
+    assert_fhir(body, "Parameters")
+    assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is False
+    assert "not among the codes the value set lists" in str(body)

@@ -9,9 +9,9 @@ from ..terminology.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.model import Coding
 from ..terminology.resources import codesystem_id, codesystem_resource
-from . import params
+from . import params, validation
 from .fhir import respond
-from .render import lookup_parameters, validation_parameters
+from .render import lookup_parameters
 
 bp = Blueprint("codesystem", __name__)
 
@@ -136,25 +136,7 @@ def validate_code(resource_id: str | None = None):
     args = params.bind(params.CODESYSTEM_VALIDATE_CODE, _max_parameters())
     system = (args.get("url") or args.get("system") or "").strip() or None
     system, version = _instance_system(resource_id, system, args.get("version"))
-    options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
-               "date": args.get("date"), "guidance": args.get("guidance", "all")}
-    concept = args.get("codeableConcept")
-    coding = args.get("coding")
-    if concept is not None:
-        result = _engine().validate_code(codeable_concept=concept, **options)
-        return respond(validation_parameters(result, concept))
-    if coding is not None:
-        coding = Coding((coding.system or "").strip() or system, coding.code, coding.version or version,
-                        coding.display)
-        if coding.system is None:
-            raise InvalidRequest("$validate-code needs the system of the coding (or url)", expression="Coding.system")
-        result = _engine().validate_code(coding, from_coding=True, **options)
-    else:
-        if system is None:
-            raise InvalidRequest("$validate-code needs url (the code system) and code", expression="url")
-        coding = Coding(system, args.get("code"), version, args.get("display"))
-        result = _engine().validate_code(coding, **options)
-    return respond(validation_parameters(result))
+    return validation.answer(_engine().validate_code, args, system, version, "url")
 
 
 @bp.route("/CodeSystem/$subsumes", methods=["GET", "POST"])

@@ -58,7 +58,7 @@ def capability_statement(base_url: str, released: str) -> dict:
                 "searchParam": [{"name": n, "type": t} for n, t in (
                     ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
                     ("status", "token"))],
-                "operation": [_operation("expand", "ValueSet")],
+                "operation": [_operation("expand", "ValueSet"), _operation("validate-code", "ValueSet")],
             }, {
                 "type": "StructureDefinition",
                 "interaction": [{"code": "read"}],

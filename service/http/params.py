@@ -231,6 +231,12 @@ class ExpandSchema(OperationSchema):
     force_system_version = fields.List(fields.String(), data_key="force-system-version")
 
 
+class ValueSetValidateCodeSchema(CodeSystemValidateCodeSchema):
+    valueSet = ResourceField("ValueSet")
+    valueSetVersion = fields.String()
+    systemVersion = fields.String()
+
+
 class SubsumesSchema(OperationSchema):
     codeA = fields.String()
     codeB = fields.String()
@@ -246,5 +252,6 @@ def bind(schema: OperationSchema, max_parameters: int) -> dict:
 
 LOOKUP = LookupSchema()
 EXPAND = ExpandSchema()
+VALUESET_VALIDATE_CODE = ValueSetValidateCodeSchema()
 SUBSUMES = SubsumesSchema()
 CODESYSTEM_VALIDATE_CODE = CodeSystemValidateCodeSchema()

@@ -1,17 +1,18 @@
-"""ValueSet read and search, and $expand."""
+"""ValueSet read and search, $expand and $validate-code."""
 
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
-from ..terminology.codes import ICD10CM
+from ..terminology.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.expand import Expansion
-from . import params
+from . import params, validation
 from .fhir import respond
 
 bp = Blueprint("valueset", __name__)
@@ -90,20 +91,36 @@ def _system_version(args: dict) -> str | None:
 @bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
 def expand(resource_id: str | None = None):
     args = params.bind(params.EXPAND, current_app.config["MAX_PARAMETERS"])
-    engine = _engine()
-    if resource_id is not None:
-        value_set = engine.valuesets.by_id(resource_id)
-    elif "valueSet" in args:
-        value_set = args["valueSet"]
-    elif "url" in args:
-        value_set = engine.valuesets.get(args["url"], args.get("valueSetVersion"))
-    else:
-        raise InvalidRequest("$expand needs a value set: url, valueSet, or ValueSet/[id]/$expand", expression="url")
-    expansion = engine.expand(value_set, version=_system_version(args), date=args.get("date"),
+    value_set = _value_set(resource_id, args)
+    expansion = _engine().expand(value_set, version=_system_version(args), date=args.get("date"),
                               text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
                               exclude_not_for_ui=args.get("excludeNotForUI", False),
                               max_size=current_app.config["MAX_EXPANSION"])
     return respond(expanded(value_set, expansion, args))
+
+
+@bp.route("/ValueSet/$validate-code", methods=["GET", "POST"])
+@bp.route("/ValueSet/<resource_id>/$validate-code", methods=["GET", "POST"])
+def validate_code(resource_id: str | None = None):
+    args = params.bind(params.VALUESET_VALIDATE_CODE, current_app.config["MAX_PARAMETERS"])
+    value_set = _value_set(resource_id, args)
+    system = (args.get("system") or "").strip() or None
+    if system is None and all(canonical_system(i.get("system")) == ICD10CM
+                              for i in value_set.get("compose", {}).get("include", ())):
+        system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying
+    validate = partial(_engine().validate_in_value_set, value_set)
+    return validation.answer(validate, args, system, args.get("systemVersion"), "system")
+
+
+def _value_set(resource_id: str | None, args: dict) -> dict:
+    engine = _engine()
+    if resource_id is not None:
+        return engine.valuesets.by_id(resource_id)
+    if "valueSet" in args:
+        return args["valueSet"]
+    if "url" in args:
+        return engine.valuesets.get(args["url"], args.get("valueSetVersion"))
+    raise InvalidRequest("Name the value set: url, valueSet, or ValueSet/[id]/...", expression="url")
 
 
 def expanded(value_set: dict, expansion: Expansion, args: dict) -> dict:

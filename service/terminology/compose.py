@@ -49,7 +49,7 @@ def _descendant_of(code: str) -> Compiled:
     return Compiled("(c.code > ? AND c.code < ?)", (code, code + _END))
 
 
-def _filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compiled:
+def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compiled:
     prop, op, value = spec.get("property"), spec.get("op"), spec.get("value")
     if not isinstance(prop, str) or not isinstance(op, str) or not isinstance(value, str):
         raise InvalidRequest("A compose filter needs property, op and value (strings)")
@@ -112,7 +112,7 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
         if concepts:
             codes = [normalize_code(c.get("code", "")) for c in concepts if isinstance(c, dict)]
             conditions.append(Compiled(f"c.code IN ({','.join('?' * len(codes))})", tuple(codes)))
-        conditions += [_filter(f, ancestors) for f in entry.get("filter", ())]
+        conditions += [compile_filter(f, ancestors) for f in entry.get("filter", ())]
         for url in entry.get("valueSet", ()):
             if resolve is None or url in seen:
                 raise InvalidRequest(f"Value set {url} cannot be imported here (unknown, or a circular import)")
@@ -130,3 +130,17 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
         return included
     excluded = Compiled.join(excludes, "OR", "0")
     return Compiled(f"({included.sql} AND NOT {excluded.sql})", included.params + excluded.params)
+
+
+def unmet_filters(compose: dict, ancestors: Callable[[str], list[str]], holds: Callable[[Compiled], bool]) -> list[str]:
+    """Why a code is not in a value set: the filters of its (single) include that the code fails,
+    or a general reason when the compose has several includes or an exclude removed the code."""
+    includes = compose.get("include", ())
+    if len(includes) != 1:
+        return ["it matches none of the value set's includes"]
+    include = includes[0]
+    reasons = [f"it does not meet the filter {f['property']} {f['op']} {f['value']}"
+               for f in include.get("filter", ()) if not holds(compile_filter(f, ancestors))]
+    if not reasons and include.get("concept"):
+        reasons.append("it is not among the codes the value set lists")
+    return reasons or ["an exclude of the value set removes it"]

@@ -10,7 +10,7 @@ from .codes import ICD10CM, canonical_system, normalize_code
 from .lookup import LookupRenderer, lookup as lookup_concept
 from .model import CodeableConcept, Coding, LookupResult, ValidationResult
 from ..guidance.builder import GuidanceBuilder
-from .compose import compile_compose
+from .compose import Compiled, compile_compose, unmet_filters
 from .expand import Expansion, expand as expand_codes
 from .releases import Releases
 from .valuesets import ValueSets
@@ -61,6 +61,17 @@ class TerminologyEngine:
                            expression=name, tx_code="invalid-code")
         return concept
 
+    @staticmethod
+    def ancestors(release):
+        def ancestors(code: str) -> list[str]:
+            concept = release.concept(code)
+            return concept.ancestors if concept else []
+        return ancestors
+
+    def compile(self, value_set: dict, release) -> Compiled:
+        return compile_compose(value_set.get("compose") or {}, self.ancestors(release),
+                               resolve=lambda url: self.valuesets.get(url).get("compose") or {})
+
     def subsumes(self, system: str | None, code_a: str | None, code_b: str | None, *,
                  version: str | None = None) -> str:
         """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
@@ -81,25 +92,25 @@ class TerminologyEngine:
                text: str | None = None, count: int | None = None, offset: int = 0,
                exclude_not_for_ui: bool = False, max_size: int = 1000) -> Expansion:
         release = self.releases.resolve(version, date)
-
-        def ancestors(code: str) -> list[str]:
-            concept = release.concept(code)
-            return concept.ancestors if concept else []
-
-        condition = compile_compose(value_set.get("compose") or {}, ancestors,
-                                    resolve=lambda url: self.valuesets.get(url).get("compose") or {})
+        condition = self.compile(value_set, release)
         return expand_codes(release, condition, text=text, count=count, offset=offset,
                             exclude_not_for_ui=exclude_not_for_ui, max_size=max_size)
 
+    def validate_in_value_set(self, value_set: dict, coding: Coding | None = None,
+                              codeable_concept: CodeableConcept | None = None, **options) -> ValidationResult:
+        """ValueSet/$validate-code: a valid ICD-10-CM code that the value set also holds."""
+        return self.validate_code(coding, codeable_concept, membership=Membership(self, value_set), **options)
+
     def validate_code(self, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, *,
                       display_language: str | None = None, abstract: bool | None = None,
-                      date: str | None = None, from_coding: bool = False, guidance: str = "all") -> ValidationResult:
+                      date: str | None = None, from_coding: bool = False, guidance: str = "all",
+                      membership: "Membership | None" = None) -> ValidationResult:
         """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
 
         ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
         """
         options = {"display_language": display_language, "abstract": abstract, "date": date,
-                   "guidance": self._guidance, "mode": guidance}
+                   "guidance": self._guidance, "mode": guidance, "value_set": membership}
         if codeable_concept is not None:
             return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
         if coding is None:
@@ -107,3 +118,22 @@ class TerminologyEngine:
                                  expression="code")
         return validate_coding(self.releases, coding, base="Coding" if from_coding else "",
                                **options)
+
+
+class Membership:
+    """Whether a code is in a value set, and why not (for ValueSet/$validate-code)."""
+
+    def __init__(self, engine: TerminologyEngine, value_set: dict):
+        self.engine, self.value_set = engine, value_set
+        version = value_set.get("version")
+        self.label = f"{value_set.get('url', 'the value set sent')}" + (f"|{version}" if version else "")
+
+    def missing(self, release, code: str) -> list[str]:
+        condition = self.engine.compile(self.value_set, release)
+
+        def holds(compiled: Compiled) -> bool:
+            return release.select(f"c.code = ? AND {compiled.sql}", (code, *compiled.params), limit=0)[0] > 0
+
+        if holds(condition):
+            return []
+        return unmet_filters(self.value_set.get("compose") or {}, self.engine.ancestors(release), holds)

@@ -6,9 +6,9 @@ them keep working; ICD-10-CM specifics (header codes, missing placeholder X) com
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from ..store.reader import ConceptRow
+from ..store.reader import ConceptRow, Release
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from ..guidance.rules import Rule
 
 _MAX_LISTED = 12
+
+
+class ValueSetMembership(Protocol):
+    label: str  # url|version, for messages
+
+    def missing(self, release: Release, code: str) -> list[str]:
+        """Why ``code`` is not in the value set ([] when it is)."""
 
 
 def _path(base: str, element: str) -> str:
@@ -50,7 +57,8 @@ def _guidance_issues(rules: list[Rule], expression: str) -> list[Issue]:
 
 def validate_coding(releases: Releases, coding: Coding, *, display_language: str | None = None,
                     abstract: bool | None = None, date: str | None = None, base: str = "",
-                    guidance: dict[str, GuidanceBuilder] | None = None, mode: str = "all") -> ValidationResult:
+                    guidance: dict[str, GuidanceBuilder] | None = None, mode: str = "all",
+                    value_set: ValueSetMembership | None = None) -> ValidationResult:
     system = canonical_system(coding.system)
     result = ValidationResult(False, code=coding.code, system=system)
     if not system:
@@ -123,6 +131,18 @@ def validate_coding(releases: Releases, coding: Coding, *, display_language: str
             f"Wrong Display Name '{coding.display}' for {ICD10CM}#{code}. Valid display is "
             f"'{concept.display}' (for the language(s) '{language}')",
             "invalid-display", _path(base, "display")))
+    if value_set is not None and result.result:
+        reasons = value_set.missing(release, code)
+        if reasons:
+            result.result = False
+            result.issues.append(Issue(
+                "error", "code-invalid",
+                f"The provided code '{ICD10CM}#{code}' was not found in the value set '{value_set.label}'",
+                "not-in-vs", _path(base, "code")))
+            result.issues.append(Issue(
+                "information", "business-rule",
+                f"'{code}' ({concept.display}) is a code of ICD-10-CM {release.version}, but not of this value set: "
+                + "; ".join(reasons), "code-comment", _path(base, "code")))
     if guidance is not None and mode != "none":
         result.guidance = guidance[release.version].build(concept, mode)
         result.issues += _guidance_issues(result.guidance.code_rules, _path(base, "code"))
