@@ -7,6 +7,6 @@ BODY = b'{"resourceType":"Parameters","parameter":[{"name":"result","valueBoolea
 app = Flask(__name__)
 
 
-@app.route("/fhir/CodeSystem/<path:operation>", methods=["GET", "POST"])
+@app.route("/fhir/<path:operation>", methods=["GET", "POST"])
 def fixed(operation: str):
     return Response(BODY, content_type="application/fhir+json; charset=utf-8")

@@ -163,7 +163,7 @@ class Release:
         self._db.close()
 
 
-RANKED_MATCHES = 2000
+RANKED_MATCHES = 500
 
 
 def _re2match(pattern: str, value: str) -> bool:

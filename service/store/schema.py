@@ -33,7 +33,7 @@ CREATE INDEX concept_parent ON concept (parent);
 -- shorter titles first), the title, and as synonyms the inclusion terms and the editorial
 -- guidance's search terms (cervicalgia: neck pain). Word prefixes are indexed for search-as-you-type.
 CREATE VIRTUAL TABLE search USING fts5(
-    title, terms, prefix = '2 3', tokenize = 'unicode61 remove_diacritics 2'
+    title, terms, prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
 );
 
 -- The ValueSets of valuesets/ (validated at load), as FHIR JSON.
