@@ -296,3 +296,19 @@ def test_value_set_validate_implicit_and_inline(client):
     assert_fhir(body, "Parameters")
     assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is False
     assert "not among the codes the value set lists" in str(body)
+
+
+def test_expansion_designations_properties_and_definition(client):
+    body = expand(client, url=f"{ALL}=isa/M54.5", includeDesignations="true", property=["billable", "parent"],
+                  includeDefinition="true")
+    contains = {c["code"]: c for c in body["expansion"]["contains"]}
+    assert [d["value"] for d in contains["M54.50"]["designation"]] == ["Loin pain", "Lumbago NOS"]
+    values = {e["extension"][0]["valueCode"]: next(v for k, v in e["extension"][1].items() if k.startswith("value"))
+              for e in contains["M54.50"]["extension"]}
+    assert values == {"billable": True, "parent": "M54.5"}
+    declared = [e["extension"][0]["valueCode"] for e in body["expansion"]["extension"]]
+    assert declared == ["billable", "parent"]
+    assert "compose" in body
+    echoed = {p["name"] for p in body["expansion"]["parameter"]}
+    assert {"includeDesignations", "includeDefinition", "used-codesystem"} <= echoed
+    assert "compose" not in expand(client, url=f"{ALL}=isa/M54.5")

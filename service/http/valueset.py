@@ -22,7 +22,12 @@ _SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name"
 # $expand parameters echoed in ValueSet.expansion.parameter when the request used them.
 _ECHOED = {"filter": "valueString", "count": "valueInteger", "offset": "valueInteger", "date": "valueDateTime",
            "excludeNotForUI": "valueBoolean", "activeOnly": "valueBoolean", "displayLanguage": "valueCode",
-           "valueSetVersion": "valueString"}
+           "valueSetVersion": "valueString", "includeDesignations": "valueBoolean",
+           "includeDefinition": "valueBoolean", "excludeNested": "valueBoolean"}
+# R5 expansion properties, carried in R4 by the cross-version extensions.
+_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
+_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+EXPANSION_PROPERTIES = ("billable", "notSelectable", "parent", "chapter", "block")
 
 
 def _engine() -> TerminologyEngine:
@@ -96,7 +101,7 @@ def expand(resource_id: str | None = None):
                               text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
                               exclude_not_for_ui=args.get("excludeNotForUI", False),
                               max_size=current_app.config["MAX_EXPANSION"])
-    return respond(expanded(value_set, expansion, args))
+    return respond(expanded(value_set, expansion, args, _engine()))
 
 
 @bp.route("/ValueSet/$validate-code", methods=["GET", "POST"])
@@ -123,17 +128,48 @@ def _value_set(resource_id: str | None, args: dict) -> dict:
     raise InvalidRequest("Name the value set: url, valueSet, or ValueSet/[id]/...", expression="url")
 
 
-def expanded(value_set: dict, expansion: Expansion, args: dict) -> dict:
-    """The value set with its expansion: what was used is echoed, headers are marked abstract."""
+def _contained(code: str, display: str, billable: int, version: str, designations: list[str],
+               properties: list[tuple[str, object, str]]) -> dict:
+    entry: dict = {"system": ICD10CM, "version": version, "code": code, "display": display}
+    if not billable:
+        entry["abstract"] = True
+    if designations:
+        entry["designation"] = [{"language": "en", "value": term} for term in designations]
+    if properties:
+        entry["extension"] = [{"url": _CONTAINS_PROPERTY, "extension": [
+            {"url": "code", "valueCode": name}, {"url": "value", f"value{kind}": value}]}
+            for name, value, kind in properties]
+    return entry
+
+
+def _properties(engine: TerminologyEngine, version: str, code: str, billable: int, wanted: list[str]):
+    concept = engine.releases.by_version[version].concept(code) if {"parent", "chapter", "block"} & set(wanted) \
+        else None
+    values = {"billable": (bool(billable), "Boolean"), "notSelectable": (not billable, "Boolean")}
+    if concept is not None:
+        values["chapter"] = (concept.chapter, "Code")
+        values["block"] = (concept.blocks[0], "Code")
+        if concept.parent:
+            values["parent"] = (concept.parent, "Code")
+    return [(name, *values[name]) for name in wanted if name in values]
+
+
+def expanded(value_set: dict, expansion: Expansion, args: dict, engine: TerminologyEngine) -> dict:
+    """The value set with its expansion: what was used is echoed, headers are marked abstract; inclusion
+    terms as designations and properties when asked for."""
     used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if name in args]
     used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
-    contains = []
-    for code, display, billable in expansion.contains:
-        entry = {"system": ICD10CM, "version": expansion.version, "code": code, "display": display}
-        if not billable:
-            entry["abstract"] = True
-        contains.append(entry)
-    body = {k: v for k, v in value_set.items() if k not in ("compose", "expansion", "text")}
+    wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
+    release = engine.releases.by_version[expansion.version]
+    contains = [
+        _contained(code, display, billable, expansion.version,
+                   [n["text"] for n in release.notes(code) if n["type"] == "inclusionTerm"]
+                   if args.get("includeDesignations") else [],
+                   _properties(engine, expansion.version, code, billable, wanted))
+        for code, display, billable in expansion.contains]
+    dropped = ("expansion", "text") if args.get("includeDefinition") else ("compose", "expansion", "text")
+    body = {k: v for k, v in value_set.items() if k not in dropped}
+
     body["expansion"] = {
         "identifier": f"urn:uuid:{uuid.uuid4()}",
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -141,6 +177,9 @@ def expanded(value_set: dict, expansion: Expansion, args: dict) -> dict:
         "offset": expansion.offset,
         "parameter": used,
     }
+    if wanted:
+        body["expansion"]["extension"] = [{"url": _PROPERTY, "extension": [{"url": "code", "valueCode": name}]}
+                                          for name in wanted]
     if contains:
         body["expansion"]["contains"] = contains
     return body
