@@ -26,7 +26,7 @@ ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
 TX_ISSUE_CODES = frozenset({
     "display-comment", "not-in-vs", "this-code-not-in-vs", "invalid-code", "invalid-display", "cannot-infer",
     "not-found", "code-comment", "code-rule", "vs-invalid", "status-check", "unknown-system", "process-note",
-    "inactive-display",
+    "inactive-display", "version-error", "invalid-data",
 })
 
 

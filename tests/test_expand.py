@@ -312,3 +312,12 @@ def test_expansion_designations_properties_and_definition(client):
     echoed = {p["name"] for p in body["expansion"]["parameter"]}
     assert {"includeDesignations", "includeDefinition", "used-codesystem"} <= echoed
     assert "compose" not in expand(client, url=f"{ALL}=isa/M54.5")
+
+
+def test_system_version_parameters(client):
+    pinned = expand(client, url=f"{ALL}=isa/M54.5", **{"system-version": f"{ICD10CM}|2026-04"})
+    assert {p["name"]: p for p in pinned["expansion"]["parameter"]}["used-codesystem"]["valueUri"].endswith("2026-04")
+    unknown = expand(client, status=404, url=f"{ALL}=isa/M54.5", **{"force-system-version": f"{ICD10CM}|2019"})
+    assert "2019" in unknown["issue"][0]["details"]["text"]
+    mismatch = expand(client, status=400, url=f"{ALL}=isa/M54.5", **{"check-system-version": f"{ICD10CM}|2027"})
+    assert "check-system-version" in mismatch["issue"][0]["details"]["text"]

@@ -82,14 +82,24 @@ def _shape(resource: dict, summary: str | None, elements: list[str]) -> dict:
     return kept
 
 
-def _system_version(args: dict) -> str | None:
-    """The ICD-10-CM version asked for by system-version / force-system-version / check-system-version."""
-    for name in ("force-system-version", "system-version", "check-system-version"):
-        for canonical in args.get(name, ()):
-            system, _, version = canonical.partition("|")
-            if system == ICD10CM and version:
-                return version
+def _icd10cm_version(args: dict, name: str) -> str | None:
+    for canonical in args.get(name, ()):
+        system, _, version = canonical.partition("|")
+        if canonical_system(system) == ICD10CM and version:
+            return version
     return None
+
+
+def _system_version(args: dict, default: str) -> str:
+    """The ICD-10-CM release to expand with: force-system-version, else system-version (value sets
+    here name no version of their own), else the default; check-system-version must agree."""
+    version = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version") or default
+    checked = _icd10cm_version(args, "check-system-version")
+    if checked is not None and checked != version:
+        raise InvalidRequest(f"The expansion would use {ICD10CM} version '{version}', not '{checked}' as "
+                             "check-system-version requires", expression="check-system-version",
+                             tx_code="version-error")
+    return version
 
 
 @bp.route("/ValueSet/$expand", methods=["GET", "POST"])
@@ -97,11 +107,13 @@ def _system_version(args: dict) -> str | None:
 def expand(resource_id: str | None = None):
     args = params.bind(params.EXPAND, current_app.config["MAX_PARAMETERS"])
     value_set = _value_set(resource_id, args)
-    expansion = _engine().expand(value_set, version=_system_version(args), date=args.get("date"),
+    engine = _engine()
+    version = _system_version(args, engine.releases.resolve(date=args.get("date")).version)
+    expansion = engine.expand(value_set, version=version,
                               text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
                               exclude_not_for_ui=args.get("excludeNotForUI", False),
                               max_size=current_app.config["MAX_EXPANSION"])
-    return respond(expanded(value_set, expansion, args, _engine()))
+    return respond(expanded(value_set, expansion, args, engine))
 
 
 @bp.route("/ValueSet/$validate-code", methods=["GET", "POST"])
