@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest, NotFound
 from ..terminology.codes import ICD10CM, canonical_system
@@ -11,15 +11,10 @@ from ..terminology.model import Coding
 from ..terminology.resources import codesystem_id, codesystem_resource
 from . import params, validation
 from .fhir import respond
+from .search import search_bundle
 from .render import lookup_parameters
 
 bp = Blueprint("codesystem", __name__)
-
-# Elements of a CodeSystem that _summary=true keeps (the FHIR summary set, for what we publish).
-_SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status", "experimental",
-            "date", "publisher", "caseSensitive", "hierarchyMeaning", "compositional", "versionNeeded", "content",
-            "count")
-
 
 def _engine() -> TerminologyEngine:
     return current_app.extensions["terminology"]
@@ -62,43 +57,9 @@ def read_structure_definition(resource_id: str):
     return respond(definition)
 
 
-def _matches(resource: dict, args) -> bool:
-    url = args.get("url")
-    if url is not None and canonical_system(url) != resource["url"]:
-        return False
-    for name in ("version", "status"):
-        if args.get(name) is not None and args[name] != resource[name]:
-            return False
-    for name in ("name", "title"):  # string search: case-insensitive, starts-with
-        if args.get(name) is not None and not resource[name].lower().startswith(args[name].lower()):
-            return False
-    return True
-
-
-def _summarize(resource: dict, summary: str | None) -> dict:
-    if summary in (None, "false", "data"):
-        return resource
-    if summary in ("true", "text"):
-        kept = {k: v for k, v in resource.items() if k in _SUMMARY}
-        kept["meta"] = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                                 "code": "SUBSETTED"}]}
-        return kept
-    raise InvalidRequest(f"_summary must be true, false, text, data or count, not {summary!r}",
-                         expression="_summary")
-
-
 @bp.get("/CodeSystem")
 def search():
-    args = request.args
-    summary = args.get("_summary")
-    found = [r for r in _resources() if _matches(r, args)]
-    base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
-    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-              "link": [{"relation": "self", "url": request.url}]}
-    if summary != "count" and found:
-        bundle["entry"] = [{"fullUrl": f"{base}/CodeSystem/{r['id']}", "resource": _summarize(r, summary),
-                            "search": {"mode": "match"}} for r in found]
-    return respond(bundle)
+    return respond(search_bundle(_resources(), "CodeSystem"))
 
 
 def _instance_system(resource_id: str | None, system: str | None, version: str | None):

@@ -6,7 +6,7 @@ import uuid
 from functools import partial
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest
 from ..terminology.codes import ICD10CM, canonical_system
@@ -14,11 +14,10 @@ from ..terminology.engine import TerminologyEngine
 from ..terminology.expand import Expansion
 from . import params, validation
 from .fhir import respond
+from .search import search_bundle
 
 bp = Blueprint("valueset", __name__)
 
-_SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status", "experimental",
-            "date", "publisher")
 # $expand parameters echoed in ValueSet.expansion.parameter when the request used them.
 _ECHOED = {"filter": "valueString", "count": "valueInteger", "offset": "valueInteger", "date": "valueDateTime",
            "excludeNotForUI": "valueBoolean", "activeOnly": "valueBoolean", "displayLanguage": "valueCode",
@@ -41,45 +40,7 @@ def read(resource_id: str):
 
 @bp.get("/ValueSet")
 def search():
-    args = request.args
-    found = [r for r in _engine().valuesets.resources
-             if all(args.get(name) is None or _matches(r.get(name, ""), args[name], name)
-                    for name in ("url", "version", "name", "title", "status"))]
-    count = args.get("_count", type=int)
-    offset = max(args.get("_offset", 0, type=int), 0)
-    page = found[offset:offset + count] if count is not None else found[offset:]
-    elements = [e for e in args.get("_elements", "").split(",") if e]
-    summary = args.get("_summary")
-    base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
-    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-              "link": [{"relation": "self", "url": request.url}]}
-    if count is not None and offset + count < len(found):
-        following = request.args.copy()
-        following["_offset"] = str(offset + count)
-        query = "&".join(f"{k}={v}" for k, v in following.items(multi=True))
-        bundle["link"].append({"relation": "next", "url": f"{base}/ValueSet?{query}"})
-    if summary != "count" and page:
-        bundle["entry"] = [{"fullUrl": f"{base}/ValueSet/{r['id']}", "resource": _shape(r, summary, elements),
-                            "search": {"mode": "match"}} for r in page]
-    return respond(bundle)
-
-
-def _matches(value: str, wanted: str, name: str) -> bool:
-    if name in ("name", "title"):
-        return value.lower().startswith(wanted.lower())
-    return value == wanted
-
-
-def _shape(resource: dict, summary: str | None, elements: list[str]) -> dict:
-    if elements:  # the mandatory elements come too
-        kept = {k: v for k, v in resource.items() if k in ("resourceType", "id", "status", *elements)}
-    elif summary in ("true", "text"):
-        kept = {k: v for k, v in resource.items() if k in _SUMMARY}
-    else:
-        return resource
-    kept["meta"] = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                             "code": "SUBSETTED"}]}
-    return kept
+    return respond(search_bundle(_engine().valuesets.resources, "ValueSet"))
 
 
 def _icd10cm_version(args: dict, name: str) -> str | None:

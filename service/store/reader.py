@@ -130,17 +130,14 @@ class Release:
         be worth its cost (every match is scored): it comes shortest title first. Either way the
         order is fixed by the query, so pages are stable."""
         if match is None:
-            source, order, args = "concept c", "c.seq", params
-            total = self._db.execute(f"SELECT count(*) FROM {source} WHERE {condition}", args).fetchone()[0]
+            source = counted = "concept c"
+            order, args = "c.seq", params
         else:
             source = "search JOIN concept c ON c.rank = search.rowid"
-            args = (match, *params)
-            if condition == "1":  # every code: count in the index alone
-                total = self._db.execute("SELECT count(*) FROM search WHERE search MATCH ?", (match,)).fetchone()[0]
-            else:
-                total = self._db.execute(f"SELECT count(*) FROM {source} WHERE search MATCH ? AND {condition}",
-                                         args).fetchone()[0]
-            condition = f"search MATCH ? AND {condition}"
+            counted = "search" if condition == "1" else source  # every code: count in the index alone
+            condition, args = f"search MATCH ? AND {condition}", (match, *params)
+        total = self._db.execute(f"SELECT count(*) FROM {counted} WHERE {condition}", args).fetchone()[0]
+        if match is not None:
             if total <= RANKED_MATCHES:
                 order = "(search.rank - (search.title LIKE ?) * 100), search.rowid"
                 args = (*args, phrase.replace("%", "").replace("_", "") + "%")
