@@ -60,8 +60,8 @@ class UnsupportedMediaType(ServiceError):
     issue_code = "not-supported"
 
 
-class Unprocessable(ServiceError):
-    """The request is well formed but cannot be processed (FHIR uses 422 for this)."""
+class TooCostly(ServiceError):
+    """An answer larger than this server gives at once (an expansion without count, say)."""
 
     status = 422
-    issue_code = "processing"
+    issue_code = "too-costly"

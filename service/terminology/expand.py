@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ServiceError
+from ..errors import TooCostly
 from ..store.reader import Release
 from .compose import Compiled
 from .search import code_prefix, fts_query
-
-
-class TooCostly(ServiceError):
-    status = 422
-    issue_code = "too-costly"
 
 
 @dataclass
