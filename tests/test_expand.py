@@ -321,3 +321,65 @@ def test_system_version_parameters(client):
     assert "2019" in unknown["issue"][0]["details"]["text"]
     mismatch = expand(client, status=400, url=f"{ALL}=isa/M54.5", **{"check-system-version": f"{ICD10CM}|2027"})
     assert "check-system-version" in mismatch["issue"][0]["details"]["text"]
+
+
+# -------------------------------------------------------------------------------------- bad input
+
+NASTY_VALUES = ["", " ", "%", "_", "*", "\"", "'", "' OR 1=1 --", "a" * 3000, "M54.9\n", "\x00", "☃", "M", "-",
+                "((((", "[a-", "\\", "NEAR(", "AND", "OR NOT", "^", "$", "{}", "M54.5-", "isa/", "|"]
+
+
+@pytest.mark.parametrize("value", NASTY_VALUES)
+@pytest.mark.parametrize("name", ["filter", "url", "count", "offset", "valueSetVersion", "system-version",
+                                  "check-system-version", "excludeNotForUI", "property"])
+def test_expand_never_fails_on_bad_input(client, name, value):
+    params = {"url": f"{ALL}=isa/M54", "count": "5", name: value}
+    response = client.get(EXPAND, query_string=params)
+    assert response.status_code < 500, response.data
+    assert_fhir(response.get_json())
+
+
+@pytest.mark.parametrize("value", NASTY_VALUES)
+@pytest.mark.parametrize("target", ["vs-code", "vs-url", "vs-system", "subsumes-a", "subsumes-system", "search-url",
+                                    "search-count", "filter-value", "filter-op"])
+def test_other_operations_never_fail_on_bad_input(client, target, value):
+    if target.startswith("vs-"):
+        params = {"url": LOW_BACK_PAIN, "system": ICD10CM, "code": "M54.50"}
+        params[target[3:]] = value
+        response = client.get(VS_VALIDATE, query_string=params)
+    elif target.startswith("subsumes-"):
+        params = {"system": ICD10CM, "codeA": "M54", "codeB": "M54.9"}
+        params["codeA" if target.endswith("-a") else "system"] = value
+        response = client.get("/fhir/CodeSystem/$subsumes", query_string=params)
+    elif target.startswith("search-"):
+        response = client.get("/fhir/ValueSet", query_string={"url" if target.endswith("url") else "_count": value})
+    else:
+        spec = {"property": "concept", "op": "is-a", "value": "M54"}
+        spec["value" if target == "filter-value" else "op"] = value
+        response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
+            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": {
+                "include": [{"system": ICD10CM, "filter": [spec]}]}}},
+            {"name": "count", "valueInteger": 5}]})
+    assert response.status_code < 500, response.data
+    assert_fhir(response.get_json())
+
+
+@pytest.mark.parametrize("value_set", [
+    {"resourceType": "ValueSet"},
+    {"resourceType": "ValueSet", "compose": []},
+    {"resourceType": "ValueSet", "compose": {"include": "x"}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": "x"}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": [{"property": 1}]}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": "M54"}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": [{"code": 5}]}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["http://example.org/none"]}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": "x"}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": "http://snomed.info/sct"}]}},
+    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM}], "exclude": [{"system": 5}]}},
+    {"resourceType": "Patient"},
+])
+def test_broken_inline_value_sets_are_4xx(client, value_set):
+    response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": value_set}, {"name": "count", "valueInteger": 5}]})
+    assert 400 <= response.status_code < 500, response.data
+    assert_fhir(response.get_json(), "OperationOutcome")

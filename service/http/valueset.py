@@ -130,7 +130,7 @@ def _properties(engine: TerminologyEngine, version: str, code: str, billable: in
 def expanded(value_set: dict, expansion: Expansion, args: dict, engine: TerminologyEngine) -> dict:
     """The value set with its expansion: what was used is echoed, headers are marked abstract; inclusion
     terms as designations and properties when asked for."""
-    used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if name in args]
+    used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if args.get(name) not in (None, "")]
     used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
     wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
     release = engine.releases.by_version[expansion.version]

@@ -94,6 +94,21 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
                          tx_code="vs-invalid")
 
 
+def _check_shape(entry: dict) -> None:
+    """Refuse an include or exclude whose JSON does not have the shape FHIR gives it."""
+    system, concepts = entry.get("system"), entry.get("concept", [])
+    filters, imports = entry.get("filter", []), entry.get("valueSet", [])
+    if system is not None and not isinstance(system, str):
+        raise InvalidRequest("compose system must be a string (a URI)")
+    if not isinstance(concepts, list) or not all(isinstance(c, dict) and isinstance(c.get("code"), str)
+                                                 for c in concepts):
+        raise InvalidRequest("compose concept must be an array of objects with a code (a string)")
+    if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+        raise InvalidRequest("compose filter must be an array of objects (property, op, value)")
+    if not isinstance(imports, list) or not all(isinstance(url, str) for url in imports):
+        raise InvalidRequest("compose valueSet must be an array of canonical URLs")
+
+
 def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
                     resolve: Callable[[str], dict] | None = None, seen: frozenset[str] = frozenset()) -> Compiled:
     """The SQL condition for the codes a compose selects (includes OR-ed, excludes removed)."""
@@ -103,6 +118,7 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
     def part(entry: dict) -> Compiled:
         if not isinstance(entry, dict):
             raise InvalidRequest("compose.include and compose.exclude entries must be objects")
+        _check_shape(entry)
         conditions = []
         system = entry.get("system")
         if system is not None and canonical_system(system) != ICD10CM:
@@ -110,7 +126,7 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
                            "be expanded", tx_code="not-found")
         concepts = entry.get("concept")
         if concepts:
-            codes = [normalize_code(c.get("code", "")) for c in concepts if isinstance(c, dict)]
+            codes = [normalize_code(c["code"]) for c in concepts]
             conditions.append(Compiled(f"c.code IN ({','.join('?' * len(codes))})", tuple(codes)))
         conditions += [compile_filter(f, ancestors) for f in entry.get("filter", ())]
         for url in entry.get("valueSet", ()):
@@ -121,6 +137,8 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
             raise InvalidRequest("A compose include or exclude needs a system or a valueSet")
         return Compiled.join(conditions, "AND", "1")
 
+    if not all(isinstance(compose.get(k, []), list) for k in ("include", "exclude")):
+        raise InvalidRequest("compose.include and compose.exclude must be arrays")
     includes = [part(e) for e in compose.get("include", ())]
     excludes = [part(e) for e in compose.get("exclude", ())]
     if not includes:
