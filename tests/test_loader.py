@@ -506,3 +506,32 @@ def test_default_source_is_the_april_2026_file():
     assert path.name == "icd10c-tabular-April-1-2026.xml"
     assert path.stat().st_size == 9_747_661
     assert isinstance(path, Path)
+
+
+def test_serve_rebuilds_a_stale_default_release(store_dir, tmp_path):
+    """A store written by an older version of the service is rebuilt on start (the default
+    release); another stale release is reported with the command that rebuilds it."""
+    import shutil
+    import sqlite3
+
+    from service.cli import _ensure_store
+    from service.store.reader import StaleRelease, open_store
+
+    store = tmp_path / "store"
+    shutil.copytree(store_dir, store)
+    release = next(store.glob("icd10cm-*.sqlite"))
+    with sqlite3.connect(release) as db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(StaleRelease):
+        open_store(store)
+    _ensure_store(store)
+    assert [r.version for r in open_store(store)] == ["2026-04"]
+
+    with sqlite3.connect(release) as db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+        db.execute("UPDATE meta SET value = 'someone-elses.xml' WHERE key = 'source_origin'")
+    db.close()
+    with pytest.raises(StaleRelease) as raised:
+        _ensure_store(store)
+    assert "python -m service load someone-elses.xml" in raised.value.message
