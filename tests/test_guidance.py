@@ -210,3 +210,11 @@ def test_a_bad_file_stops_the_load_naming_file_and_field(tmp_path, content, fiel
 
 def test_the_shipped_files_all_validate():
     assert len(read_all(lambda code: True, GUIDANCE_DIR)) >= 55
+
+
+def test_rule_extension_matches_the_generic_conversion():
+    from service.guidance.fhir import extension_items
+    from service.guidance.rules import Rule
+
+    rule = Rule("excludes1", "text", "basis", "ancestor", "M54", ("F45.41", "M46.4-"))
+    assert [rule.extension()] == extension_items([rule.entry()])

@@ -54,7 +54,8 @@ class Rule(NamedTuple):
         return property_param("rule", self.text, "String", None, subproperties)
 
     def extension(self) -> dict:
-        """As a ``rule`` item of the guidance extension (the same content as ``entry``)."""
+        """As a ``rule`` item of the guidance extension: what ``fhir.extension_items`` makes of
+        ``entry()``, built directly because a code's own rules are built on every request."""
         nested = [{"url": "value", "valueString": self.text}, {"url": "rule", "valueCode": self.rule},
                   {"url": "basis", "valueString": self.basis}, {"url": "level", "valueCode": self.level},
                   {"url": "source", "valueCode": self.source}]
