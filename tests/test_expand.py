@@ -133,6 +133,27 @@ SEARCH_QUALITY = [
     ("m545", {"M54.5"}),
     ("M54.5", {"M54.5"}),
     ("S52.5", {"S52.5"}),
+    # Added after the ranking was tuned on the queries above, and not tuned on (a held-out check).
+    ("sepsis", {"A41.9"}),
+    ("hypertension", {"I10"}),
+    ("gout", {"M10", "M10.9"}),
+    ("anemia", {"D64.9"}),
+    ("constipation", {"K59.0", "K59.00"}),
+    ("insomnia", {"G47.0", "G47.00"}),
+    ("depression", {"F32.A"}),
+    ("influenza", {"J11", "J11.1", "J11.00"}),
+    ("otitis media", {"H66.9", "H66.90", "H66.91", "H66.92", "H66.93"}),
+    ("conjunctivitis", {"H10", "H10.9"}),
+    ("cellulitis", {"L03.90"}),
+    ("hypokalemia", {"E87.6"}),
+    ("dehydration", {"E86.0"}),
+    ("syncope", {"R55"}),
+    ("hematuria", {"R31", "R31.9"}),
+    ("nausea", {"R11.0"}),
+    ("rash", {"R21"}),
+    ("fatigue", {"R53.83", "R53.8", "R53"}),
+    ("acute kidney injury", {"N17.9"}),
+    ("heart failure", {"I50", "I50.9"}),
 ]
 
 
@@ -145,7 +166,7 @@ def precision(client, k: int) -> float:
 def test_search_quality(client):
     p1, p5 = precision(client, 1), precision(client, 5)
     print(f"\nsearch quality over {len(SEARCH_QUALITY)} queries: P@1 = {p1:.2f}, P@5 = {p5:.2f}")
-    assert p1 >= 0.7 and p5 >= 0.9
+    assert p1 >= 0.85 and p5 >= 0.9
 
 
 def test_search_words_in_any_order_and_prefixes(client):

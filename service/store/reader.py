@@ -125,8 +125,8 @@ class Release:
         """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
 
         Without ``match`` (an FTS5 query) they come in tabular order. With it, by relevance: titles
-        that start with ``phrase`` first, then bm25 (title words weigh more than inclusion terms),
-        then shorter titles. A match of more than RANKED_MATCHES codes is too broad for bm25 to
+        that are ``phrase`` (or it and a qualifier after a comma), then titles that start with it,
+        then bm25 (title words weigh more than synonyms), then shorter titles. A match of more than RANKED_MATCHES codes is too broad for bm25 to
         be worth its cost (every match is scored): it comes shortest title first. Either way the
         order is fixed by the query, so pages are stable."""
         if match is None:
@@ -139,8 +139,12 @@ class Release:
         total = self._db.execute(f"SELECT count(*) FROM {counted} WHERE {condition}", args).fetchone()[0]
         if match is not None:
             if total <= RANKED_MATCHES:
-                order = "(search.rank - (search.title LIKE ?) * 100), search.rowid"
-                args = (*args, phrase.replace("%", "").replace("_", "") + "%")
+                # A title that is the phrase, or the phrase and a comma ("Pneumonia, unspecified organism":
+                # the default code), beats one that only starts with it, which beats the rest.
+                order = ("(search.rank - (search.title LIKE ?) * 100 - (search.title LIKE ? OR search.title LIKE ?) * 100),"
+                         " search.rowid")
+                words = phrase.replace("%", "").replace("_", "")
+                args = (*args, words + "%", words + ",%", words)
             else:
                 order = "search.rowid"
         if limit == 0 or total <= offset:
