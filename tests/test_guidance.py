@@ -16,20 +16,20 @@ LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"
 
 
-def lookup(client, code, **params):
-    response = client.get(LOOKUP, query_string={"system": ICD10CM, "code": code, **params})
+def _parameters(client, path: str, query: dict) -> dict:
+    response = client.get(path, query_string=query)
     assert response.status_code == 200, response.data
     body = response.get_json()
     assert_fhir(body, "Parameters")
     return body
+
+
+def lookup(client, code, **params):
+    return _parameters(client, LOOKUP, {"system": ICD10CM, "code": code, **params})
 
 
 def validate(client, code, **params):
-    response = client.get(VALIDATE, query_string={"url": ICD10CM, "code": code, **params})
-    assert response.status_code == 200, response.data
-    body = response.get_json()
-    assert_fhir(body, "Parameters")
-    return body
+    return _parameters(client, VALIDATE, {"url": ICD10CM, "code": code, **params})
 
 
 def values(body, code):
