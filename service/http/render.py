@@ -1,4 +1,5 @@
-"""Engine results -> FHIR Parameters dicts (no fhir.resources on the request path)."""
+"""Engine results -> FHIR Parameters, as dicts or, where pre-rendered bytes join in, as JSON bytes
+(never through fhir.resources on the request path)."""
 
 from __future__ import annotations
 
