@@ -40,19 +40,9 @@ class NotFound(ServiceError):
     tx_code = "not-found"
 
 
-class MethodNotAllowed(ServiceError):
-    status = 405
-    issue_code = "not-supported"
-
-
 class NotAcceptable(ServiceError):
     status = 406
     issue_code = "not-supported"
-
-
-class PayloadTooLarge(ServiceError):
-    status = 413
-    issue_code = "too-long"
 
 
 class UnsupportedMediaType(ServiceError):

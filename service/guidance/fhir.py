@@ -38,8 +38,6 @@ PROPERTIES = {
              "Rule-derived guidance from the tabular conventions and the Official Guidelines: the rule, what it "
              "rests on, where it comes from and the codes it points to"),
 }
-EDITORIAL = frozenset(PROPERTIES) - {"sibling", "rule"}
-RULE_DERIVED = frozenset({"sibling", "rule"})
 
 
 def editorial_entries(record: dict) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ..terminology.codes import seventh_characters
 from ..terminology.fragments import property_param
 
 # Note type -> (rule id, guideline basis, what the rule says, with {where} for the note's place).
@@ -98,8 +99,7 @@ def code_rules(code: str, display: str, billable: bool, seventh: str | None, sev
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
     if not billable and seventh:
-        meanings = {c[-1]: d[len(display) + 2:] for c, d in children}
-        listed = ", ".join(f"{c} ({meanings.get(c, '')})" for c in seventh)
+        listed = seventh_characters(display, children, seventh)
         items.append(Rule("seventh-character", f"Not reportable without its 7th character: {listed}.",
                           f"Official Guidelines I.A.5 (7th characters); tabular 7th-character table at {seventh_owner}",
                           "code", code, [c for c, _ in children]))

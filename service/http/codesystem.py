@@ -95,7 +95,7 @@ def lookup(resource_id: str | None = None):
 @bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     args = params.bind(params.CODESYSTEM_VALIDATE_CODE, _max_parameters())
-    system = (args.get("url") or args.get("system") or "").strip() or None
+    system = canonical_system(args.get("url") or args.get("system"))
     system, version = _instance_system(resource_id, system, args.get("version"))
     return validation.answer(_engine().validate_code, args, system, version, "url")
 

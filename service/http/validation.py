@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import InvalidRequest
+from ..terminology.codes import canonical_system
 from ..terminology.model import Coding, ValidationResult
 from .fhir import respond
 from .render import validation_parameters
@@ -22,7 +23,7 @@ def answer(validate: Callable[..., ValidationResult], args: dict, system: str | 
         return respond(validation_parameters(validate(codeable_concept=concept, **options), concept))
     coding = args.get("coding")
     if coding is not None:
-        coding = Coding((coding.system or "").strip() or system, coding.code, coding.version or version,
+        coding = Coding(canonical_system(coding.system) or system, coding.code, coding.version or version,
                         coding.display)
         if coding.system is None:
             raise InvalidRequest(f"$validate-code needs the system of the coding (or {system_name})",

@@ -82,7 +82,7 @@ def expand(resource_id: str | None = None):
 def validate_code(resource_id: str | None = None):
     args = params.bind(params.VALUESET_VALIDATE_CODE, current_app.config["MAX_PARAMETERS"])
     value_set = _value_set(resource_id, args)
-    system = (args.get("system") or "").strip() or None
+    system = canonical_system(args.get("system"))
     if system is None and all(canonical_system(i.get("system")) == ICD10CM
                               for i in value_set.get("compose", {}).get("include", ())):
         system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying

@@ -17,7 +17,7 @@ import orjson
 import re2
 
 from ..errors import StoreError
-from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION
 
 
 class StaleRelease(StoreError):
@@ -153,12 +153,6 @@ class Release:
             f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*args, -1 if limit is None else limit, offset)).fetchall()
         return total, rows
-
-    def chapter(self, number: str) -> Grouping:
-        return self.groupings[chapter_key(number)]
-
-    def block(self, block_id: str) -> Grouping:
-        return self.groupings[block_key(block_id)]
 
     def close(self) -> None:
         self._db.close()

@@ -11,11 +11,16 @@ CANONICAL_BASE = "https://icd10cm-tx.org/fhir"
 
 
 def canonical_system(system: str | None) -> str | None:
-    """The canonical URL for ICD-10-CM aliases; anything else unchanged (whitespace trimmed)."""
-    if system is None:
-        return None
-    system = system.strip()
-    return SYSTEM_ALIASES.get(system, system)
+    """The canonical URL for ICD-10-CM aliases; anything else trimmed; None for none or blank."""
+    system = (system or "").strip()
+    return SYSTEM_ALIASES.get(system, system) or None
+
+
+def seventh_characters(base_display: str, children: list[tuple[str, str]], allowed: str) -> str:
+    """``A (initial encounter), D (subsequent encounter), ...`` for a code that needs a 7th
+    character. A generated code's display is its base's display, ", ", then the character's meaning."""
+    meanings = {code[-1]: display[len(base_display) + 2:] for code, display in children}
+    return ", ".join(f"{c} ({meanings.get(c, '')})" for c in allowed)
 
 
 def normalize_code(raw: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from ..store.reader import ConceptRow, Release
-from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates
+from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 
@@ -33,13 +33,9 @@ def _path(base: str, element: str) -> str:
 
 def header_advice(concept: ConceptRow) -> str:
     """What to report instead of a header code: its 7th characters or its billable children."""
-    children = concept.children
     if concept.seventh:
-        # A generated code's display is the base display, ", ", then the 7th character's meaning.
-        meanings = {code[-1]: display[len(concept.display) + 2:] for code, display in children}
-        listed = ", ".join(f"{c} ({meanings[c]})" for c in concept.seventh)
-        return f"it needs a 7th character: {listed}"
-    children = [code for code, _ in children]
+        return f"it needs a 7th character: {seventh_characters(concept.display, concept.children, concept.seventh)}"
+    children = [code for code, _ in concept.children]
     listed = ", ".join(children[:_MAX_LISTED]) + (", ..." if len(children) > _MAX_LISTED else "")
     return f"choose a more specific code below it: {listed}"
 
