@@ -7,11 +7,15 @@ import logging
 from flask import Flask
 
 from .config import Settings
-from .http import codesystem, metadata, valueset
+from .http import codesystem, general, metadata, valueset
 from .http.fhir import check_format
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
+from .loaders.resources import read_bundle
 from .terminology.engine import TerminologyEngine
+from .tx.cache import ResourceCache
+from .tx.engine import GeneralEngine
+from .tx.library import Library
 
 
 def create_app(settings: Settings | None = None, engine: TerminologyEngine | None = None) -> Flask:
@@ -22,12 +26,17 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
                       MAX_EXPANSION=settings.max_expansion,
                       BASE_PATH=settings.base_path)
     app.extensions["terminology"] = engine
+    library = Library()
+    for resource in read_bundle(settings.store):
+        library.add(resource)
+    app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
+                                              settings.max_expansion)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url)
     default = engine.releases.default
     app.extensions["guidance_supplement"] = supplement_resource(default.guidance_records(), default.version)
     app.extensions["guidance_extension"] = structure_definition()
-    for blueprint in (metadata.bp, codesystem.bp, valueset.bp):
+    for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.before_request(check_format)
     register_error_handlers(app)

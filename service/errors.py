@@ -13,12 +13,17 @@ class ServiceError(Exception):
     # Optional code from http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
     tx_code: str | None = None
 
-    def __init__(self, message: str, *, expression: str | None = None, tx_code: str | None = None):
+    def __init__(self, message: str, *, expression: str | None = None, tx_code: str | None = None,
+                 issue_code: str | None = None, issues: list[dict] | None = None):
         super().__init__(message)
         self.message = message
         self.expression = expression
         if tx_code is not None:
             self.tx_code = tx_code
+        if issue_code is not None:
+            self.issue_code = issue_code
+        # Complete OperationOutcome issues, when one message is not the whole story.
+        self.issues = issues
 
 
 class LoadError(ServiceError):
@@ -48,6 +53,13 @@ class NotAcceptable(ServiceError):
 class UnsupportedMediaType(ServiceError):
     status = 415
     issue_code = "not-supported"
+
+
+class Unprocessable(ServiceError):
+    """A well-formed request the server cannot carry out with what it holds (a broken value set, say)."""
+
+    status = 422
+    issue_code = "processing"
 
 
 class TooCostly(ServiceError):

@@ -9,7 +9,7 @@ from ..terminology.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.model import Coding
 from ..terminology.resources import codesystem_id, codesystem_resource
-from . import params, validation
+from . import general, params, validation
 from .fhir import respond
 from .search import search_bundle
 from .render import lookup_parameters
@@ -78,7 +78,10 @@ def _instance_system(resource_id: str | None, system: str | None, version: str |
 @bp.route("/CodeSystem/$lookup", methods=["GET", "POST"])
 @bp.route("/CodeSystem/<resource_id>/$lookup", methods=["GET", "POST"])
 def lookup(resource_id: str | None = None):
-    args = params.bind(params.LOOKUP, _max_parameters())
+    flat = params.request_parameters(_max_parameters())
+    if resource_id is None and not general.icd10cm_code_system_request(flat):
+        return general.lookup()
+    args = params.LOOKUP.bind(flat)
     coding: Coding | None = args.get("coding")
     code, system, version = args.get("code"), args.get("system"), args.get("version")
     if coding is not None:
@@ -94,7 +97,10 @@ def lookup(resource_id: str | None = None):
 @bp.route("/CodeSystem/$validate-code", methods=["GET", "POST"])
 @bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
-    args = params.bind(params.CODESYSTEM_VALIDATE_CODE, _max_parameters())
+    flat = params.request_parameters(_max_parameters())
+    if resource_id is None and not general.icd10cm_code_system_request(flat):
+        return general.validate_code_system()
+    args = params.CODESYSTEM_VALIDATE_CODE.bind(flat)
     system = canonical_system(args.get("url") or args.get("system"))
     system, version = _instance_system(resource_id, system, args.get("version"))
     return validation.answer(_engine().validate_code, args, system, version, "url")

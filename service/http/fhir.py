@@ -44,7 +44,18 @@ def respond(resource: dict | bytes, status: int = 200, headers: dict | None = No
 
 
 def json_body() -> dict:
-    """The request body as a JSON object (the size limit is enforced by Flask's MAX_CONTENT_LENGTH)."""
+    """The request body as a JSON object (the size limit is enforced by Flask's MAX_CONTENT_LENGTH).
+
+    Parsed once per request: deciding which engine answers reads it before the operation does."""
+    cached = request.environ.get("icd10cm_tx.body")
+    if cached is not None:
+        return cached
+    body = _parse_body()
+    request.environ["icd10cm_tx.body"] = body
+    return body
+
+
+def _parse_body() -> dict:
     mimetype = request.mimetype
     if mimetype not in _JSON_BODY_TYPES:
         if mimetype in _XML_FORMATS:

@@ -42,6 +42,8 @@ def register_error_handlers(app: Flask) -> None:
     def service_error(error: ServiceError):
         if error.status >= 500:
             log.error("%s", error.message)
+        if error.issues:
+            return respond(operation_outcome(error.issues), error.status)
         return _render(error.status, issue("error", error.issue_code, error.message, error.tx_code, error.expression))
 
     @app.errorhandler(HTTPException)

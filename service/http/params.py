@@ -36,8 +36,8 @@ class ParameterSchema(Schema):
 _parameter_schema = ParameterSchema()
 
 
-def parameters_body(max_parameters: int) -> dict[str, list]:
-    """Flatten a POSTed Parameters resource into name -> values."""
+def body_entries(max_parameters: int) -> list[dict]:
+    """The entries of a POSTed Parameters resource, each checked for shape."""
     body = json_body()
     if body.get("resourceType") != "Parameters":
         raise InvalidRequest(f"The body must be a Parameters resource, not {body.get('resourceType')!r}")
@@ -46,19 +46,38 @@ def parameters_body(max_parameters: int) -> dict[str, list]:
         raise InvalidRequest("Parameters.parameter must be an array")
     if len(entries) > max_parameters:
         raise InvalidRequest(f"Too many parameters ({len(entries)}; at most {max_parameters})")
-    flat: dict[str, list] = {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidRequest(f"Parameters.parameter[{index}] must be an object")
         errors = _parameter_schema.validate(entry)
         if errors:
             raise InvalidRequest(f"Parameters.parameter[{index}]: {_describe(errors)}")
-        values = [v for k, v in entry.items() if k.startswith(_VALUE_PREFIX)]
-        if len(values) > 1:
+        if sum(1 for k in entry if k.startswith(_VALUE_PREFIX)) > 1:
             raise InvalidRequest(f"Parameters.parameter[{index}] ({entry['name']}) has more than one value[x]")
+    return entries
+
+
+def flatten(entries: list[dict]) -> dict[str, list]:
+    """name -> values (value[x], else resource, else part) of Parameters entries."""
+    flat: dict[str, list] = {}
+    for entry in entries:
+        values = [v for k, v in entry.items() if k.startswith(_VALUE_PREFIX)]
         value = values[0] if values else entry.get("resource", entry.get("part"))
         flat.setdefault(entry["name"], []).append(value)
     return flat
+
+
+def query_entries(max_parameters: int) -> list[dict]:
+    """A GET query as Parameters entries (every value a string)."""
+    return [{"name": name, "valueString": value}
+            for name, values in query_parameters(max_parameters).items() for value in values]
+
+
+def request_entries(max_parameters: int) -> list[dict]:
+    """The operation's parameters as Parameters entries, from the POST body or the GET query."""
+    if request.method == "POST":
+        return body_entries(max_parameters) + query_entries(max_parameters)
+    return query_entries(max_parameters)
 
 
 def query_parameters(max_parameters: int) -> dict[str, list]:
@@ -71,7 +90,7 @@ def query_parameters(max_parameters: int) -> dict[str, list]:
 
 def request_parameters(max_parameters: int) -> dict[str, list]:
     if request.method == "POST":
-        flat = parameters_body(max_parameters)
+        flat = flatten(body_entries(max_parameters))
         # Query parameters such as _format and _pretty still apply to a POST.
         for name, values in query_parameters(max_parameters).items():
             flat.setdefault(name, values)

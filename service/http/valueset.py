@@ -12,7 +12,7 @@ from ..errors import InvalidRequest
 from ..terminology.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.expand import Expansion
-from . import params, validation
+from . import general, params, validation
 from .fhir import respond
 from .search import search_bundle
 
@@ -66,7 +66,10 @@ def _system_version(args: dict, default: str) -> str:
 @bp.route("/ValueSet/$expand", methods=["GET", "POST"])
 @bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
 def expand(resource_id: str | None = None):
-    args = params.bind(params.EXPAND, current_app.config["MAX_PARAMETERS"])
+    flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
+    if resource_id is None and not general.icd10cm_value_set_request(flat, _engine().valuesets.knows):
+        return general.expand()
+    args = params.EXPAND.bind(flat)
     value_set = _value_set(resource_id, args)
     engine = _engine()
     version = _system_version(args, engine.releases.resolve(date=args.get("date")).version)
@@ -80,7 +83,10 @@ def expand(resource_id: str | None = None):
 @bp.route("/ValueSet/$validate-code", methods=["GET", "POST"])
 @bp.route("/ValueSet/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
-    args = params.bind(params.VALUESET_VALIDATE_CODE, current_app.config["MAX_PARAMETERS"])
+    flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
+    if resource_id is None and not general.icd10cm_value_set_request(flat, _engine().valuesets.knows):
+        return general.validate_value_set()
+    args = params.VALUESET_VALIDATE_CODE.bind(flat)
     value_set = _value_set(resource_id, args)
     system = canonical_system(args.get("system"))
     if system is None and all(canonical_system(i.get("system")) == ICD10CM

@@ -29,6 +29,10 @@ class ValueSets:
             raise NotFound(f"A definition for the value set '{url}'{suffix} could not be found", tx_code="not-found")
         return candidates[-1]
 
+    def knows(self, url: str) -> bool:
+        url = url.strip()
+        return url == IMPLICIT or url.startswith(f"{IMPLICIT}=isa/") or url.partition("|")[0] in self.by_url
+
     def by_id(self, resource_id: str) -> dict:
         for resource in self.resources:
             if resource["id"] == resource_id:

@@ -1,0 +1,117 @@
+"""HTTP binding of the general engine (any CodeSystem / ValueSet / ConceptMap), and the rule
+that decides which engine answers: plain ICD-10-CM requests keep their fast path."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from ..errors import InvalidRequest, NotFound
+from ..terminology.codes import ICD10CM, canonical_system
+from ..tx.engine import GeneralEngine
+from ..tx.params import TxParams
+from . import params
+from .fhir import respond
+
+bp = Blueprint("general", __name__)
+CACHE_ID_HEADER = "X-Cache-Id"
+
+
+def _engine() -> GeneralEngine:
+    return current_app.extensions["general"]
+
+
+def tx_params() -> TxParams:
+    threshold = request.headers.get("X-TOO-COSTLY-THRESHOLD")
+    try:
+        threshold = int(threshold) if threshold else None
+    except ValueError:
+        raise InvalidRequest("X-TOO-COSTLY-THRESHOLD must be an integer") from None
+    return TxParams.read(params.request_entries(current_app.config["MAX_PARAMETERS"]),
+                         request.headers.get("Accept-Language"), threshold)
+
+
+def _cache_id() -> str | None:
+    return request.headers.get(CACHE_ID_HEADER)
+
+
+# -- which engine answers ------------------------------------------------------------------------
+def _names_icd10cm(value) -> bool:
+    if isinstance(value, dict):
+        value = value.get("system")
+    elif isinstance(value, str) and "|" in value:
+        value = value.split("|", 1)[0]
+    return isinstance(value, str) and canonical_system(value) == ICD10CM
+
+
+def icd10cm_code_system_request(flat: dict[str, list]) -> bool:
+    """A CodeSystem operation on ICD-10-CM, or one naming no system at all (ICD-10-CM's own errors)."""
+    named = [v for name in ("system", "url", "coding", "codingA", "codingB") for v in flat.get(name, ())]
+    codeable = [c for cc in flat.get("codeableConcept", ()) if isinstance(cc, dict)
+                for c in cc.get("coding", ()) if isinstance(c, dict)]
+    named += codeable
+    if not named:
+        return "tx-resource" not in flat
+    return any(_names_icd10cm(v) for v in named)
+
+
+def icd10cm_value_set_request(flat: dict[str, list], known_url) -> bool:
+    """A ValueSet operation on one of ICD-10-CM's value sets (or naming none: ICD-10-CM's errors)."""
+    for url in flat.get("url", ()):
+        return isinstance(url, str) and known_url(url) and "tx-resource" not in flat
+    for value_set in flat.get("valueSet", ()):
+        includes = (value_set.get("compose") or {}).get("include", []) if isinstance(value_set, dict) else []
+        return bool(includes) and all(isinstance(i, dict) and not i.get("valueSet") and _names_icd10cm(i)
+                                      for i in includes)
+    return "tx-resource" not in flat
+
+
+# -- operations ----------------------------------------------------------------------------------
+def expand(instance: dict | None = None):
+    return respond(_engine().expand(tx_params(), _cache_id(), instance))
+
+
+def validate_value_set(instance: dict | None = None):
+    return respond(_engine().validate_value_set(tx_params(), _cache_id(), instance))
+
+
+def validate_code_system(instance: dict | None = None):
+    return respond(_engine().validate_code_system(tx_params(), _cache_id(), instance))
+
+
+def lookup(instance: dict | None = None):
+    return respond(_engine().lookup(tx_params(), _cache_id(), instance))
+
+
+@bp.route("/ValueSet/$batch-validate-code", methods=["GET", "POST"])
+def batch_validate():
+    return respond(_engine().batch_validate(tx_params(), _cache_id()))
+
+
+@bp.route("/ConceptMap/$translate", methods=["GET", "POST"])
+def translate():
+    return respond(_engine().translate(tx_params(), _cache_id()))
+
+
+@bp.route("/$cache-control", methods=["POST"])
+def cache_control():
+    mode = request.args.get("mode")
+    engine = _engine()
+    if mode == "start":
+        cache_id = engine.cache.start(tx_params().resources)
+        return respond({"resourceType": "Parameters", "parameter": [{"name": "cache-id", "valueString": cache_id}]})
+    if mode == "end":
+        cache_id = _cache_id()
+        if cache_id:
+            engine.cache.end(cache_id)
+        return respond({"resourceType": "Parameters", "parameter": [{"name": "ok", "valueBoolean": True}]})
+    raise InvalidRequest("mode must be start or end", expression="mode")
+
+
+@bp.get("/$versions")
+def versions():
+    return respond({"resourceType": "Parameters", "parameter": [
+        {"name": "version", "valueString": "4.0.1"}, {"name": "default", "valueString": "4.0.1"}]})
+
+
+def not_found(kind: str, resource_id: str):
+    raise NotFound(f"{kind}/{resource_id} is not known on this server")

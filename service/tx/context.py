@@ -1,0 +1,133 @@
+"""What one operation sees and records: the resources (server, cache, tx-resource), the
+parameters, the code systems and value sets it used, and the version rules it applies."""
+
+from __future__ import annotations
+
+from ..errors import NotFound, Unprocessable
+from .codesystem import CodeSystem
+from .library import Library, split_canonical
+from .messages import message, plural
+from .params import TxParams
+from .versions import matches
+
+SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
+
+
+class Context:
+    def __init__(self, library: Library, params: TxParams, too_costly_limit: int = 1000):
+        self.library = library
+        self.params = params
+        self.too_costly_limit = params.too_costly_threshold or too_costly_limit
+        self.used: list[tuple[str, str]] = []  # (parameter name, value), in order, once each
+        self.required_supplements: set[str] = set(params.strings("useSupplement"))
+        self.applied_supplements: set[str] = set()
+        self._contained: list[dict] = []
+
+    message = staticmethod(message)
+    plural = staticmethod(plural)
+
+    def note(self, name: str, value: str) -> None:
+        if (name, value) not in self.used:
+            self.used.append((name, value))
+
+    def used_parameters(self) -> list[dict]:
+        kinds = {"used-codesystem": "valueUri", "used-valueset": "valueUri", "used-supplement": "valueUri",
+                 "version": "valueUri"}
+        return [{"name": name, kinds.get(name, "valueString"): value} for name, value in self.used]
+
+    @staticmethod
+    def vurl(resource: dict) -> str:
+        url = resource.get("url") or f"#{resource.get('id', '')}"
+        return f"{url}|{resource['version']}" if resource.get("version") else url
+
+    # -- value sets --------------------------------------------------------------------------------
+    def see_value_set(self, value_set: dict) -> None:
+        for ext in value_set.get("extension", []):
+            if ext.get("url") == SUPPLEMENT_EXTENSION:
+                value = ext.get("valueCanonical") or ext.get("valueUri")
+                if value:
+                    self.required_supplements.add(value)
+        self._contained.extend(value_set.get("contained", []))
+
+    def value_set(self, url: str, version: str | None = None) -> dict | None:
+        url, version = split_canonical(url, version)
+        if version is None:
+            version = self.params.default_value_set_versions.get(url)
+        return self.library.value_set(url, version)
+
+    def resolve_value_set(self, reference: str, referrer: dict, excluding: bool = False) -> dict:
+        if reference.startswith("#"):
+            for resource in referrer.get("contained", []) + self._contained:
+                if resource.get("resourceType") == "ValueSet" and resource.get("id") == reference[1:]:
+                    return resource
+        found = self.value_set(reference)
+        if found is None:
+            url, version = split_canonical(reference, None)
+            if version:
+                raise NotFound(self.message("VS_EXP_IMPORT_UNK_PINNED", self.vurl(referrer), url, version),
+                               tx_code="not-found")
+            raise NotFound(self.message("Unable_to_resolve_value_Set_", reference), tx_code="not-found")
+        self.note("used-valueset", self.vurl(found))
+        return found
+
+    # -- code systems ------------------------------------------------------------------------------
+    def include_version(self, url: str, stated: str | None) -> str | None:
+        """The version of ``url`` to use where a value set states ``stated`` (or nothing)."""
+        forced = self.params.rule_version("force-system-version", url)
+        if forced:
+            return forced
+        if stated:
+            return stated
+        return self.params.rule_version("system-version", url)
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystem | None:
+        cs = self.library.code_system(url, version)
+        if cs is None or cs.is_supplement:
+            return cs
+        supplements = tuple(s for s in self.library.supplements_for(cs.url)
+                            if _wanted(s, self.required_supplements))
+        for s in supplements:
+            self.applied_supplements.add(s.url)
+            self.applied_supplements.add(s.vurl)
+        return cs.with_supplements(supplements)
+
+    def code_system_for_include(self, include: dict, excluding: bool = False) -> CodeSystem | None:
+        url = include["system"]
+        version = self.include_version(url, include.get("version"))
+        cs = self.code_system(url, version)
+        if cs is None:
+            known = self.library.code_system_versions(url)
+            if version and (known or self.library.has_code_system(url)):
+                raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP", url, version,
+                                                 _version_list(known)),
+                                    issue_code="not-found", tx_code="not-found")
+            if version:
+                raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP_NONE", url, version),
+                                    issue_code="not-found", tx_code="not-found")
+            raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_EXP", url), issue_code="not-found",
+                                tx_code="not-found")
+        self.check_version(cs)
+        if not excluding:
+            self.note("used-codesystem", cs.vurl)
+            for supplement in cs.supplements:
+                self.note("used-supplement", supplement.vurl)
+        return cs
+
+    def check_version(self, cs: CodeSystem) -> None:
+        wanted = self.params.rule_version("check-system-version", cs.url)
+        if wanted and not matches(wanted, cs.version):
+            raise Unprocessable(self.message("VALUESET_VERSION_CHECK", cs.url, cs.version, wanted),
+                                issue_code="exception", tx_code="version-error")
+
+    def missing_supplements(self) -> list[str]:
+        return sorted(s for s in self.required_supplements
+                      if s not in self.applied_supplements and self.library.code_system(s) is None)
+
+
+def _wanted(supplement: CodeSystem, required: set[str]) -> bool:
+    return supplement.url in required or supplement.vurl in required
+
+
+def _version_list(versions: list[str]) -> str:
+    return ", ".join(f"'{v}'" for v in versions) if versions else "(none)"
+

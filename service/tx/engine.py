@@ -1,0 +1,55 @@
+"""The general terminology engine: operations over any FHIR CodeSystem, ValueSet and ConceptMap the
+server holds or a request carries. It answers with FHIR resources as plain dicts."""
+
+from __future__ import annotations
+
+from ..errors import InvalidRequest, NotFound
+from .cache import ResourceCache
+from .codesystem import CodeSystem
+from .context import Context
+from .expand import Expander
+from .library import Library
+from .lookup import lookup
+from .params import TxParams
+
+
+class GeneralEngine:
+    def __init__(self, library: Library, cache: ResourceCache | None = None, too_costly_limit: int = 1000):
+        self.library = library
+        self.cache = cache or ResourceCache()
+        self.too_costly_limit = too_costly_limit
+
+    def context(self, params: TxParams, cache_id: str | None = None) -> Context:
+        library = self.library
+        if cache_id:
+            library = library.layer(self.cache.get(cache_id))
+        return Context(library.layer(params.resources), params, self.too_costly_limit)
+
+    # -- ValueSet ------------------------------------------------------------------------------------
+    def value_set_for(self, context: Context, instance: dict | None = None) -> dict:
+        """The value set an operation is about: the instance, the valueSet parameter, or url."""
+        if instance is not None:
+            return instance
+        params = context.params
+        given = params.resource("valueSet", "ValueSet")
+        if given is not None:
+            return given
+        url = params.string("url") or params.string("context")
+        if not url:
+            raise InvalidRequest("Name the value set with url (or send it as valueSet)", expression="url")
+        found = context.value_set(url, params.string("valueSetVersion"))
+        if found is None:
+            version = params.string("valueSetVersion")
+            raise NotFound(context.message("Unable_to_resolve_value_Set_", url + (f"|{version}" if version else "")),
+                           tx_code="not-found")
+        return found
+
+    def expand(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        value_set = self.value_set_for(context, instance)
+        return Expander(context).expand(value_set)
+
+    # -- CodeSystem ------------------------------------------------------------------------------------
+    def lookup(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return lookup(context, CodeSystem(instance) if instance else None)

@@ -1,0 +1,266 @@
+"""ValueSet expansion over any FHIR CodeSystem: compose include/exclude, filters, imports,
+hierarchy, paging, languages and designations.
+
+``Expander.members`` evaluates a compose into an ordered list of ``Member`` (code system
+concepts or enumerated codes); ``Expander.expand`` renders that list as ``ValueSet.expansion``.
+Validation (``validate.py``) uses ``members`` too, so both agree on what is in a value set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..errors import InvalidRequest, NotFound, TooCostly, Unprocessable
+from .codesystem import CONCEPT_PROPERTIES, CodeSystem, Concept
+from .context import Context
+from .filters import concepts_for_filter
+from .outcome import Issue
+from .render import EXPANSION_PROPERTY, contains_entry
+
+DEFAULT_TOO_COSTLY = 1000
+
+
+@dataclass(eq=False)
+class Member:
+    system: str
+    version: str | None
+    code: str
+    display: str | None
+    cs: CodeSystem | None = None
+    concept: Concept | None = None
+    designations: list[dict] = field(default_factory=list)  # from the value set's concept list
+    extensions: list[dict] = field(default_factory=list)
+    children: list[Member] = field(default_factory=list)
+    nested: bool = False  # placed under its parent in a hierarchical expansion
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.system, self.code
+
+    @property
+    def inactive(self) -> bool:
+        return self.cs is not None and self.concept is not None and self.cs.is_inactive(self.concept)
+
+    @property
+    def abstract(self) -> bool:
+        return self.cs is not None and self.concept is not None and self.cs.is_abstract(self.concept)
+
+
+@dataclass
+class Evaluated:
+    """A compose evaluated: members in order, and whether a hierarchy can be shown."""
+
+    members: list[Member]
+    hierarchical: bool
+
+
+class Expander:
+    def __init__(self, context: Context):
+        self.context = context
+        self.params = context.params
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def members(self, value_set: dict, path: tuple[str, ...] = ()) -> Evaluated:
+        vurl = self.context.vurl(value_set)
+        if vurl in path:
+            chain = ", ".join(path[path.index(vurl):] + (vurl,))
+            raise Unprocessable(self.context.message("VALUESET_CIRCULAR_REFERENCE", vurl, f"[{chain}]"),
+                                issue_code="processing", tx_code="vs-invalid")
+        path = path + (vurl,)
+        self.context.see_value_set(value_set)
+        compose = value_set.get("compose") or {}
+        result: dict[tuple[str, str], Member] = {}
+        hierarchical = True
+        include_inactive = compose.get("inactive", True) is not False
+        for include in compose.get("include", []):
+            members, whole = self._include(include, value_set, path)
+            if not include_inactive:
+                members = [m for m in members if not m.inactive]
+            hierarchical = hierarchical and whole
+            for member in members:
+                result.setdefault(member.key, member)
+        for exclude in compose.get("exclude", []):
+            members, _ = self._include(exclude, value_set, path, excluding=True)
+            for member in members:
+                result.pop(member.key, None)
+        if compose.get("exclude"):
+            hierarchical = False
+        return Evaluated(list(result.values()), hierarchical and len(compose.get("include", [])) == 1)
+
+    def _include(self, include: dict, value_set: dict, path: tuple[str, ...],
+                 excluding: bool = False) -> tuple[list[Member], bool]:
+        """The members of one include (or exclude) and whether it is a whole code system."""
+        imported: list[set[tuple[str, str]]] = []
+        imported_members: list[Member] | None = None
+        for reference in include.get("valueSet", []):
+            other = self.context.resolve_value_set(reference, value_set, excluding=excluding)
+            evaluated = self.members(other, path)
+            imported.append({m.key for m in evaluated.members})
+            if imported_members is None:
+                imported_members = evaluated.members
+        system = include.get("system")
+        if system is None:
+            if imported_members is None:
+                return [], False
+            keep = set.intersection(*imported) if imported else set()
+            return [m for m in imported_members if m.key in keep], False
+        cs = self.context.code_system_for_include(include, excluding=excluding)
+        if cs is None:  # an unknown system was reported (or tolerated) by the context
+            members = [Member(system, include.get("version"), c["code"], c.get("display"))
+                       for c in include.get("concept", []) if isinstance(c, dict) and "code" in c]
+            return _keep_imported(members, imported), False
+        whole = not include.get("concept") and not include.get("filter") and not imported
+        if include.get("concept"):
+            members = self._enumerated(cs, include)
+        elif include.get("filter"):
+            concepts = None
+            for flt in include["filter"]:
+                found = concepts_for_filter(self.context, cs, flt)
+                concepts = found if concepts is None else [c for c in concepts if c in set(found)]
+            members = [self._member(cs, c) for c in concepts or []]
+        else:
+            if cs.content not in ("complete", "fragment", "example") and not cs.concepts:
+                raise Unprocessable(self.context.message("UNKNOWN_CODESYSTEM_EXP", cs.url),
+                                    issue_code="not-found", tx_code="not-found")
+            members = [self._member(cs, c) for c in cs.order]
+        return _keep_imported(members, imported), whole
+
+    def _enumerated(self, cs: CodeSystem, include: dict) -> list[Member]:
+        members = []
+        for item in include["concept"]:
+            if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+                continue
+            concept = cs.locate(item["code"])
+            if concept is None:
+                continue
+            member = self._member(cs, concept)
+            if item.get("display"):
+                member.display = item["display"]
+            member.designations = list(item.get("designation", []))
+            member.extensions = list(item.get("extension", []))
+            members.append(member)
+        return members
+
+    def _member(self, cs: CodeSystem, concept: Concept) -> Member:
+        return Member(cs.url, cs.version, concept.code, concept.display, cs, concept)
+
+    # -- the expansion ------------------------------------------------------------------------------
+    def expand(self, value_set: dict) -> dict:
+        params = self.params
+        evaluated = self.members(value_set)
+        members = evaluated.members
+        if params.boolean("activeOnly", False):
+            members = [m for m in members if not m.inactive]
+        if params.boolean("excludeNotForUI", False):
+            members = [m for m in members if not m.abstract]
+        text = params.string("filter")
+        if text:
+            members = [m for m in members if self._matches_text(m, text)]
+        count = params.integer("count")
+        offset = params.integer("offset", 0)
+        limit = self.context.too_costly_limit
+        if count is None and len(members) > limit:
+            raise TooCostly(self.context.message("VALUESET_TOO_COSTLY", self.context.vurl(value_set), limit))
+        hierarchical = (evaluated.hierarchical and not params.boolean("excludeNested", False)
+                        and count is None and not offset and not text)
+        roots = _nest(members) if hierarchical else members
+        window = roots[offset:offset + count] if count is not None else roots[offset:]
+        expansion: dict = {
+            "identifier": f"urn:uuid:{uuid.uuid4()}",
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "total": len(members),
+        }
+        if offset or count is not None:
+            expansion["offset"] = offset
+        expansion["parameter"] = self._echo() + self.context.used_parameters()
+        properties = self._property_declarations(members)
+        if properties:
+            expansion["extension"] = [{"url": EXPANSION_PROPERTY, "extension": [
+                {"url": key, f"value{key.capitalize()}": value} for key, value in p.items()]} for p in properties]
+        contains = [self._render(m) for m in window]
+        if contains:
+            expansion["contains"] = contains
+        body = {k: v for k, v in value_set.items() if k not in ("expansion", "text", "contained")}
+        if not params.boolean("includeDefinition", False):
+            body.pop("compose", None)
+        body["expansion"] = expansion
+        return body
+
+    def _matches_text(self, member: Member, text: str) -> bool:
+        words = text.lower().split()
+        haystack = " ".join(filter(None, [member.code, member.display] + [
+            d.get("value", "") for d in (member.concept.designations if member.concept else [])])).lower()
+        return all(w in haystack for w in words)
+
+    def _echo(self) -> list[dict]:
+        """The request parameters an expansion reports having used."""
+        out = []
+        for entry in self.params.entries:
+            name = entry.get("name")
+            if name in _ECHOED:
+                value = {k: v for k, v in entry.items() if k.startswith("value")}
+                if name == "displayLanguage" and value:
+                    value = {"valueCode": next(iter(value.values()))}
+                out.append({"name": name, **value})
+        return out
+
+    def _property_declarations(self, members: list[Member]) -> list[dict]:
+        wanted = self.params.strings("property")
+        if any(m.concept is not None and m.cs.status(m.concept) for m in members):
+            wanted = ["status"] + [w for w in wanted if w != "status"]  # always shown, as peers do
+        declared = []
+        seen = set()
+        for name in wanted:
+            uri = None
+            for m in members:
+                if m.cs is not None and m.cs.property_uri(name):
+                    uri = m.cs.property_uri(name)
+                    break
+            if name == "status" and uri is None:
+                uri = f"{CONCEPT_PROPERTIES}#status"
+            if name not in seen:
+                seen.add(name)
+                entry = {"code": name}
+                if uri:
+                    entry["uri"] = uri
+                declared.append(entry)
+        return declared
+
+    def _render(self, member: Member) -> dict:
+        entry = contains_entry(self.context, member)
+        if member.children:
+            entry["contains"] = [self._render(c) for c in member.children]
+        return entry
+
+
+_ECHOED = {"filter", "count", "offset", "date", "activeOnly", "displayLanguage", "includeDesignations",
+           "includeDefinition", "excludeNested", "excludeNotForUI", "excludePostCoordinated", "property",
+           "designation"}
+
+
+def _keep_imported(members: list[Member], imported: list[set]) -> list[Member]:
+    for keys in imported:
+        members = [m for m in members if m.key in keys]
+    return members
+
+
+def _nest(members: list[Member]) -> list[Member]:
+    """Place each member under its nearest parent that is also a member (code system order)."""
+    by_code = {(m.system, m.code): m for m in members}
+    for m in members:
+        m.children = []
+    roots = []
+    for m in members:
+        parent = None
+        if m.concept is not None:
+            for code in m.concept.parents:
+                parent = by_code.get((m.system, code))
+                if parent is not None:
+                    break
+        if parent is None:
+            roots.append(m)
+        else:
+            parent.children.append(m)
+    return roots

@@ -1,0 +1,137 @@
+"""The canonical resources a request can see: CodeSystems, ValueSets and ConceptMaps.
+
+Libraries stack: the server's own (loaded from ``codesystems/`` and ``valuesets/`` at start),
+then a cached set (``$cache-control``), then the request's ``tx-resource`` parameters. A
+resource in an upper layer hides one with the same url and version below it.
+"""
+
+from __future__ import annotations
+
+from .codesystem import CodeSystem
+from .versions import is_wildcard, matches, newest, sort_key as _sort_key
+
+
+class Library:
+    def __init__(self, parent: Library | None = None):
+        self.parent = parent
+        self._code_systems: dict[str, dict[str | None, CodeSystem]] = {}
+        self._value_sets: dict[str, dict[str | None, dict]] = {}
+        self._concept_maps: dict[str, dict[str | None, dict]] = {}
+
+    def layer(self, resources: list[dict]) -> Library:
+        """A new library over this one, holding ``resources`` (returns self when there are none)."""
+        if not resources:
+            return self
+        child = Library(self)
+        for resource in resources:
+            child.add(resource)
+        return child
+
+    def add(self, resource: dict) -> None:
+        kind, url = resource.get("resourceType"), resource.get("url")
+        if not isinstance(url, str):
+            return
+        version = resource.get("version")
+        if kind == "CodeSystem":
+            self._code_systems.setdefault(url, {})[version] = CodeSystem(resource)
+        elif kind == "ValueSet":
+            self._value_sets.setdefault(url, {})[version] = resource
+        elif kind == "ConceptMap":
+            self._concept_maps.setdefault(url, {})[version] = resource
+
+    # -- lookups ----------------------------------------------------------------------------
+    def _versions(self, table: str, url: str) -> dict:
+        merged: dict = {}
+        library: Library | None = self
+        chain = []
+        while library is not None:
+            chain.append(getattr(library, table).get(url))
+            library = library.parent
+        for versions in reversed(chain):
+            if versions:
+                merged.update(versions)
+        return merged
+
+    @staticmethod
+    def _pick(versions: dict, version: str | None):
+        if not versions:
+            return None
+        if version is None:
+            return versions[newest(versions)]
+        if version in versions:
+            return versions[version]
+        if is_wildcard(version):
+            fitting = [v for v in versions if v is not None and matches(version, v)]
+            if fitting:
+                return versions[newest(fitting)]
+        return None
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystem | None:
+        url, version = split_canonical(url, version)
+        return self._pick(self._versions("_code_systems", url), version)
+
+    def code_system_versions(self, url: str) -> list[str]:
+        url, _ = split_canonical(url, None)
+        return sorted((v for v in self._versions("_code_systems", url) if v is not None), key=_sort_key)
+
+    def has_code_system(self, url: str) -> bool:
+        return bool(self._versions("_code_systems", split_canonical(url, None)[0]))
+
+    def value_set(self, url: str, version: str | None = None) -> dict | None:
+        url, version = split_canonical(url, version)
+        return self._pick(self._versions("_value_sets", url), version)
+
+    def value_set_versions(self, url: str) -> list[str]:
+        return sorted((v for v in self._versions("_value_sets", split_canonical(url, None)[0]) if v), key=_sort_key)
+
+    def concept_map(self, url: str, version: str | None = None) -> dict | None:
+        url, version = split_canonical(url, version)
+        return self._pick(self._versions("_concept_maps", url), version)
+
+    def all_concept_maps(self) -> list[dict]:
+        seen: dict[tuple, dict] = {}
+        library: Library | None = self
+        while library is not None:
+            for url, versions in library._concept_maps.items():
+                for version, resource in versions.items():
+                    seen.setdefault((url, version), resource)
+            library = library.parent
+        return list(seen.values())
+
+    def supplements_for(self, url: str) -> list[CodeSystem]:
+        out = []
+        library: Library | None = self
+        while library is not None:
+            for versions in library._code_systems.values():
+                out.extend(cs for cs in versions.values() if cs.is_supplement
+                           and split_canonical(cs.supplements_url or "", None)[0] == url)
+            library = library.parent
+        return out
+
+    def code_systems(self) -> list[CodeSystem]:
+        out: dict[tuple, CodeSystem] = {}
+        library: Library | None = self
+        while library is not None:
+            for url, versions in library._code_systems.items():
+                for version, cs in versions.items():
+                    out.setdefault((url, version), cs)
+            library = library.parent
+        return list(out.values())
+
+    def value_sets(self) -> list[dict]:
+        out: dict[tuple, dict] = {}
+        library: Library | None = self
+        while library is not None:
+            for url, versions in library._value_sets.items():
+                for version, vs in versions.items():
+                    out.setdefault((url, version), vs)
+            library = library.parent
+        return list(out.values())
+
+
+def split_canonical(url: str, version: str | None) -> tuple[str, str | None]:
+    """``url|version`` -> (url, version); an explicit version argument wins."""
+    if "|" in url:
+        url, _, embedded = url.partition("|")
+        return url, version or embedded or None
+    return url, version

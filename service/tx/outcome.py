@@ -1,0 +1,32 @@
+"""OperationOutcome issues as the terminology ecosystem codes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str  # error | warning | information
+    code: str  # OperationOutcome.issue.code
+    text: str
+    tx_code: str | None = None  # tx-issue-type
+    expression: str | None = None
+
+    def render(self) -> dict:
+        entry: dict = {"severity": self.severity, "code": self.code}
+        details: dict = {}
+        if self.tx_code:
+            details["coding"] = [{"system": TX_ISSUE_TYPE, "code": self.tx_code}]
+        details["text"] = self.text
+        entry["details"] = details
+        if self.expression:
+            entry["location"] = [self.expression]
+            entry["expression"] = [self.expression]
+        return entry
+
+
+def outcome(issues: list[Issue]) -> dict:
+    return {"resourceType": "OperationOutcome", "issue": [i.render() for i in issues]}

@@ -1,0 +1,125 @@
+"""Operation parameters for the general engine, read from FHIR ``Parameters.parameter`` entries.
+
+The HTTP layer turns a GET query into the same entries (``{"name": n, "valueString": v}``), so
+the engine sees one shape. Values are read leniently by type (a boolean may arrive as the text
+``true``); a value that cannot be read is a 400.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import InvalidRequest
+from .codesystem import property_value
+from .languages import Languages
+from .library import split_canonical
+
+_VERSION_RULES = ("system-version", "check-system-version", "force-system-version")
+
+
+@dataclass
+class TxParams:
+    entries: list[dict]
+    languages: Languages | None = None  # displayLanguage, else Accept-Language
+    display_language_given: bool = False
+    too_costly_threshold: int | None = None
+    resources: list[dict] = field(default_factory=list)
+    # canonical url -> version, from system-version / check-system-version / force-system-version
+    version_rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    default_value_set_versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, entries: list[dict], accept_language: str | None = None,
+             too_costly_threshold: int | None = None) -> TxParams:
+        params = cls(entries, too_costly_threshold=too_costly_threshold)
+        params.resources = [e["resource"] for e in entries
+                            if e.get("name") == "tx-resource" and isinstance(e.get("resource"), dict)]
+        display_language = params.string("displayLanguage")
+        if display_language:
+            params.languages = Languages.parse(display_language)
+            params.display_language_given = True
+        elif accept_language:
+            params.languages = Languages.parse(accept_language)
+        for rule in _VERSION_RULES:
+            table = params.version_rules.setdefault(rule, {})
+            for value in params.strings(rule):
+                url, version = split_canonical(value, None)
+                if version:
+                    table[url] = version
+        for value in params.strings("default-valueset-version"):
+            url, version = split_canonical(value, None)
+            if version:
+                params.default_value_set_versions[url] = version
+        return params
+
+    # -- typed access ---------------------------------------------------------------------------
+    def all(self, name: str) -> list[dict]:
+        return [e for e in self.entries if e.get("name") == name]
+
+    def has(self, name: str) -> bool:
+        return any(e.get("name") == name for e in self.entries)
+
+    def strings(self, name: str) -> list[str]:
+        out = []
+        for entry in self.all(name):
+            _, value = property_value(entry)
+            if value is not None:
+                if not isinstance(value, (str, int, float, bool)):
+                    raise InvalidRequest(f"Parameter '{name}' must have a primitive value", expression=name)
+                out.append(value if isinstance(value, str) else str(value).lower()
+                           if isinstance(value, bool) else str(value))
+        return out
+
+    def string(self, name: str) -> str | None:
+        values = self.strings(name)
+        return values[0] if values else None
+
+    def boolean(self, name: str, default: bool | None = None) -> bool | None:
+        for entry in self.all(name):
+            _, value = property_value(entry)
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                return value.strip().lower() == "true"
+            raise InvalidRequest(f"Parameter '{name}' must be true or false", expression=name)
+        return default
+
+    def integer(self, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+        for entry in self.all(name):
+            _, value = property_value(entry)
+            try:
+                number = int(value) if not isinstance(value, bool) else None
+            except (TypeError, ValueError):
+                number = None
+            if number is None or number < minimum:
+                raise InvalidRequest(f"Parameter '{name}' must be an integer of at least {minimum}",
+                                     expression=name)
+            return number
+        return default
+
+    def complex(self, name: str, key: str) -> dict | None:
+        """A complex value (valueCoding, valueCodeableConcept) of parameter ``name``."""
+        for entry in self.all(name):
+            value = entry.get(key)
+            if value is None:
+                _, raw = property_value(entry)
+                if isinstance(raw, str) and key == "valueCoding":
+                    system, bar, code = raw.partition("|")
+                    return {"system": system, "code": code} if bar else {"code": raw}
+                raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)
+            if not isinstance(value, dict):
+                raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)
+            return value
+        return None
+
+    def resource(self, name: str, resource_type: str) -> dict | None:
+        for entry in self.all(name):
+            value = entry.get("resource")
+            if not isinstance(value, dict) or value.get("resourceType") != resource_type:
+                raise InvalidRequest(f"Parameter '{name}' must be a {resource_type} resource", expression=name)
+            return value
+        return None
+
+    # -- version rules ----------------------------------------------------------------------------
+    def rule_version(self, rule: str, url: str) -> str | None:
+        return self.version_rules.get(rule, {}).get(url)
