@@ -26,6 +26,13 @@ def _operation(name: str, resource: str) -> dict:
     return {"name": name, "definition": f"http://hl7.org/fhir/OperationDefinition/{resource}-{name}"}
 
 
+def _feature(definition: str, value) -> dict:
+    """An application-feature extension (what the terminology ecosystem reads to know what we do)."""
+    key = "valueBoolean" if isinstance(value, bool) else "valueCode"
+    return {"url": "http://hl7.org/fhir/uv/application-feature/StructureDefinition/feature",
+            "extension": [{"url": "definition", "valueCanonical": definition}, {"url": "value", key: value}]}
+
+
 def capability_statement(base_url: str, released: str) -> dict:
     return {
         "resourceType": "CapabilityStatement",
@@ -42,8 +49,14 @@ def capability_statement(base_url: str, released: str) -> dict:
         "implementation": {"description": "ICD-10-CM FHIR terminology service", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
+        "extension": [_feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version", "1.9.3"),
+                      _feature("http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter",
+                               True)],
         "rest": [{
             "mode": "server",
+            "operation": [{"name": "versions", "definition": "http://hl7.org/fhir/OperationDefinition/versions"},
+                          {"name": "cache-control",
+                           "definition": "http://hl7.org/fhir/uv/tx-ecosystem/OperationDefinition/cache-control"}],
             "resource": [{
                 "type": "CodeSystem",
                 "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -58,7 +71,11 @@ def capability_statement(base_url: str, released: str) -> dict:
                 "searchParam": [{"name": n, "type": t} for n, t in (
                     ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
                     ("status", "token"))],
-                "operation": [_operation("expand", "ValueSet"), _operation("validate-code", "ValueSet")],
+                "operation": [_operation("expand", "ValueSet"), _operation("validate-code", "ValueSet"),
+                              _operation("batch-validate-code", "ValueSet")],
+            }, {
+                "type": "ConceptMap",
+                "operation": [_operation("translate", "ConceptMap")],
             }, {
                 "type": "StructureDefinition",
                 "interaction": [{"code": "read"}],
@@ -87,9 +104,11 @@ def terminology_capabilities(engine: TerminologyEngine, base_url: str, released:
         }],
         "expansion": {"hierarchical": False, "paging": True, "textFilter": "Words in any order and word "
                       "prefixes over titles and inclusion terms; or a code prefix, with or without the dot.",
-                      "parameter": [{"name": n} for n in (
-                          "count", "offset", "filter", "excludeNotForUI", "system-version", "force-system-version",
-                          "check-system-version", "date")]},
+                      "parameter": [{"name": n} for n in sorted((
+                          "activeOnly", "check-system-version", "count", "date", "displayLanguage",
+                          "excludeNested", "excludeNotForUI", "filter", "force-system-version", "includeDefinition",
+                          "includeDesignations", "offset", "property", "system-version", "tx-resource",
+                          "useSupplement", "valueSetVersion", "default-valueset-version"))]},
         "validateCode": {"translations": False},
         "codeSearch": "explicit",
     }

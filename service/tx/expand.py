@@ -111,7 +111,7 @@ class Expander:
             members = [Member(system, include.get("version"), c["code"], c.get("display"))
                        for c in include.get("concept", []) if isinstance(c, dict) and "code" in c]
             return _keep_imported(members, imported), False
-        whole = not include.get("concept") and not include.get("filter") and not imported
+        whole = not include.get("concept")  # enumerated codes are listed flat, as written
         if include.get("concept"):
             members = self._enumerated(cs, include)
         elif include.get("filter"):
@@ -236,8 +236,7 @@ class Expander:
 
 
 _ECHOED = {"filter", "count", "offset", "date", "activeOnly", "displayLanguage", "includeDesignations",
-           "includeDefinition", "excludeNested", "excludeNotForUI", "excludePostCoordinated", "property",
-           "designation"}
+           "includeDefinition", "excludeNested", "excludeNotForUI", "excludePostCoordinated", "designation"}
 
 
 def _keep_imported(members: list[Member], imported: list[set]) -> list[Member]:
