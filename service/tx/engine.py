@@ -11,6 +11,7 @@ from .expand import Expander
 from .library import Library
 from .lookup import lookup
 from .params import TxParams
+from .validate import Validator
 
 
 class GeneralEngine:
@@ -53,3 +54,13 @@ class GeneralEngine:
     def lookup(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
         return lookup(context, CodeSystem(instance) if instance else None)
+
+    def validate_code_system(self, params: TxParams, cache_id: str | None = None,
+                             instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return Validator(context, code_system=CodeSystem(instance) if instance else None).validate()
+
+    def validate_value_set(self, params: TxParams, cache_id: str | None = None,
+                           instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return Validator(context, value_set=self.value_set_for(context, instance)).validate()
