@@ -11,6 +11,8 @@ from .params import TxParams
 from .versions import matches
 
 SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
+EXPANSION_PARAMETER_EXTENSIONS = {"http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
+                                  "http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter"}
 
 
 class Context:
@@ -48,6 +50,13 @@ class Context:
                 if value:
                     self.required_supplements.add(value)
         self._contained.extend(value_set.get("contained", []))
+        for ext in (value_set.get("compose") or {}).get("extension", []):
+            if ext.get("url") in EXPANSION_PARAMETER_EXTENSIONS:
+                parts = {e.get("url"): e for e in ext.get("extension", [])}
+                name = parts.get("name", {}).get("valueCode") or parts.get("name", {}).get("valueString")
+                value = {k: v for k, v in parts.get("value", {}).items() if k.startswith("value")}
+                if name and value:
+                    self.params.default(name, value)
 
     def value_set(self, url: str, version: str | None = None) -> dict | None:
         url, version = split_canonical(url, version)

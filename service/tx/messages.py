@@ -76,16 +76,26 @@ MESSAGES = {
 }
 
 
-def message(key: str, *args) -> str:
+class Message(str):
+    """A message text that remembers its id (reported as the operationoutcome-message-id extension)."""
+
+    key: str | None = None
+
+
+def message(key: str, *args) -> Message:
     """The text for ``key`` with its arguments filled in (``{n}`` placeholders)."""
     template = MESSAGES.get(key)
     if template is None:
-        return f"{key}: " + ", ".join(map(str, args))
+        template = f"{key}: " + ", ".join(map(str, args))
     for index, arg in enumerate(args):
         template = template.replace("{" + str(index) + "}", "" if arg is None else str(arg))
-    return template
+    text = Message(template)
+    text.key = key
+    return text
 
 
-def plural(key: str, count: int, *args) -> str:
+def plural(key: str, count: int, *args) -> Message:
     """The _one or _other form of ``key``; the count is argument {0}."""
-    return message(f"{key}_{'one' if count == 1 else 'other'}", count, *args)
+    text = message(f"{key}_{'one' if count == 1 else 'other'}", count, *args)
+    text.key = key
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
+MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,17 @@ class Issue:
     expression: str | None = None
 
     def render(self) -> dict:
-        entry: dict = {"severity": self.severity, "code": self.code}
+        entry: dict = {}
+        key = getattr(self.text, "key", None)
+        if key:
+            entry["extension"] = [{"url": MESSAGE_ID, "valueString": key}]
+        entry.update(severity=self.severity, code=self.code)
         details: dict = {}
         if self.tx_code:
             details["coding"] = [{"system": TX_ISSUE_TYPE, "code": self.tx_code}]
-        details["text"] = self.text
+        details["text"] = str(self.text)
         entry["details"] = details
         if self.expression:
-            entry["location"] = [self.expression]
             entry["expression"] = [self.expression]
         return entry
 

@@ -52,6 +52,14 @@ class TxParams:
                 params.default_value_set_versions[url] = version
         return params
 
+    def default(self, name: str, value: dict) -> None:
+        """A value set's own expansion parameter: used when the request did not give one."""
+        if self.has(name):
+            return
+        self.entries.append({"name": name, **value})
+        if name == "displayLanguage" and self.languages is None:
+            self.languages = Languages.parse(str(next(iter(value.values()))))
+
     # -- typed access ---------------------------------------------------------------------------
     def all(self, name: str) -> list[dict]:
         return [e for e in self.entries if e.get("name") == name]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound
 from .codesystem import CodeSystem, Concept
 from .context import Context
 from .expand import Expander
@@ -54,7 +54,10 @@ class Validator:
         self.value_set = value_set
         self.code_system = code_system
         self._members: dict | None = None
-        self._member_error: Exception | None = None
+        self.value_set_issues: list[Issue] = []  # the value set itself could not be evaluated
+        self.membership_only = self.params.boolean("valueset-membership-only", False)
+        if value_set is not None:
+            context.see_value_set(value_set)
 
     # -- entry ------------------------------------------------------------------------------------
     def validate(self) -> dict:
@@ -114,7 +117,8 @@ class Validator:
             return result
         concept = cs.locate(code) if code else None
         if concept is None:
-            self._unknown_code(result, cs, code)
+            if not self.membership_only:
+                self._unknown_code(result, cs, code)
             self._not_in_value_set(result)
             return result
         result.concept = concept
@@ -125,7 +129,7 @@ class Validator:
         if self.value_set is not None:
             self._check_membership(result, cs, concept)
         self._check_abstract(result, cs, concept)
-        if coding.get("display"):
+        if coding.get("display") and not self.membership_only:
             self._check_display(result, cs, concept, coding["display"])
         return result
 
@@ -144,7 +148,7 @@ class Validator:
                 text += f" (it is not a code of {', '.join(candidates)})"
         result.add("error", "not-found", text, "cannot-infer", "code")
         result.issues.insert(0, Issue("error", "code-invalid", self.context.message(
-            "None_of_the_provided_codes_are_in_the_value_set_one", None, vurl, code), "not-in-vs", "code"))
+            "None_of_the_provided_codes_are_in_the_value_set_one", None, vurl, f"'{code}'"), "not-in-vs", "code"))
         return None
 
     def _code_system(self, result: Checked, system: str, coding_version: str | None) -> CodeSystem | None:
@@ -229,9 +233,12 @@ class Validator:
     def _value_set_members(self) -> dict:
         if self._members is None:
             self._members = {}
-            expander = Expander(self.context)
-            evaluated = expander.members(self.value_set)
-            self._members = {m.key: m for m in evaluated.members}
+            try:
+                evaluated = Expander(self.context).members(self.value_set)
+            except NotFound as error:
+                self.value_set_issues.append(Issue("error", "not-found", error.message, error.tx_code))
+            else:
+                self._members = {m.key: m for m in evaluated.members}
         return self._members
 
     def _not_in_value_set(self, result: Checked) -> None:
@@ -241,11 +248,17 @@ class Validator:
         system = coding.get("system") or ""
         if coding.get("version"):
             system = f"{system}|{coding['version']}"
+        shown = f"{system}#{coding.get('code')}"
+        if coding.get("display"):
+            shown += f" ('{coding['display']}')"
         text = self.context.message("None_of_the_provided_codes_are_in_the_value_set_one", None,
-                                    self.context.vurl(self.value_set), f"{system}#{coding.get('code')}")
+                                    self._value_set_name(), f"'{shown}'")
         severity, tx = ("information", "this-code-not-in-vs") if result.path.startswith("CodeableConcept") \
             else ("error", "not-in-vs")
         result.issues.insert(0, Issue(severity, "code-invalid", text, tx, result.at("code")))
+
+    def _value_set_name(self) -> str:
+        return self.context.vurl(self.value_set) if self.value_set.get("url") else "(unidentified)"
 
     def _check_membership(self, result: Checked, cs: CodeSystem, concept: Concept) -> None:
         members = self._value_set_members()
@@ -263,7 +276,8 @@ class Validator:
     # -- concept checks ---------------------------------------------------------------------------
     def _check_status(self, result: Checked, cs: CodeSystem, concept: Concept) -> None:
         if cs.is_inactive(concept):
-            status = cs.status(concept) or "inactive"
+            status = cs.status(concept)
+            status = f"{status} and inactive" if status and status != "inactive" else "inactive"
             result.add("warning", "business-rule", self.context.message("INACTIVE_CONCEPT_FOUND", status,
                                                                          concept.code), "code-comment", None)
         elif cs.is_deprecated(concept):
@@ -321,6 +335,9 @@ class Validator:
                 out.append({"name": "display", "valueString": display})
             if checked.cs.is_inactive(checked.concept):
                 out.append({"name": "inactive", "valueBoolean": True})
+            status = checked.cs.status(checked.concept)
+            if status and status != "active":
+                out.append({"name": "status", "valueCode": status})
         if checked.unknown_system:
             out.append({"name": "x-unknown-system", "valueCanonical": checked.unknown_system})
         if checked.unknown_version:
@@ -329,12 +346,16 @@ class Validator:
     def _answer(self, checked: Checked) -> dict:
         out: list[dict] = []
         self._describe(checked, out)
+        if self.value_set_issues:
+            return _finish(out, self.value_set_issues, False)
         return _finish(out, checked.issues, not checked.failed)
 
     def _answer_codeable(self, concept: dict, checked: list[Checked]) -> dict:
         out: list[dict] = [{"name": "codeableConcept", "valueCodeableConcept": concept}]
+        if self.value_set_issues:
+            return _finish(out, self.value_set_issues, False)
         issues: list[Issue] = []
-        good = [c for c in checked if not c.failed and (self.value_set is None or c.in_value_set)]
+        good = [c for c in checked if c.concept is not None and (self.value_set is None or c.in_value_set)]
         for c in checked:
             issues.extend(c.issues)
         if good:
@@ -347,7 +368,7 @@ class Validator:
                     out.append({"name": "x-caused-by-unknown-system", "valueCanonical": c.unknown_version})
             if self.value_set is not None:
                 issues.insert(0, Issue("error", "code-invalid", self.context.message(
-                    "TX_GENERAL_CC_ERROR_MESSAGE", self.context.vurl(self.value_set)), "not-in-vs"))
+                    "TX_GENERAL_CC_ERROR_MESSAGE", self._value_set_name()), "not-in-vs"))
         valid = bool(good) and not any(i.severity == "error" for c in good for i in c.issues)
         return _finish(out, issues, valid)
 
