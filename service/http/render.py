@@ -86,7 +86,9 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
         entries.append({"name": "system", "valueUri": result.system})
     if result.version is not None:
         entries.append({"name": "version", "valueString": result.version})
-    entries += [{"name": "x-caused-by-unknown-system", "valueCanonical": s} for s in result.unknown_systems]
+    # As the terminology ecosystem reports them: a system nobody knows, or a version of one we know.
+    entries += [{"name": "x-caused-by-unknown-system" if "|" in s else "x-unknown-system", "valueCanonical": s}
+                for s in result.unknown_systems]
     if not result.guidance:
         return parameters(entries)
     extension = guidance_parameter(result.normalized_code or result.code, result.guidance.extension)

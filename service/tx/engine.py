@@ -3,14 +3,17 @@ server holds or a request carries. It answers with FHIR resources as plain dicts
 
 from __future__ import annotations
 
-from ..errors import InvalidRequest, NotFound
+from ..errors import InvalidRequest, NotFound, ServiceError
 from .cache import ResourceCache
 from .codesystem import CodeSystem
 from .context import Context
 from .expand import Expander
 from .library import Library
 from .lookup import lookup
+from .outcome import Issue, outcome
 from .params import TxParams
+from .shapes import check_value_set
+from .translate import translate
 from .validate import Validator
 
 
@@ -34,6 +37,7 @@ class GeneralEngine:
         params = context.params
         given = params.resource("valueSet", "ValueSet")
         if given is not None:
+            check_value_set(given, "valueSet")
             return given
         url = params.string("url") or params.string("context")
         if not url:
@@ -64,3 +68,24 @@ class GeneralEngine:
                            instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
         return Validator(context, value_set=self.value_set_for(context, instance)).validate()
+
+    def batch_validate(self, params: TxParams, cache_id: str | None = None) -> dict:
+        """ValueSet/$batch-validate-code: each ``validation`` Parameters, with the shared ones around them."""
+        shared = [e for e in params.entries if e.get("name") != "validation"]
+        answers = []
+        for entry in params.all("validation"):
+            inner = entry.get("resource")
+            if not isinstance(inner, dict) or inner.get("resourceType") != "Parameters":
+                raise InvalidRequest("Each validation must be a Parameters resource", expression="validation")
+            one = TxParams.read(shared + list(inner.get("parameter", [])), params.accept_language,
+                                params.too_costly_threshold)
+            try:
+                answer = self.validate_value_set(one, cache_id)
+            except ServiceError as error:
+                answer = outcome([Issue("error", error.issue_code, error.message, error.tx_code)])
+            answers.append({"name": "validation", "resource": answer})
+        return {"resourceType": "Parameters", "parameter": answers}
+
+    # -- ConceptMap ------------------------------------------------------------------------------------
+    def translate(self, params: TxParams, cache_id: str | None = None) -> dict:
+        return translate(self.context(params, cache_id))

@@ -13,6 +13,7 @@ from ..errors import InvalidRequest
 from .codesystem import property_value
 from .languages import Languages
 from .library import split_canonical
+from .shapes import check_resource
 
 _VERSION_RULES = ("system-version", "check-system-version", "force-system-version")
 
@@ -21,6 +22,7 @@ _VERSION_RULES = ("system-version", "check-system-version", "force-system-versio
 class TxParams:
     entries: list[dict]
     languages: Languages | None = None  # displayLanguage, else Accept-Language
+    accept_language: str | None = None
     display_language_given: bool = False
     too_costly_threshold: int | None = None
     resources: list[dict] = field(default_factory=list)
@@ -31,9 +33,14 @@ class TxParams:
     @classmethod
     def read(cls, entries: list[dict], accept_language: str | None = None,
              too_costly_threshold: int | None = None) -> TxParams:
-        params = cls(entries, too_costly_threshold=too_costly_threshold)
-        params.resources = [e["resource"] for e in entries
-                            if e.get("name") == "tx-resource" and isinstance(e.get("resource"), dict)]
+        params = cls(list(entries), accept_language=accept_language, too_costly_threshold=too_costly_threshold)
+        for entry in entries:
+            if entry.get("name") == "tx-resource":
+                resource = entry.get("resource")
+                if not isinstance(resource, dict):
+                    raise InvalidRequest("tx-resource must carry a resource", expression="tx-resource")
+                check_resource(resource, f"tx-resource[{len(params.resources)}]")
+                params.resources.append(resource)
         display_language = params.string("displayLanguage")
         if display_language:
             params.languages = Languages.parse(display_language)
@@ -111,9 +118,10 @@ class TxParams:
             value = entry.get(key)
             if value is None:
                 _, raw = property_value(entry)
-                if isinstance(raw, str) and key == "valueCoding":
+                if isinstance(raw, str) and key == "valueCoding":  # system|code in a GET query
                     system, bar, code = raw.partition("|")
-                    return {"system": system, "code": code} if bar else {"code": raw}
+                    coding = {"system": system.strip(), "code": code} if bar else {"code": raw}
+                    return {k: v for k, v in coding.items() if v}
                 raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)
             if not isinstance(value, dict):
                 raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)

@@ -91,6 +91,9 @@ class Validator:
             if system is None:
                 return result
             coding["system"] = system
+        if system is None and self.value_set is None:
+            raise InvalidRequest("$validate-code needs the code system (url, or the coding's system)",
+                                 expression=result.at("system"))
         if system is None:
             result.add("warning", "invalid", self.context.message("Coding_has_no_system__cannot_validate"),
                        "invalid-data", None if path else "code")

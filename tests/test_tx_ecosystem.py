@@ -1,0 +1,42 @@
+"""HL7's terminology ecosystem tests (``../shared/tx-ecosystem``) against the real server.
+
+Every suite runs in R4 mode with HL7's comparison rules. Tests not passing yet are listed in
+``tx_ecosystem_failures.txt``; the list may only shrink: a new failure fails here, and so does
+a listed test that now passes (take it off the list).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT
+
+SUITES = PROJECT_ROOT.parent / "shared" / "tx-ecosystem"
+KNOWN_FAILURES = Path(__file__).with_name("tx_ecosystem_failures.txt")
+GENERAL_MODE_TESTS = 476
+
+
+def _known_failures() -> set[str]:
+    lines = KNOWN_FAILURES.read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+@pytest.mark.skipif(not (SUITES / "run.py").exists(), reason="../shared/tx-ecosystem is not beside the project")
+def test_tx_ecosystem_suites(live_server, tmp_path):
+    run = subprocess.run([sys.executable, str(SUITES / "run.py"), live_server, "--tests", str(SUITES / "tests"),
+                          "-o", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    results_file = tmp_path / "test-results.json"
+    assert results_file.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads(results_file.read_text())["results"]
+    assert len(results) == GENERAL_MODE_TESTS
+    failing = {f"{r['suite']}/{r['test']}": r["message"] for r in results if r["status"] != "pass"}
+    known = _known_failures()
+    new = {name: failing[name] for name in sorted(set(failing) - known)}
+    fixed = sorted(known - set(failing))
+    assert not new, "new failures:\n" + "\n".join(f"{n}: {(m or '')[:300]}" for n, m in new.items())
+    assert not fixed, "these pass now; take them off tx_ecosystem_failures.txt:\n" + "\n".join(fixed)
