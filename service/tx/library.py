@@ -16,7 +16,7 @@ class Library:
         self.parent = parent
         self._code_systems: dict[str, dict[str | None, CodeSystem]] = {}
         self._value_sets: dict[str, dict[str | None, dict]] = {}
-        self._concept_maps: dict[str, dict[str | None, dict]] = {}
+        self._concept_maps: dict[str, dict[str | None, list[dict]]] = {}
 
     def layer(self, resources: list[dict]) -> Library:
         """A new library over this one, holding ``resources`` (returns self when there are none)."""
@@ -37,7 +37,8 @@ class Library:
         elif kind == "ValueSet":
             self._value_sets.setdefault(url, {})[version] = resource
         elif kind == "ConceptMap":
-            self._concept_maps.setdefault(url, {})[version] = resource
+            # Maps are searched, not only read by url: keep every one (two may share url and version).
+            self._concept_maps.setdefault(url, {}).setdefault(version, []).append(resource)
 
     # -- lookups ----------------------------------------------------------------------------
     def _versions(self, table: str, url: str) -> dict:
@@ -86,17 +87,18 @@ class Library:
 
     def concept_map(self, url: str, version: str | None = None) -> dict | None:
         url, version = split_canonical(url, version)
-        return self._pick(self._versions("_concept_maps", url), version)
+        found = self._pick(self._versions("_concept_maps", url), version)
+        return found[0] if found else None
 
     def all_concept_maps(self) -> list[dict]:
-        seen: dict[tuple, dict] = {}
+        seen: dict[tuple, list[dict]] = {}
         library: Library | None = self
         while library is not None:
             for url, versions in library._concept_maps.items():
-                for version, resource in versions.items():
-                    seen.setdefault((url, version), resource)
+                for version, resources in versions.items():
+                    seen.setdefault((url, version), resources)
             library = library.parent
-        return list(seen.values())
+        return [m for resources in seen.values() for m in resources]
 
     def supplements_for(self, url: str) -> list[CodeSystem]:
         out = []
