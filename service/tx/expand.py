@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import InvalidRequest, NotFound, TooCostly, Unprocessable
-from .codesystem import CONCEPT_PROPERTIES, CodeSystem, Concept
+from .codesystem import CodeSystem, Concept
 from .context import Context
 from .filters import concepts_for_filter
 from .outcome import Issue
@@ -33,6 +33,7 @@ class Member:
     designations: list[dict] = field(default_factory=list)  # from the value set's concept list
     extensions: list[dict] = field(default_factory=list)
     children: list[Member] = field(default_factory=list)
+    show_version: bool = False
     nested: bool = False  # placed under its parent in a hierarchical expansion
 
     @property
@@ -172,19 +173,23 @@ class Expander:
             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "total": len(members),
         }
-        if offset or count is not None:
+        if params.has("offset"):
             expansion["offset"] = offset
         expansion["parameter"] = self._echo() + self.context.used_parameters()
-        properties = self._property_declarations(members)
-        if properties:
+        show_versions = _mixes_versions(value_set)
+        for member in members:
+            member.show_version = show_versions
+        declared: dict[str, str | None] = {}
+        contains = [self._render(m, declared) for m in window]
+        if declared:
             expansion["extension"] = [{"url": EXPANSION_PROPERTY, "extension": [
-                {"url": key, f"value{key.capitalize()}": value} for key, value in p.items()]} for p in properties]
-        contains = [self._render(m) for m in window]
+                {"url": "code", "valueCode": code}] + ([{"url": "uri", "valueUri": uri}] if uri else [])}
+                for code, uri in declared.items()]
         if contains:
             expansion["contains"] = contains
-        body = {k: v for k, v in value_set.items() if k not in ("expansion", "text", "contained")}
-        if not params.boolean("includeDefinition", False):
-            body.pop("compose", None)
+        kept = ("expansion", "text") if params.boolean("includeDefinition", False) else \
+            ("expansion", "text", "id", "compose", "description", "extension", "contained")
+        body = {k: v for k, v in value_set.items() if k not in kept}
         body["expansion"] = expansion
         return body
 
@@ -195,48 +200,36 @@ class Expander:
         return all(w in haystack for w in words)
 
     def _echo(self) -> list[dict]:
-        """The request parameters an expansion reports having used."""
+        """The request parameters an expansion reports having used (as the ecosystem expects them)."""
         out = []
         for entry in self.params.entries:
             name = entry.get("name")
             if name in _ECHOED:
-                value = {k: v for k, v in entry.items() if k.startswith("value")}
-                if name == "displayLanguage" and value:
-                    value = {"valueCode": next(iter(value.values()))}
-                out.append({"name": name, **value})
+                out.append({"name": name, **{k: v for k, v in entry.items() if k.startswith("value")}})
+        languages = self.params.languages
+        if languages is not None:
+            out.append({"name": "displayLanguage", "valueCode": languages.echo})
         return out
 
-    def _property_declarations(self, members: list[Member]) -> list[dict]:
-        wanted = self.params.strings("property")
-        if any(m.concept is not None and m.cs.status(m.concept) for m in members):
-            wanted = ["status"] + [w for w in wanted if w != "status"]  # always shown, as peers do
-        declared = []
-        seen = set()
-        for name in wanted:
-            uri = None
-            for m in members:
-                if m.cs is not None and m.cs.property_uri(name):
-                    uri = m.cs.property_uri(name)
-                    break
-            if name == "status" and uri is None:
-                uri = f"{CONCEPT_PROPERTIES}#status"
-            if name not in seen:
-                seen.add(name)
-                entry = {"code": name}
-                if uri:
-                    entry["uri"] = uri
-                declared.append(entry)
-        return declared
-
-    def _render(self, member: Member) -> dict:
-        entry = contains_entry(self.context, member)
+    def _render(self, member: Member, declared: dict) -> dict:
+        entry = contains_entry(self.context, member, declared)
         if member.children:
-            entry["contains"] = [self._render(c) for c in member.children]
+            entry["contains"] = [self._render(c, declared) for c in member.children]
         return entry
 
 
-_ECHOED = {"filter", "count", "offset", "date", "activeOnly", "displayLanguage", "includeDesignations",
-           "includeDefinition", "excludeNested", "excludeNotForUI", "excludePostCoordinated", "designation"}
+def _mixes_versions(value_set: dict) -> bool:
+    """Entries carry their version when the compose names one system with different versions."""
+    versions: dict[str, set] = {}
+    compose = value_set.get("compose") or {}
+    for item in compose.get("include", []) + compose.get("exclude", []):
+        if item.get("system"):
+            versions.setdefault(item["system"], set()).add(item.get("version"))
+    return any(len(v) > 1 for v in versions.values())
+
+
+_ECHOED = {"filter", "count", "offset", "date", "activeOnly", "includeDesignations", "includeDefinition",
+           "excludeNested", "excludeNotForUI", "excludePostCoordinated", "designation"}
 
 
 def _keep_imported(members: list[Member], imported: list[set]) -> list[Member]:

@@ -1,20 +1,26 @@
-"""Language preferences (``displayLanguage`` or ``Accept-Language``) and display choice."""
+"""Language preferences (``displayLanguage`` or ``Accept-Language``) and the choice of a display.
+
+A preference list is parsed like Accept-Language: ``de-CH, de;q=0.8, *;q=0``. Ranges with
+q=0 are never used; ``*;q=0`` also means "no fallback to the default display".
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+PREFERRED = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage",
+             "display": "Preferred For Language"}
+
 
 @dataclass(frozen=True)
 class Languages:
-    """Language ranges in order of preference (highest weight first; ``*`` is any language)."""
-
-    ranges: tuple[str, ...]
+    ranges: tuple[str, ...]  # usable ranges, most wanted first
     source: str
+    no_fallback: bool = False  # "*;q=0" was given
 
     @classmethod
     def parse(cls, text: str) -> Languages:
-        weighted = []
+        weighted, no_fallback = [], False
         for position, item in enumerate(text.split(",")):
             tag, _, rest = item.strip().partition(";")
             tag = tag.strip()
@@ -29,15 +35,24 @@ class Languages:
                     weight = 0.0
             if weight > 0:
                 weighted.append((-weight, position, tag))
-        return cls(tuple(tag for _, _, tag in sorted(weighted)), text)
-
-    @property
-    def first(self) -> str | None:
-        return next((r for r in self.ranges if r != "*"), None)
+            elif tag == "*":
+                no_fallback = True
+        return cls(tuple(tag for _, _, tag in sorted(weighted)), text, no_fallback)
 
     @property
     def accepts_any(self) -> bool:
         return "*" in self.ranges
+
+    @property
+    def echo(self) -> str:
+        """The list as expansions echo it: as sent, or re-spaced when it carries weights."""
+        if ";" not in self.source:
+            return self.source
+        parts = []
+        for item in self.source.split(","):
+            tag, _, rest = item.strip().partition(";")
+            parts.append(f"{tag.strip()}; {rest.strip()}" if rest else tag.strip())
+        return ", ".join(parts)
 
 
 def language_matches(wanted: str, actual: str | None) -> bool:
@@ -48,5 +63,39 @@ def language_matches(wanted: str, actual: str | None) -> bool:
     return actual == wanted or actual.startswith(wanted + "-")
 
 
-def exact_match(wanted: str, actual: str | None) -> bool:
-    return actual is not None and wanted.lower() == actual.lower()
+def _level(wanted: str, actual: str | None) -> int | None:
+    """How well a designation's language fits a wanted range: 0 exact, 1 sub-tag, 2 same language."""
+    if actual is None:
+        return None
+    wanted, actual = wanted.lower(), actual.lower()
+    if actual == wanted:
+        return 0
+    if actual.startswith(wanted + "-"):
+        return 1
+    if actual.split("-")[0] == wanted.split("-")[0]:
+        return 2
+    return None
+
+
+def _is_display_use(designation: dict) -> bool:
+    use = designation.get("use")
+    return use is None or use.get("code") in ("preferredForLanguage", "display")
+
+
+def choose(candidates: list[dict], languages: Languages | None) -> dict | None:
+    """The designation to show as the display. ``candidates[0]`` is the default display, if any."""
+    if not candidates:
+        return None
+    default = candidates[0] if candidates[0].get("default") else None
+    if languages is None:
+        return default
+    for wanted in languages.ranges:
+        if wanted == "*":
+            return default or candidates[0]
+        for level in (0, 1, 2):
+            fitting = [c for c in candidates if _level(wanted, c.get("language")) == level]
+            if fitting:
+                return next((c for c in fitting if _is_display_use(c)), fitting[0])
+    if languages.no_fallback:
+        return next((c for c in candidates if c.get("language") is None and _is_display_use(c)), None)
+    return default

@@ -64,7 +64,7 @@ class TxParams:
         if self.has(name):
             return
         self.entries.append({"name": name, **value})
-        if name == "displayLanguage" and self.languages is None:
+        if name == "displayLanguage":  # the value set's language outranks Accept-Language
             self.languages = Languages.parse(str(next(iter(value.values()))))
 
     # -- typed access ---------------------------------------------------------------------------
