@@ -7,9 +7,15 @@ from pathlib import Path
 import orjson
 
 from ..errors import LoadError, ServiceError
+from ..terminology.codes import ICD10CM
 from ..terminology.compose import compile_compose
 
 VALUESET_DIR = Path(__file__).resolve().parent.parent.parent / "valuesets"
+
+
+def _icd10cm_only(resource: dict) -> bool:
+    includes = (resource.get("compose") or {}).get("include") or [{}]
+    return all(isinstance(i, dict) and i.get("system") == ICD10CM for i in includes)
 
 
 def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:
@@ -21,6 +27,8 @@ def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:
     for path in sorted(folder.glob("*.json")):
         try:
             resource = orjson.loads(path.read_bytes())
+            if not _icd10cm_only(resource):
+                continue  # served by the general engine (service/loaders/resources.py)
             ValueSet.model_validate(resource)
             compile_compose(resource["compose"], lambda code: [])
         except (orjson.JSONDecodeError, ValidationError, KeyError, ServiceError) as error:

@@ -34,7 +34,9 @@ class Context:
 
     def used_parameters(self) -> list[dict]:
         kinds = {"used-codesystem": "valueUri", "used-valueset": "valueUri", "used-supplement": "valueUri",
-                 "version": "valueUri"}
+                 "used-fragment": "valueUri", "version": "valueUri", "force-system-version": "valueUri",
+                 "system-version": "valueUri", "check-system-version": "valueUri",
+                 "default-valueset-version": "valueUri"}
         return [{"name": name, kinds.get(name, "valueString"): value} for name, value in self.used]
 
     @staticmethod
@@ -62,6 +64,8 @@ class Context:
         url, version = split_canonical(url, version)
         if version is None:
             version = self.params.default_value_set_versions.get(url)
+            if version:
+                self.note("default-valueset-version", f"{url}|{version}")
         return self.library.value_set(url, version)
 
     def resolve_value_set(self, reference: str, referrer: dict, excluding: bool = False) -> dict:
@@ -81,13 +85,16 @@ class Context:
 
     # -- code systems ------------------------------------------------------------------------------
     def include_version(self, url: str, stated: str | None) -> str | None:
-        """The version of ``url`` to use where a value set states ``stated`` (or nothing)."""
-        forced = self.params.rule_version("force-system-version", url)
-        if forced:
-            return forced
-        if stated:
-            return stated
-        return self.params.rule_version("system-version", url)
+        """The version of ``url`` to use where a value set states ``stated`` (or nothing); a version
+        rule that decides it is reported in the expansion."""
+        rules = ("force-system-version",) if stated else ("force-system-version", "system-version",
+                                                           "check-system-version")
+        for rule in rules:
+            version = self.params.rule_version(rule, url)
+            if version:
+                self.note(rule, f"{url}|{version}")
+                return version
+        return stated
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystem | None:
         cs = self.library.code_system(url, version)
@@ -116,8 +123,10 @@ class Context:
             raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_EXP", url), issue_code="not-found",
                                 tx_code="not-found")
         self.check_version(cs)
+        self.note("used-codesystem", cs.vurl)
         if not excluding:
-            self.note("used-codesystem", cs.vurl)
+            if cs.content == "fragment":
+                self.note("used-fragment", cs.vurl)
             for supplement in cs.supplements:
                 self.note("used-supplement", supplement.vurl)
         return cs
@@ -138,5 +147,5 @@ def _wanted(supplement: CodeSystem, required: set[str]) -> bool:
 
 
 def _version_list(versions: list[str]) -> str:
-    return ", ".join(f"'{v}'" for v in versions) if versions else "(none)"
+    return " or ".join(versions) if versions else "(none)"
 
