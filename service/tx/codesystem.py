@@ -102,11 +102,13 @@ class CodeSystem:
             concept = self.concepts.get(code)
             if concept is None:
                 continue
-            concept.designations = concept.designations + extra.designations
+            # Designations remember their supplement ($lookup reports it as the designation's source).
+            added = [{**d, "source": supplement.vurl} for d in extra.designations]
+            if extra.display and supplement.language and supplement.language != self.language:
+                added.append({"language": supplement.language, "value": extra.display, "source": supplement.vurl})
+            concept.designations = concept.designations + added
             concept.properties = concept.properties + extra.properties
             concept.extensions = concept.extensions + extra.extensions
-            if extra.display and supplement.language and supplement.language != self.language:
-                concept.designations.append({"language": supplement.language, "value": extra.display})
         for code, definition in supplement.property_defs.items():
             self.property_defs.setdefault(code, definition)
 

@@ -137,9 +137,12 @@ class Context:
             raise Unprocessable(self.message("VALUESET_VERSION_CHECK", cs.url, cs.version, wanted),
                                 issue_code="exception", tx_code="version-error")
 
-    def missing_supplements(self) -> list[str]:
-        return sorted(s for s in self.required_supplements
-                      if s not in self.applied_supplements and self.library.code_system(s) is None)
+    def check_supplements(self) -> None:
+        """Every supplement asked for (useSupplement, the valueset-supplement extension) must exist."""
+        missing = sorted(s for s in self.required_supplements if self.library.code_system(s) is None)
+        if missing:
+            raise Unprocessable(self.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)),
+                                issue_code="not-found", tx_code="not-found")
 
 
 def _wanted(supplement: CodeSystem, required: set[str]) -> bool:

@@ -55,6 +55,7 @@ class Evaluated:
 
     members: list[Member]
     hierarchical: bool
+    whole_system: bool = False  # a single include of a whole code system
 
 
 class Expander:
@@ -88,7 +89,10 @@ class Expander:
                 result.pop(member.key, None)
         if compose.get("exclude"):
             hierarchical = False
-        return Evaluated(list(result.values()), hierarchical and len(compose.get("include", [])) == 1)
+        includes = compose.get("include", [])
+        single = len(includes) == 1
+        whole = single and not includes[0].get("concept") and not includes[0].get("filter")
+        return Evaluated(list(result.values()), hierarchical and single, whole)
 
     def _include(self, include: dict, value_set: dict, path: tuple[str, ...],
                  excluding: bool = False) -> tuple[list[Member], bool]:
@@ -151,6 +155,7 @@ class Expander:
     def expand(self, value_set: dict) -> dict:
         params = self.params
         evaluated = self.members(value_set)
+        self.context.check_supplements()
         members = evaluated.members
         if params.boolean("activeOnly", False):
             members = [m for m in members if not m.inactive]
@@ -165,7 +170,7 @@ class Expander:
         if count is None and len(members) > limit:
             raise TooCostly(self.context.message("VALUESET_TOO_COSTLY", self.context.vurl(value_set), limit))
         hierarchical = (evaluated.hierarchical and not params.boolean("excludeNested", False)
-                        and count is None and not offset and not text)
+                        and count is None and not offset and not (text and evaluated.whole_system))
         roots = _nest(members) if hierarchical else members
         window = roots[offset:offset + count] if count is not None else roots[offset:]
         expansion: dict = {

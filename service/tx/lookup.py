@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest, NotFound
 from .codesystem import CodeSystem, Concept, property_value
 from .context import Context
+from .languages import PREFERRED
 from .render import display_for
 
 # Properties every lookup can report, besides the code system's own.
@@ -17,6 +18,7 @@ def lookup(context: Context, instance: CodeSystem | None = None) -> dict:
     code = params.string("code") or coding.get("code")
     system = params.string("system") or coding.get("system")
     version = params.string("version") or coding.get("version")
+    context.check_supplements()
     cs = instance
     if cs is None:
         if not system:
@@ -61,14 +63,25 @@ def _parameters(context: Context, cs: CodeSystem, concept: Concept) -> list[dict
         out.append({"name": "definition", "valueString": concept.definition})
     if cs.is_abstract(concept):
         out.append({"name": "abstract", "valueBoolean": True})
-    for designation in concept.designations:
+    if concept.display:
+        first = {"use": PREFERRED, "value": concept.display}
+        if cs.language:
+            first["language"] = cs.language
+        designations = [first] + concept.designations
+    else:
+        designations = concept.designations
+    for designation in designations:
         parts = []
         if designation.get("language"):
             parts.append({"name": "language", "valueCode": designation["language"]})
         if designation.get("use"):
             parts.append({"name": "use", "valueCoding": designation["use"]})
+        if designation.get("source"):
+            parts.append({"name": "source", "valueCanonical": designation["source"]})
         parts.append({"name": "value", "valueString": designation.get("value", "")})
         out.append({"name": "designation", "part": parts})
+    for supplement in cs.supplements:
+        out.append({"name": "used-supplement", "valueCanonical": supplement.vurl})
 
     def add(name: str, key: str, value, description: str | None = None) -> None:
         if wanted is not None and name not in wanted:
