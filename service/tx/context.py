@@ -21,6 +21,7 @@ class Context:
         self.params = params
         self.too_costly_limit = params.too_costly_threshold or too_costly_limit
         self.used: list[tuple[str, str]] = []  # (parameter name, value), in order, once each
+        self.fragments: list[str] = []  # fragment code systems used: the expansion is not closed
         self.required_supplements: set[str] = set(params.strings("useSupplement"))
         self.applied_supplements: set[str] = set()
         self._contained: list[dict] = []
@@ -76,9 +77,9 @@ class Context:
         found = self.value_set(reference)
         if found is None:
             url, version = split_canonical(reference, None)
+            version = version or self.params.default_value_set_versions.get(url)
             if version:
-                raise NotFound(self.message("VS_EXP_IMPORT_UNK_PINNED", self.vurl(referrer), url, version),
-                               tx_code="not-found")
+                raise NotFound(self.message("VS_EXP_IMPORT_UNK_PINNED", url, version), tx_code="not-found")
             raise NotFound(self.message("Unable_to_resolve_value_Set_", reference), tx_code="not-found")
         self.note("used-valueset", self.vurl(found))
         return found
@@ -127,6 +128,8 @@ class Context:
         if not excluding:
             if cs.content == "fragment":
                 self.note("used-fragment", cs.vurl)
+                if cs.url not in self.fragments:
+                    self.fragments.append(cs.url)
             for supplement in cs.supplements:
                 self.note("used-supplement", supplement.vurl)
         return cs

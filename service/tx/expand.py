@@ -19,7 +19,7 @@ from .filters import concepts_for_filter
 from .outcome import Issue
 from .render import EXPANSION_PROPERTY, contains_entry
 
-DEFAULT_TOO_COSTLY = 1000
+UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 
 
 @dataclass(eq=False)
@@ -186,10 +186,17 @@ class Expander:
             member.show_version = show_versions
         declared: dict[str, str | None] = {}
         contains = [self._render(m, declared) for m in window]
+        expansion_extensions = []
+        if self.context.fragments:
+            expansion_extensions += [{"url": UNCLOSED, "valueBoolean": True}] + [
+                {"url": f"{UNCLOSED}-reason", "valueString": "This extension is based on a fragment of the code "
+                                                             f"system {url}"} for url in self.context.fragments]
         if declared:
-            expansion["extension"] = [{"url": EXPANSION_PROPERTY, "extension": [
+            expansion_extensions += [{"url": EXPANSION_PROPERTY, "extension": [
                 {"url": "code", "valueCode": code}] + ([{"url": "uri", "valueUri": uri}] if uri else [])}
                 for code, uri in declared.items()]
+        if expansion_extensions:
+            expansion["extension"] = expansion_extensions
         if contains:
             expansion["contains"] = contains
         kept = ("expansion", "text") if params.boolean("includeDefinition", False) else \
