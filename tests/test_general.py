@@ -1,0 +1,210 @@
+"""The general engine: any CodeSystem, ValueSet and ConceptMap, from files or sent with a request.
+
+Each answer is checked against the FHIR R4 models (``assert_fhir_response``); the HL7 ecosystem
+suites (``test_tx_ecosystem.py``) cover the finer points of the expected answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import assert_fhir_response, param, params_named
+from service.loaders.resources import read_resources
+from service.tx.cache import ResourceCache
+from service.tx.languages import Languages, choose
+from service.tx.versions import matches, newest
+
+COLORS = "http://example.org/fhir/CodeSystem/colors"
+COLORS_VS = "http://example.org/fhir/ValueSet/warm"
+CODE_SYSTEM = {
+    "resourceType": "CodeSystem", "url": COLORS, "version": "2.0.0", "name": "Colors", "status": "active",
+    "content": "complete", "caseSensitive": True, "language": "en",
+    "property": [{"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"}],
+    "concept": [
+        {"code": "warm", "display": "Warm colors", "designation": [{"language": "de", "value": "Warme Farben"}],
+         "concept": [{"code": "red", "display": "Red"}, {"code": "orange", "display": "Orange"}]},
+        {"code": "cold", "display": "Cold colors", "concept": [{"code": "blue", "display": "Blue"}]},
+        {"code": "mauve", "display": "Mauve", "property": [{"code": "status", "valueCode": "retired"}]},
+    ]}
+VALUE_SET = {"resourceType": "ValueSet", "url": COLORS_VS, "version": "1.0.0", "status": "active",
+             "compose": {"include": [{"system": COLORS, "filter": [
+                 {"property": "concept", "op": "is-a", "value": "warm"}]}]}}
+CONCEPT_MAP = {"resourceType": "ConceptMap", "url": "http://example.org/fhir/ConceptMap/colors-to-rgb",
+               "status": "active", "group": [{
+                   "source": COLORS, "target": "http://example.org/rgb",
+                   "element": [{"code": "red", "target": [{"code": "ff0000", "equivalence": "equivalent"}]}]}]}
+RESOURCES = [{"name": "tx-resource", "resource": r} for r in (CODE_SYSTEM, VALUE_SET, CONCEPT_MAP)]
+
+
+def post(client, path: str, parameters: list[dict], headers: dict | None = None):
+    return client.post(f"/fhir/{path}", json={"resourceType": "Parameters", "parameter": RESOURCES + parameters},
+                       headers=headers)
+
+
+def test_lookup_in_a_code_system_sent_with_the_request(client):
+    body = assert_fhir_response(post(client, "CodeSystem/$lookup", [
+        {"name": "system", "valueUri": COLORS}, {"name": "code", "valueCode": "red"}]), 200, "Parameters")
+    assert param(body, "display") == "Red"
+    assert param(body, "version") == "2.0.0"
+    parents = [p for p in params_named(body, "property") if p[0]["valueCode"] == "parent"]
+    assert parents[0][1]["valueCode"] == "warm"
+
+
+def test_the_resources_are_visible_to_that_request_only(client):
+    response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"})
+    body = assert_fhir_response(response, 404, "OperationOutcome")
+    assert COLORS in body["issue"][0]["details"]["text"]
+
+
+def test_validate_code_in_a_value_set(client):
+    good = assert_fhir_response(post(client, "ValueSet/$validate-code", [
+        {"name": "url", "valueUri": COLORS_VS}, {"name": "coding", "valueCoding": {"system": COLORS, "code": "red"}}]),
+        200, "Parameters")
+    assert param(good, "result") is True
+    bad = assert_fhir_response(post(client, "ValueSet/$validate-code", [
+        {"name": "url", "valueUri": COLORS_VS}, {"name": "coding", "valueCoding": {"system": COLORS, "code": "blue"}}]),
+        200, "Parameters")
+    assert param(bad, "result") is False
+    [issue] = param(bad, "issues")["issue"]
+    assert issue["details"]["coding"][0]["code"] == "not-in-vs"
+    assert issue["expression"] == ["Coding.code"]
+
+
+def test_wrong_display_is_an_error_unless_lenient(client):
+    coding = {"name": "coding", "valueCoding": {"system": COLORS, "code": "red", "display": "Rouge"}}
+    strict = assert_fhir_response(post(client, "CodeSystem/$validate-code", [coding]), 200, "Parameters")
+    assert param(strict, "result") is False
+    assert "Rouge" in param(strict, "message")
+    lenient = assert_fhir_response(post(client, "CodeSystem/$validate-code", [
+        coding, {"name": "lenient-display-validation", "valueBoolean": True}]), 200, "Parameters")
+    assert param(lenient, "result") is True
+
+
+def test_expansion_is_hierarchical_with_properties_as_r4_extensions(client):
+    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "url", "valueUri": COLORS_VS}]),
+                                200, "ValueSet")
+    [warm] = body["expansion"]["contains"]
+    assert warm["code"] == "warm"
+    assert [c["code"] for c in warm["contains"]] == ["red", "orange"]
+    assert body["expansion"]["total"] == 3
+    assert {"name": "used-codesystem", "valueUri": f"{COLORS}|2.0.0"} in body["expansion"]["parameter"]
+
+
+def test_retired_concepts_carry_status_and_inactive(client):
+    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": {
+        "resourceType": "ValueSet", "status": "active", "compose": {"include": [{"system": COLORS}]}}},
+        {"name": "excludeNested", "valueBoolean": True}]), 200, "ValueSet")
+    mauve = next(c for c in body["expansion"]["contains"] if c["code"] == "mauve")
+    assert mauve["inactive"] is True
+    [status] = mauve["extension"]
+    assert {"url": "code", "valueCode": "status"} in status["extension"]
+
+
+def test_display_language_from_accept_language(client):
+    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "url", "valueUri": COLORS_VS}],
+                                     headers={"Accept-Language": "de, en;q=0.5"}), 200, "ValueSet")
+    assert body["expansion"]["contains"][0]["display"] == "Warme Farben"
+
+
+def test_translate(client):
+    body = assert_fhir_response(post(client, "ConceptMap/$translate", [
+        {"name": "sourceSystem", "valueUri": COLORS}, {"name": "sourceCode", "valueCode": "red"}]), 200, "Parameters")
+    assert param(body, "result") is True
+    [match] = params_named(body, "match")
+    assert {"name": "concept", "valueCoding": {"system": "http://example.org/rgb", "code": "ff0000"}} in match
+
+
+def test_batch_validate_code(client):
+    body = assert_fhir_response(post(client, "ValueSet/$batch-validate-code", [
+        {"name": "url", "valueUri": COLORS_VS},
+        *({"name": "validation", "resource": {"resourceType": "Parameters", "parameter": [
+            {"name": "coding", "valueCoding": {"system": COLORS, "code": code}}]}} for code in ("red", "blue"))]),
+        200, "Parameters")
+    results = [param(p["resource"], "result") for p in body["parameter"]]
+    assert results == [True, False]
+
+
+def test_cache_control_keeps_resources_for_later_requests(client):
+    started = assert_fhir_response(client.post("/fhir/$cache-control?mode=start", json={
+        "resourceType": "Parameters", "parameter": RESOURCES}), 200, "Parameters")
+    cache_id = param(started, "cache-id")
+    response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"},
+                          headers={"X-Cache-Id": cache_id})
+    assert param(assert_fhir_response(response, 200, "Parameters"), "display") == "Red"
+    client.post("/fhir/$cache-control?mode=end", json={"resourceType": "Parameters"}, headers={"X-Cache-Id": cache_id})
+    response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"},
+                          headers={"X-Cache-Id": cache_id})
+    assert response.status_code == 404
+
+
+def test_cache_sets_are_shared_between_worker_processes(tmp_path):
+    first, second = ResourceCache(tmp_path), ResourceCache(tmp_path)
+    cache_id = first.start([CODE_SYSTEM])
+    assert second.get(cache_id) == [CODE_SYSTEM]
+    second.end(cache_id)
+    assert ResourceCache(tmp_path).get(cache_id) == []
+    assert first.get("../../etc/passwd") == []
+
+
+def test_unpaged_expansion_over_the_limit_is_too_costly(client):
+    big = {**CODE_SYSTEM, "url": "http://example.org/big", "concept": [{"code": f"c{i}"} for i in range(50)]}
+    response = client.post("/fhir/ValueSet/$expand", headers={"X-TOO-COSTLY-THRESHOLD": "10"}, json={
+        "resourceType": "Parameters", "parameter": [
+            {"name": "tx-resource", "resource": big},
+            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                              "compose": {"include": [{"system": "http://example.org/big"}]}}}]})
+    body = assert_fhir_response(response, 422, "OperationOutcome")
+    assert body["issue"][0]["code"] == "too-costly"
+
+
+def test_catastrophic_regex_does_not_hang(client):
+    response = post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": {
+        "resourceType": "ValueSet", "status": "active", "compose": {"include": [{"system": COLORS, "filter": [
+            {"property": "code", "op": "regex", "value": "(a+)+$"}]}]}}}])
+    assert_fhir_response(response, 200, "ValueSet")
+
+
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "CodeSystem", "url": COLORS, "concept": "red"},
+    {"resourceType": "CodeSystem", "url": COLORS, "concept": [{"display": "no code"}]},
+    {"resourceType": "ValueSet", "compose": {"include": [{"concept": [{"code": 1}]}]}},
+    {"resourceType": "Patient"},
+    "not a resource",
+])
+def test_malformed_request_resources_are_400(client, resource):
+    response = client.post("/fhir/ValueSet/$expand", json={"resourceType": "Parameters", "parameter": [
+        {"name": "tx-resource", "resource": resource} if isinstance(resource, dict) else
+        {"name": "tx-resource", "valueString": resource}, {"name": "url", "valueUri": COLORS_VS}]})
+    assert_fhir_response(response, 400, "OperationOutcome")
+
+
+def test_versions_operation(client):
+    body = assert_fhir_response(client.get("/fhir/$versions"), 200, "Parameters")
+    assert param(body, "default") == "4.0.1"
+
+
+def test_core_resources_are_served_from_files(client):
+    response = client.get("/fhir/ValueSet/$expand", query_string={
+        "url": "http://hl7.org/fhir/ValueSet/administrative-gender"})
+    body = assert_fhir_response(response, 200, "ValueSet")
+    assert {c["code"] for c in body["expansion"]["contains"]} == {"male", "female", "other", "unknown"}
+
+
+def test_a_bad_resource_file_is_reported_and_skipped(tmp_path):
+    (tmp_path / "good.json").write_text(json.dumps(CODE_SYSTEM))
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "invalid.json").write_text(json.dumps({**CODE_SYSTEM, "concept": "red"}))
+    (tmp_path / "patient.json").write_text(json.dumps({"resourceType": "Patient"}))
+    resources, problems = read_resources([tmp_path])
+    assert [r["url"] for r in resources] == [COLORS]
+    assert sorted(p.split(":")[0] for p in problems) == ["broken.json", "invalid.json", "patient.json"]
+
+
+def test_versions_and_languages():
+    assert matches("1.0.x", "1.0.7") and matches("1.x.x", "1.2.0") and not matches("1", "1.0.0")
+    assert newest(["1.2.0", "1.10.0", "1.9.9"]) == "1.10.0"
+    names = [{"value": "Red", "language": "en", "default": True}, {"value": "Rot", "language": "de-CH"}]
+    assert choose(names, Languages.parse("de"))["value"] == "Rot"
+    assert choose(names, Languages.parse("fr"))["value"] == "Red"
+    assert choose(names, Languages.parse("fr, *;q=0")) is None
