@@ -15,6 +15,7 @@ from .loaders.resources import read_bundle
 from .terminology.engine import TerminologyEngine
 from .tx.cache import ResourceCache
 from .tx.engine import GeneralEngine
+from .tx.icd10cm import Icd10cmCodeSystem
 from .tx.library import Library
 
 
@@ -29,6 +30,8 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     library = Library()
     for resource in read_bundle(settings.store):
         library.add(resource)
+    for release in engine.releases:
+        library.add_code_system(Icd10cmCodeSystem(release))
     app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
                                               settings.max_expansion)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"

@@ -208,3 +208,27 @@ def test_versions_and_languages():
     assert choose(names, Languages.parse("de"))["value"] == "Rot"
     assert choose(names, Languages.parse("fr"))["value"] == "Red"
     assert choose(names, Languages.parse("fr, *;q=0")) is None
+
+
+def test_value_sets_mixing_icd10cm_with_other_systems(client):
+    mixed = {"resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/back-and-colors", "status": "active",
+             "compose": {"include": [
+                 {"system": "http://hl7.org/fhir/sid/icd-10-cm", "filter": [
+                     {"property": "concept", "op": "is-a", "value": "M54.5"}]},
+                 {"system": COLORS, "concept": [{"code": "red"}]}]}}
+    expanded = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": mixed}]),
+                                    200, "ValueSet")
+    codes = {c["code"] for c in expanded["expansion"]["contains"]}
+    assert {"M54.5", "M54.50", "M54.59", "red"} <= codes
+    header = next(c for c in expanded["expansion"]["contains"] if c["code"] == "M54.5")
+    assert header["abstract"] is True
+    body = assert_fhir_response(post(client, "ValueSet/$validate-code", [
+        {"name": "valueSet", "resource": mixed},
+        {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.50",
+                                           "display": "Low back pain, unspecified"}}]), 200, "Parameters")
+    assert param(body, "result") is True
+    outside = assert_fhir_response(post(client, "ValueSet/$validate-code", [
+        {"name": "valueSet", "resource": mixed},
+        {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.2"}}]),
+        200, "Parameters")
+    assert param(outside, "result") is False

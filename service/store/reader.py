@@ -154,6 +154,10 @@ class Release:
             (*args, -1 if limit is None else limit, offset)).fetchall()
         return total, rows
 
+    def all_concepts(self) -> list[tuple[str, str, str | None, int]]:
+        """(code, display, parent, billable) of every code, in tabular order."""
+        return self._db.execute("SELECT code, display, parent, billable FROM concept ORDER BY seq").fetchall()
+
     def close(self) -> None:
         self._db.close()
 

@@ -217,7 +217,7 @@ class CodeSystem:
         return out
 
     def subsumes(self, general: Concept, specific: Concept) -> bool:
-        return general is specific or general in self.ancestors(specific)
+        return general.code == specific.code or general.code in {a.code for a in self.ancestors(specific)}
 
 
 def _link(parent: Concept, child: Concept) -> None:

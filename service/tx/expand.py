@@ -123,7 +123,11 @@ class Expander:
             concepts = None
             for flt in include["filter"]:
                 found = concepts_for_filter(self.context, cs, flt)
-                concepts = found if concepts is None else [c for c in concepts if c in set(found)]
+                if concepts is None:
+                    concepts = found
+                else:  # every filter holds
+                    codes = {c.code for c in found}
+                    concepts = [c for c in concepts if c.code in codes]
             members = [self._member(cs, c) for c in concepts or []]
         else:
             if cs.content not in ("complete", "fragment", "example") and not cs.concepts:

@@ -95,21 +95,20 @@ def _anchor(context, cs: CodeSystem, code: str) -> Concept:
     return concept
 
 
+# Hierarchy filters walk down (or up) from their concept: no need to visit the whole code system.
 def _is_a(context, cs, value):
     concept = _anchor(context, cs, value)
-    inside = {concept, *cs.descendants(concept)}
-    return [c for c in cs.order if c in inside]
+    return [concept, *cs.descendants(concept)]
 
 
 def _descendent_of(context, cs, value):
-    inside = set(cs.descendants(_anchor(context, cs, value)))
-    return [c for c in cs.order if c in inside]
+    return cs.descendants(_anchor(context, cs, value))
 
 
 def _is_not_a(context, cs, value):
     concept = cs.locate(value)
-    outside = {concept, *cs.descendants(concept)} if concept else set()
-    return [c for c in cs.order if c not in outside]
+    outside = {concept.code, *(c.code for c in cs.descendants(concept))} if concept else set()
+    return [c for c in cs.order if c.code not in outside]
 
 
 def _child_of(context, cs, value):
@@ -119,8 +118,7 @@ def _child_of(context, cs, value):
 
 def _generalizes(context, cs, value):
     concept = _anchor(context, cs, value)
-    inside = {concept, *cs.ancestors(concept)}
-    return [c for c in cs.order if c in inside]
+    return [*reversed(cs.ancestors(concept)), concept]
 
 
 _HIERARCHY_OPS = {"is-a": _is_a, "descendent-of": _descendent_of, "is-not-a": _is_not_a,

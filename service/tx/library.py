@@ -27,6 +27,10 @@ class Library:
             child.add(resource)
         return child
 
+    def add_code_system(self, cs: CodeSystem) -> None:
+        """A code system served from elsewhere than a resource (ICD-10-CM from its store)."""
+        self._code_systems.setdefault(cs.url, {})[cs.version] = cs
+
     def add(self, resource: dict) -> None:
         kind, url = resource.get("resourceType"), resource.get("url")
         if not isinstance(url, str):
