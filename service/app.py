@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
                                               settings.max_expansion)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
-    app.extensions["metadata"] = metadata.build_metadata(engine, base_url)
+    app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
     default = engine.releases.default
     app.extensions["guidance_supplement"] = supplement_resource(default.guidance_records(), default.version)
     app.extensions["guidance_extension"] = structure_definition()

@@ -364,9 +364,12 @@ def test_capability_statement(client):
 
 def test_terminology_capabilities(client):
     body = ok(client.get("/fhir/metadata?mode=terminology"), "TerminologyCapabilities")
-    [codesystem] = body["codeSystem"]
+    codesystem, *others = body["codeSystem"]
     assert codesystem["uri"] == ICD10CM
     assert [(v["code"], v["isDefault"]) for v in codesystem["version"]] == [("2026-04", True)]
+    # the code systems of codesystems/, answered by the general engine
+    assert {"uri": "http://hl7.org/fhir/administrative-gender",
+            "version": [{"code": "4.0.1", "isDefault": True}]} in others
 
 
 def test_metadata_bad_mode(client):

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, request
 from ..errors import InvalidRequest
 
 from ..terminology.codes import ICD10CM
+from ..tx.versions import newest
 from ..terminology.engine import TerminologyEngine
 from .fhir import respond
 
@@ -84,7 +85,22 @@ def capability_statement(base_url: str, released: str) -> dict:
     }
 
 
-def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str) -> dict:
+def _other_code_systems(code_systems) -> list[dict]:
+    """The code systems of codesystems/ (the general engine), one entry per url with its versions."""
+    by_url: dict[str, list] = {}
+    for cs in code_systems:
+        if cs.url != ICD10CM and not cs.is_supplement:
+            by_url.setdefault(cs.url, []).append(cs)
+    out = []
+    for url, systems in sorted(by_url.items()):
+        default = newest([cs.version for cs in systems])
+        versions = [{"code": cs.version, "isDefault": cs.version == default} for cs in systems if cs.version]
+        out.append({"uri": url, "version": versions} if versions else {"uri": url})
+    return out
+
+
+def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str,
+                             code_systems=()) -> dict:
     default = engine.releases.default.version
     return {
         "resourceType": "TerminologyCapabilities",
@@ -101,7 +117,7 @@ def terminology_capabilities(engine: TerminologyEngine, base_url: str, released:
             "version": [{"code": release.version, "isDefault": release.version == default,
                          "compositional": False, "language": ["en"]}
                         for release in engine.releases],
-        }],
+        }] + _other_code_systems(code_systems),
         "expansion": {"hierarchical": False, "paging": True, "textFilter": "Words in any order and word "
                       "prefixes over titles and inclusion terms; or a code prefix, with or without the dot.",
                       "parameter": [{"name": n} for n in sorted((
@@ -128,7 +144,7 @@ def metadata():
     raise InvalidRequest(f"mode must be full, normative or terminology, not {mode!r}", expression="mode")
 
 
-def build_metadata(engine: TerminologyEngine, base_url: str) -> dict:
+def build_metadata(engine: TerminologyEngine, base_url: str, code_systems=()) -> dict:
     released = max(r.meta["built"] for r in engine.releases)[:10]
     return {"capabilities": capability_statement(base_url, released),
-            "terminology": terminology_capabilities(engine, base_url, released)}
+            "terminology": terminology_capabilities(engine, base_url, released, code_systems)}

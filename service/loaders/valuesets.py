@@ -14,8 +14,11 @@ VALUESET_DIR = Path(__file__).resolve().parent.parent.parent / "valuesets"
 
 
 def _icd10cm_only(resource: dict) -> bool:
-    includes = (resource.get("compose") or {}).get("include") or [{}]
-    return all(isinstance(i, dict) and i.get("system") == ICD10CM for i in includes)
+    """ICD-10-CM's own value sets; one naming another system or importing value sets is general."""
+    compose = resource.get("compose") if isinstance(resource, dict) else None
+    includes = compose.get("include") if isinstance(compose, dict) else None
+    return not any(isinstance(i, dict) and (i.get("system") not in (None, ICD10CM) or i.get("valueSet"))
+                   for i in includes or [])
 
 
 def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:
