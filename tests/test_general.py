@@ -232,3 +232,12 @@ def test_value_sets_mixing_icd10cm_with_other_systems(client):
         {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.2"}}]),
         200, "Parameters")
     assert param(outside, "result") is False
+
+
+@pytest.mark.parametrize("a, b, outcome", [("warm", "red", "subsumes"), ("red", "warm", "subsumed-by"),
+                                           ("red", "red", "equivalent"), ("red", "blue", "not-subsumed")])
+def test_subsumes(client, a, b, outcome):
+    body = assert_fhir_response(post(client, "CodeSystem/$subsumes", [
+        {"name": "system", "valueUri": COLORS}, {"name": "codeA", "valueCode": a}, {"name": "codeB", "valueCode": b}]),
+        200, "Parameters")
+    assert param(body, "outcome") == outcome

@@ -109,7 +109,10 @@ def validate_code(resource_id: str | None = None):
 @bp.route("/CodeSystem/$subsumes", methods=["GET", "POST"])
 @bp.route("/CodeSystem/<resource_id>/$subsumes", methods=["GET", "POST"])
 def subsumes(resource_id: str | None = None):
-    args = params.bind(params.SUBSUMES, _max_parameters())
+    flat = params.request_parameters(_max_parameters())
+    if resource_id is None and not general.icd10cm_code_system_request(flat):
+        return general.subsumes()
+    args = params.SUBSUMES.bind(flat)
     code_a, code_b = args.get("codeA"), args.get("codeB")
     system, version = args.get("system"), args.get("version")
     for name, coding in (("A", args.get("codingA")), ("B", args.get("codingB"))):

@@ -78,6 +78,10 @@ def validate_code_system(instance: dict | None = None):
     return respond(_engine().validate_code_system(tx_params(), _cache_id(), instance))
 
 
+def subsumes():
+    return respond(_engine().subsumes(tx_params(), _cache_id()))
+
+
 def lookup(instance: dict | None = None):
     return respond(_engine().lookup(tx_params(), _cache_id(), instance))
 

@@ -9,7 +9,7 @@ from .codesystem import CodeSystem
 from .context import Context
 from .expand import Expander
 from .library import Library
-from .lookup import lookup
+from .lookup import lookup, subsumes
 from .outcome import Issue, outcome
 from .params import TxParams
 from .shapes import check_value_set
@@ -58,6 +58,10 @@ class GeneralEngine:
     def lookup(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
         return lookup(context, CodeSystem(instance) if instance else None)
+
+    def subsumes(self, params: TxParams, cache_id: str | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": subsumes(context)}]}
 
     def validate_code_system(self, params: TxParams, cache_id: str | None = None,
                              instance: dict | None = None) -> dict:

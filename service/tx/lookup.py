@@ -12,6 +12,48 @@ from .render import display_for
 _STANDARD = ("parent", "child", "inactive")
 
 
+def _code_system(context: Context, system: str | None, version: str | None) -> CodeSystem:
+    if not system:
+        raise InvalidRequest("The code system is needed (system, or the coding's system)", expression="system")
+    cs = context.code_system(system, version)
+    if cs is None:
+        known = context.library.code_system_versions(system)
+        if version and known:
+            text = context.message("UNKNOWN_CODESYSTEM_VERSION", system, version, ", ".join(known))
+        else:
+            text = context.message("UNKNOWN_CODESYSTEM", system)
+        raise NotFound(text, tx_code="not-found", expression="system")
+    return cs
+
+
+def _concept(context: Context, cs: CodeSystem, code: str | None, name: str) -> Concept:
+    if not code:
+        raise InvalidRequest(f"{name} is needed", expression=name)
+    concept = cs.locate(code)
+    if concept is None:
+        key = "Unknown_Code_in_Version" if cs.version else "Unknown_Code_in"
+        raise NotFound(context.message(key, code, cs.url, cs.version), tx_code="invalid-code", expression=name)
+    return concept
+
+
+def subsumes(context: Context) -> str:
+    """CodeSystem/$subsumes: how codeA relates to codeB in the code system's hierarchy."""
+    params = context.params
+    coding_a = params.complex("codingA", "valueCoding") or {}
+    coding_b = params.complex("codingB", "valueCoding") or {}
+    system = params.string("system") or coding_a.get("system") or coding_b.get("system")
+    cs = _code_system(context, system, params.string("version") or coding_a.get("version"))
+    a = _concept(context, cs, params.string("codeA") or coding_a.get("code"), "codeA")
+    b = _concept(context, cs, params.string("codeB") or coding_b.get("code"), "codeB")
+    if a.code == b.code:
+        return "equivalent"
+    if cs.subsumes(a, b):
+        return "subsumes"
+    if cs.subsumes(b, a):
+        return "subsumed-by"
+    return "not-subsumed"
+
+
 def lookup(context: Context, instance: CodeSystem | None = None) -> dict:
     params = context.params
     coding = params.complex("coding", "valueCoding") or {}
@@ -19,24 +61,8 @@ def lookup(context: Context, instance: CodeSystem | None = None) -> dict:
     system = params.string("system") or coding.get("system")
     version = params.string("version") or coding.get("version")
     context.check_supplements()
-    cs = instance
-    if cs is None:
-        if not system:
-            raise InvalidRequest("$lookup needs system and code (or coding)", expression="system")
-        cs = context.code_system(system, version)
-        if cs is None:
-            known = context.library.code_system_versions(system)
-            if version and known:
-                text = context.message("UNKNOWN_CODESYSTEM_VERSION", system, version, ", ".join(known))
-            else:
-                text = context.message("UNKNOWN_CODESYSTEM", system)
-            raise NotFound(text, tx_code="not-found", expression="system")
-    if not code:
-        raise InvalidRequest("$lookup needs code (or coding)", expression="code")
-    concept = cs.locate(code)
-    if concept is None:
-        key = "Unknown_Code_in_Version" if cs.version else "Unknown_Code_in"
-        raise NotFound(context.message(key, code, cs.url, cs.version), tx_code="invalid-code", expression="code")
+    cs = instance or _code_system(context, system, version)
+    concept = _concept(context, cs, code, "code")
     return {"resourceType": "Parameters", "parameter": _parameters(context, cs, concept)}
 
 
