@@ -10,7 +10,7 @@ import json
 import pytest
 
 from helpers import assert_fhir_response, param, params_named
-from service.loaders.resources import read_resources
+from service.loaders.resources import read_bundle, read_resources
 from service.tx.cache import ResourceCache
 from service.tx.languages import Languages, choose
 from service.tx.versions import matches, newest
@@ -241,3 +241,12 @@ def test_subsumes(client, a, b, outcome):
         {"name": "system", "valueUri": COLORS}, {"name": "codeA", "valueCode": a}, {"name": "codeB", "valueCode": b}]),
         200, "Parameters")
     assert param(body, "outcome") == outcome
+
+
+def test_resource_bundle_is_rebuilt_when_a_file_changes(tmp_path):
+    folder, store = tmp_path / "codesystems", tmp_path / "store"
+    folder.mkdir()
+    (folder / "colors.json").write_text(json.dumps(CODE_SYSTEM))
+    assert [r["version"] for r in read_bundle(store, [folder])] == ["2.0.0"]
+    (folder / "colors.json").write_text(json.dumps({**CODE_SYSTEM, "version": "2.1.0"}))
+    assert [r["version"] for r in read_bundle(store, [folder])] == ["2.1.0"]

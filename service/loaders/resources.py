@@ -1,12 +1,14 @@
 """The FHIR CodeSystems, ValueSets and ConceptMaps of ``codesystems/`` and ``valuesets/``.
 
-They are validated with fhir.resources when the server starts (in the parent process, once) and
-written to ``resources.json`` in the store, which each worker reads without fhir.resources. A bad
+They are validated with fhir.resources when the server starts and a file has changed since the
+last start (in the parent process, once), and written to ``resources.json`` in the store, which
+each worker reads without fhir.resources. A bad
 file is reported with its name and the reason, and skipped: the rest still load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -44,19 +46,30 @@ def read_resources(folders=FOLDERS) -> tuple[list[dict], list[str]]:
     return resources, problems
 
 
+def _fingerprint(folders) -> str:
+    """A hash of the resource files' names and contents: any change means a rebuild."""
+    digest = hashlib.sha256()
+    for path in sorted(p for folder in folders for p in Path(folder).glob("*.json")):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def build_bundle(store: Path, folders=FOLDERS) -> list[dict]:
     resources, problems = read_resources(folders)
     for problem in problems:
         log.warning("skipped %s", problem)
     store.mkdir(parents=True, exist_ok=True)
-    temporary = store / f"{BUNDLE}.tmp"
-    temporary.write_bytes(orjson.dumps(resources))
+    temporary = store / f"{BUNDLE}.{os.getpid()}.tmp"
+    temporary.write_bytes(orjson.dumps({"fingerprint": _fingerprint(folders), "resources": resources}))
     os.replace(temporary, store / BUNDLE)
     return resources
 
 
-def read_bundle(store: Path) -> list[dict]:
+def read_bundle(store: Path, folders=FOLDERS) -> list[dict]:
+    """The validated resources, rebuilt first when the files changed since the last build."""
     path = store / BUNDLE
-    if not path.exists():
-        return build_bundle(store)
-    return orjson.loads(path.read_bytes())
+    if path.exists():
+        bundle = orjson.loads(path.read_bytes())
+        if isinstance(bundle, dict) and bundle.get("fingerprint") == _fingerprint(folders):
+            return bundle["resources"]
+    return build_bundle(store, folders)
