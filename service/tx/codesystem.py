@@ -189,32 +189,27 @@ class CodeSystem:
                     return True
         return False
 
-    def descendants(self, concept: Concept) -> list[Concept]:
-        """All concepts below ``concept``, each once, depth-first in document order."""
+    def _walk(self, concept: Concept, step) -> list[Concept]:
+        """Concepts reached from ``concept`` by ``step`` (children or parents), each once, depth-first."""
         seen: set[str] = set()
         out: list[Concept] = []
-        stack = [self.concepts[c] for c in reversed(concept.children)]
+        stack = [self.concepts[c] for c in reversed(step(concept))]
         while stack:
             current = stack.pop()
             if current.code in seen:
                 continue
             seen.add(current.code)
             out.append(current)
-            stack.extend(self.concepts[c] for c in reversed(current.children))
+            stack.extend(self.concepts[c] for c in reversed(step(current)))
         return out
 
+    def descendants(self, concept: Concept) -> list[Concept]:
+        """All concepts below ``concept``, in document order."""
+        return self._walk(concept, lambda c: c.children)
+
     def ancestors(self, concept: Concept) -> list[Concept]:
-        seen: set[str] = set()
-        out: list[Concept] = []
-        stack = [self.concepts[c] for c in concept.parents]
-        while stack:
-            current = stack.pop()
-            if current.code in seen:
-                continue
-            seen.add(current.code)
-            out.append(current)
-            stack.extend(self.concepts[c] for c in current.parents)
-        return out
+        """All concepts above ``concept``, nearest first along each line."""
+        return self._walk(concept, lambda c: c.parents)
 
     def subsumes(self, general: Concept, specific: Concept) -> bool:
         return general.code == specific.code or general.code in {a.code for a in self.ancestors(specific)}

@@ -94,45 +94,26 @@ class Library:
         found = self._pick(self._versions("_concept_maps", url), version)
         return found[0] if found else None
 
-    def all_concept_maps(self) -> list[dict]:
-        seen: dict[tuple, list[dict]] = {}
+    def _all(self, table: str) -> dict[tuple, object]:
+        """(url, version) -> entry over every layer, the upper layer winning."""
+        out: dict[tuple, object] = {}
         library: Library | None = self
         while library is not None:
-            for url, versions in library._concept_maps.items():
-                for version, resources in versions.items():
-                    seen.setdefault((url, version), resources)
-            library = library.parent
-        return [m for resources in seen.values() for m in resources]
-
-    def supplements_for(self, url: str) -> list[CodeSystem]:
-        out = []
-        library: Library | None = self
-        while library is not None:
-            for versions in library._code_systems.values():
-                out.extend(cs for cs in versions.values() if cs.is_supplement
-                           and split_canonical(cs.supplements_url or "", None)[0] == url)
+            for url, versions in getattr(library, table).items():
+                for version, entry in versions.items():
+                    out.setdefault((url, version), entry)
             library = library.parent
         return out
 
-    def code_systems(self) -> list[CodeSystem]:
-        out: dict[tuple, CodeSystem] = {}
-        library: Library | None = self
-        while library is not None:
-            for url, versions in library._code_systems.items():
-                for version, cs in versions.items():
-                    out.setdefault((url, version), cs)
-            library = library.parent
-        return list(out.values())
+    def all_concept_maps(self) -> list[dict]:
+        return [m for maps in self._all("_concept_maps").values() for m in maps]
 
-    def value_sets(self) -> list[dict]:
-        out: dict[tuple, dict] = {}
-        library: Library | None = self
-        while library is not None:
-            for url, versions in library._value_sets.items():
-                for version, vs in versions.items():
-                    out.setdefault((url, version), vs)
-            library = library.parent
-        return list(out.values())
+    def code_systems(self) -> list[CodeSystem]:
+        return list(self._all("_code_systems").values())
+
+    def supplements_for(self, url: str) -> list[CodeSystem]:
+        return [cs for cs in self.code_systems()
+                if cs.is_supplement and split_canonical(cs.supplements_url or "", None)[0] == url]
 
 
 def split_canonical(url: str, version: str | None) -> tuple[str, str | None]:
