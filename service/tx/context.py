@@ -23,7 +23,6 @@ class Context:
         self.used: list[tuple[str, str]] = []  # (parameter name, value), in order, once each
         self.fragments: list[str] = []  # fragment code systems used: the expansion is not closed
         self.required_supplements: set[str] = set(params.strings("useSupplement"))
-        self.applied_supplements: set[str] = set()
         self._contained: list[dict] = []
 
     message = staticmethod(message)
@@ -34,11 +33,8 @@ class Context:
             self.used.append((name, value))
 
     def used_parameters(self) -> list[dict]:
-        kinds = {"used-codesystem": "valueUri", "used-valueset": "valueUri", "used-supplement": "valueUri",
-                 "used-fragment": "valueUri", "version": "valueUri", "force-system-version": "valueUri",
-                 "system-version": "valueUri", "check-system-version": "valueUri",
-                 "default-valueset-version": "valueUri"}
-        return [{"name": name, kinds.get(name, "valueString"): value} for name, value in self.used]
+        """What was used (used-codesystem ...) and the version rules applied, for an expansion."""
+        return [{"name": name, "valueUri": value} for name, value in self.used]
 
     @staticmethod
     def vurl(resource: dict) -> str:
@@ -69,7 +65,7 @@ class Context:
                 self.note("default-valueset-version", f"{url}|{version}")
         return self.library.value_set(url, version)
 
-    def resolve_value_set(self, reference: str, referrer: dict, excluding: bool = False) -> dict:
+    def resolve_value_set(self, reference: str, referrer: dict) -> dict:
         if reference.startswith("#"):
             for resource in referrer.get("contained", []) + self._contained:
                 if resource.get("resourceType") == "ValueSet" and resource.get("id") == reference[1:]:
@@ -103,9 +99,6 @@ class Context:
             return cs
         supplements = tuple(s for s in self.library.supplements_for(cs.url)
                             if _wanted(s, self.required_supplements))
-        for s in supplements:
-            self.applied_supplements.add(s.url)
-            self.applied_supplements.add(s.vurl)
         return cs.with_supplements(supplements)
 
     def code_system_for_include(self, include: dict, excluding: bool = False) -> CodeSystem | None:

@@ -12,11 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..errors import InvalidRequest, NotFound, TooCostly, Unprocessable
+from ..errors import TooCostly, Unprocessable
 from .codesystem import CodeSystem, Concept
 from .context import Context
 from .filters import concepts_for_filter
-from .outcome import Issue
 from .render import EXPANSION_PROPERTY, contains_entry
 
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
@@ -34,7 +33,6 @@ class Member:
     extensions: list[dict] = field(default_factory=list)
     children: list[Member] = field(default_factory=list)
     show_version: bool = False
-    nested: bool = False  # placed under its parent in a hierarchical expansion
 
     @property
     def key(self) -> tuple[str, str]:
@@ -100,7 +98,7 @@ class Expander:
         imported: list[set[tuple[str, str]]] = []
         imported_members: list[Member] | None = None
         for reference in include.get("valueSet", []):
-            other = self.context.resolve_value_set(reference, value_set, excluding=excluding)
+            other = self.context.resolve_value_set(reference, value_set)
             evaluated = self.members(other, path)
             imported.append({m.key for m in evaluated.members})
             if imported_members is None:
@@ -255,7 +253,7 @@ def _keep_imported(members: list[Member], imported: list[set]) -> list[Member]:
 
 
 def _nest(members: list[Member]) -> list[Member]:
-    """Place each member under its nearest parent that is also a member (code system order)."""
+    """Place each member under its parent when that is a member too; the others are roots."""
     by_code = {(m.system, m.code): m for m in members}
     for m in members:
         m.children = []
