@@ -250,3 +250,53 @@ def test_resource_bundle_is_rebuilt_when_a_file_changes(tmp_path):
     assert [r["version"] for r in read_bundle(store, [folder])] == ["2.0.0"]
     (folder / "colors.json").write_text(json.dumps({**CODE_SYSTEM, "version": "2.1.0"}))
     assert [r["version"] for r in read_bundle(store, [folder])] == ["2.1.0"]
+
+
+# ------------------------------------------------------------------------------------------ fuzz
+# Whatever a request carries, the answer is < 500 and a valid FHIR resource.
+
+NASTY = ["", " ", "\n", "\x00", "x" * 5_000, "☃", "%", "*", "|", "||", "a|b|c", "' OR 1=1 --", "../../etc/passwd",
+         "(a+)+$", "[", "1.x", "1.0.x", "true", "-1", "99999999999999999999", "de;q=abc", "*;q=0", "#", "#vs1"]
+FIELDS = {"code": "valueCode", "system": "valueUri", "version": "valueString", "display": "valueString",
+          "url": "valueUri", "count": "valueInteger", "offset": "valueInteger", "filter": "valueString",
+          "displayLanguage": "valueCode", "valueSetVersion": "valueString", "system-version": "valueCanonical",
+          "useSupplement": "valueCanonical", "property": "valueCode", "designation": "valueString"}
+OPERATIONS = {"lookup": ("CodeSystem/$lookup", {"system": COLORS, "code": "red"}),
+              "cs-validate": ("CodeSystem/$validate-code", {"url": COLORS, "code": "red"}),
+              "vs-validate": ("ValueSet/$validate-code", {"url": COLORS_VS, "system": COLORS, "code": "red"}),
+              "expand": ("ValueSet/$expand", {"url": COLORS_VS}),
+              "translate": ("ConceptMap/$translate", {"sourceSystem": COLORS, "sourceCode": "red"})}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_fuzz_general_operations(client, operation, field):
+    path, base = OPERATIONS[operation]
+    for value in NASTY:
+        entries = [{"name": k, "valueString": v} for k, v in {**base, field: value}.items()]
+        response = post(client, path, entries)
+        assert response.status_code < 500, (field, value, response.get_data(as_text=True)[:500])
+        assert_fhir_response(response)
+        typed = {"name": field, FIELDS[field]: value}
+        response = post(client, path, [{"name": k, "valueString": v} for k, v in base.items() if k != field] + [typed])
+        assert response.status_code < 500, (field, value, response.get_data(as_text=True)[:500])
+
+
+@pytest.mark.parametrize("entry", [
+    {"name": "coding", "valueCoding": "x"}, {"name": "coding", "valueCoding": {"system": 1, "code": []}},
+    {"name": "codeableConcept", "valueCodeableConcept": {"coding": "x"}},
+    {"name": "codeableConcept", "valueCodeableConcept": {"coding": [None, 1, {"code": {}}]}},
+    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "compose": {"include": [{"system": COLORS,
+                                                                                         "filter": [{}]}]}}},
+    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["#x"]}]}}},
+    {"name": "count", "valueInteger": "many"}, {"name": "activeOnly", "valueBoolean": "maybe"},
+    {"name": "displayLanguage", "valueCode": 5}, {"name": "tx-resource", "resource": {"resourceType": "CodeSystem",
+                                                                                      "concept": [{"code": "x",
+                                                                                                   "concept": 3}]}},
+])
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_wrong_types_are_4xx_not_5xx(client, operation, entry):
+    path, base = OPERATIONS[operation]
+    response = post(client, path, [{"name": k, "valueString": v} for k, v in base.items()] + [entry])
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    assert_fhir_response(response)

@@ -218,8 +218,9 @@ class Expander:
         out = []
         for entry in self.params.entries:
             name = entry.get("name")
-            if name in _ECHOED:
-                out.append({"name": name, **{k: v for k, v in entry.items() if k.startswith("value")}})
+            value = {k: v for k, v in entry.items() if k.startswith("value")}
+            if name in _ECHOED and value and not (isinstance(v := next(iter(value.values())), str) and not v.strip()):
+                out.append({"name": name, **value})
         languages = self.params.languages
         if languages is not None:
             out.append({"name": "displayLanguage", "valueCode": languages.echo})

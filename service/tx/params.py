@@ -15,6 +15,7 @@ from .languages import Languages
 from .library import split_canonical
 from .shapes import check_resource
 
+_MAX_INTEGER = 2_147_483_647
 _VERSION_RULES = ("system-version", "check-system-version", "force-system-version")
 
 
@@ -78,6 +79,8 @@ class TxParams:
         out = []
         for entry in self.all(name):
             _, value = property_value(entry)
+            if isinstance(value, str) and not value.strip():
+                continue  # FHIR has no empty values: treat as absent
             if value is not None:
                 if not isinstance(value, (str, int, float, bool)):
                     raise InvalidRequest(f"Parameter '{name}' must have a primitive value", expression=name)
@@ -100,14 +103,15 @@ class TxParams:
         return default
 
     def integer(self, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+        """An integer parameter; FHIR integers are 32-bit."""
         for entry in self.all(name):
             _, value = property_value(entry)
             try:
                 number = int(value) if not isinstance(value, bool) else None
             except (TypeError, ValueError):
                 number = None
-            if number is None or number < minimum:
-                raise InvalidRequest(f"Parameter '{name}' must be an integer of at least {minimum}",
+            if number is None or not minimum <= number <= _MAX_INTEGER:
+                raise InvalidRequest(f"Parameter '{name}' must be an integer from {minimum} to {_MAX_INTEGER}",
                                      expression=name)
             return number
         return default
@@ -125,6 +129,14 @@ class TxParams:
                 raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)
             if not isinstance(value, dict):
                 raise InvalidRequest(f"Parameter '{name}' must be a {key[5:]}", expression=name)
+            if key == "valueCoding":
+                _check_coding(value, name)
+            elif key == "valueCodeableConcept":
+                codings = value.get("coding", [])
+                if not isinstance(codings, list) or not all(isinstance(c, dict) for c in codings):
+                    raise InvalidRequest(f"Parameter '{name}': coding must be an array of Codings", expression=name)
+                for index, coding in enumerate(codings):
+                    _check_coding(coding, f"{name}.coding[{index}]")
             return value
         return None
 
@@ -139,3 +151,9 @@ class TxParams:
     # -- version rules ----------------------------------------------------------------------------
     def rule_version(self, rule: str, url: str) -> str | None:
         return self.version_rules.get(rule, {}).get(url)
+
+
+def _check_coding(coding: dict, where: str) -> None:
+    for key in ("system", "version", "code", "display"):
+        if key in coding and not isinstance(coding[key], str):
+            raise InvalidRequest(f"{where}.{key} must be a string", expression=where)
