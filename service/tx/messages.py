@@ -73,6 +73,8 @@ MESSAGES = {
     'VALUESET_VALUE_MISMATCH_DEFAULT': "The code system '{0}' version '{1}' for the versionless include in the ValueSet include is different to the one in the value ('{3}')",
     'VALUESET_VERSION_CHECK': "The version '{1}' is not allowed for system '{0}': required to be '{2}' by a version-check parameter",
     'VS_EXP_IMPORT_UNK_PINNED': "Unable to find included value set '{0}' version '{1}'",
+    # Reported with the id INACTIVE_DISPLAY_FOUND; the displays come as a quoted list.
+    'INACTIVE_DISPLAY_FOUND_LIST': "'{0}' is no longer considered a correct display for code '{1}' (status = {2}). The correct display is one of {3}.",
 }
 
 
