@@ -731,7 +731,8 @@ def _listed(include: dict, concept: Concept) -> dict | None:
 
 
 def _passes_filters(context: Context, cs: CodeSystem, include: dict, concept: Concept) -> bool:
-    return all(concept in concepts_for_filter(context, cs, flt) for flt in include.get("filter", []))
+    return all(concept.code in {c.code for c in concepts_for_filter(context, cs, flt)}
+               for flt in include.get("filter", []))
 
 
 def _holds(cs: CodeSystem | None, code: str, display: str | None) -> bool:
