@@ -8,7 +8,7 @@ from .codesystem import CodeSystem
 from .library import Library, split_canonical
 from .messages import message, plural
 from .params import TxParams
-from .versions import matches
+from .versions import matches, versions_text
 
 SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
 EXPANSION_PARAMETER_EXTENSIONS = {"http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
@@ -109,7 +109,7 @@ class Context:
             known = self.library.code_system_versions(url)
             if version and (known or self.library.has_code_system(url)):
                 raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP", url, version,
-                                                 _version_list(known)),
+                                                 versions_text(known)),
                                     issue_code="not-found", tx_code="not-found")
             if version:
                 raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP_NONE", url, version),
@@ -135,16 +135,12 @@ class Context:
 
     def check_supplements(self) -> None:
         """Every supplement asked for (useSupplement, the valueset-supplement extension) must exist."""
-        missing = sorted(s for s in self.required_supplements if self.library.code_system(s) is None)
+        missing = sorted(s for s in self.required_supplements
+                         if not getattr(self.library.code_system(s), "is_supplement", False))
         if missing:
-            raise Unprocessable(self.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)),
-                                issue_code="not-found", tx_code="not-found")
+            raise NotFound(self.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)),
+                           tx_code="not-found")
 
 
 def _wanted(supplement: CodeSystem, required: set[str]) -> bool:
     return supplement.url in required or supplement.vurl in required
-
-
-def _version_list(versions: list[str]) -> str:
-    return " or ".join(versions) if versions else "(none)"
-

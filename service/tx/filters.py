@@ -11,7 +11,7 @@ from __future__ import annotations
 import re2
 
 from ..errors import InvalidRequest, Unprocessable
-from .codesystem import CodeSystem, Concept, property_value
+from .codesystem import CodeSystem, Concept
 
 _HIERARCHY_PROPERTIES = {"concept", "code"}
 _RE2_OPTIONS = re2.Options()

@@ -7,6 +7,7 @@ from .codesystem import CodeSystem, Concept, property_value
 from .context import Context
 from .languages import PREFERRED
 from .render import display_for
+from .versions import versions_text
 
 # Properties every lookup can report, besides the code system's own.
 _STANDARD = ("parent", "child", "inactive")
@@ -19,7 +20,7 @@ def _code_system(context: Context, system: str | None, version: str | None) -> C
     if cs is None:
         known = context.library.code_system_versions(system)
         if version and known:
-            text = context.message("UNKNOWN_CODESYSTEM_VERSION", system, version, ", ".join(known))
+            text = context.message("UNKNOWN_CODESYSTEM_VERSION", system, version, versions_text(known))
         else:
             text = context.message("UNKNOWN_CODESYSTEM", system)
         raise NotFound(text, tx_code="not-found", expression="system")

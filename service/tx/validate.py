@@ -28,7 +28,7 @@ from .library import split_canonical
 from .messages import Message
 from .outcome import Issue
 from .render import display_for
-from .versions import matches, newest, sort_key
+from .versions import matches, newest, sort_key, versions_text
 
 # Non-error issues whose text still belongs in the answer's ``message``.
 _MESSAGE_WARNINGS = {"INACTIVE_CONCEPT_FOUND", "DEPRECATED_CONCEPT_FOUND", "Coding_has_no_system__cannot_validate",
@@ -91,7 +91,7 @@ class Validator:
     # -- entry ------------------------------------------------------------------------------------
     def validate(self) -> dict:
         params = self.params
-        self._check_supplements()
+        self.context.check_supplements()
         if self.value_set is not None:
             self._prepare_imports()
         concept = params.complex("codeableConcept", "valueCodeableConcept")
@@ -116,15 +116,6 @@ class Validator:
         if self.value_set_issues:  # the value set cannot be evaluated: report only that
             return Checked(coding, path, outcome=False)
         return self.check(coding, path)
-
-    def _check_supplements(self) -> None:
-        """Supplements the request or the value set requires must exist (else nothing can be checked)."""
-        library = self.context.library
-        missing = sorted(s for s in self.context.required_supplements
-                         if not getattr(library.code_system(s), "is_supplement", False))
-        if missing:
-            raise NotFound(self.context.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)),
-                           tx_code="not-found")
 
     def _prepare_imports(self) -> None:
         """An imported value set that cannot be found makes the whole value set unusable."""
@@ -287,7 +278,7 @@ class Validator:
                                                                 coding_version), "vs-invalid", "version")
             if library.code_system(system, coding_version) is None:
                 result.add("error", "not-found", context.message("UNKNOWN_CODESYSTEM_VERSION", system,
-                                                                  coding_version, _versions_text(known)),
+                                                                  coding_version, versions_text(known)),
                            "not-found", "system")
                 result.remember_unknown(f"{system}|{coding_version}")
         elif cs is None and chosen != coding_version:
@@ -485,7 +476,7 @@ class Validator:
         known = library.code_system_versions(system)
         if version and (known or library.has_code_system(system)):
             result.add("error", "not-found", context.message("UNKNOWN_CODESYSTEM_VERSION", system, version,
-                                                             _versions_text(known)), "not-found", "system")
+                                                             versions_text(known)), "not-found", "system")
             result.remember_unknown(f"{system}|{version}")
             return
         if version:
@@ -756,7 +747,3 @@ def _rekey(text: str, key: str) -> Message:
     out = Message(text)
     out.key = key
     return out
-
-
-def _versions_text(versions: list[str]) -> str:
-    return " or ".join(versions) if versions else "(none)"
