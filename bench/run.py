@@ -98,14 +98,20 @@ WORKLOADS = {
     # $expand over all of ICD-10-CM: a text filter, count 20; and a hierarchy (is-a M54), count 10
     "expand-text": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs&filter={q}&count=20",
     "expand-isa": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs%3Disa/M54&count=10",
+    # the general engine (any code system): a FHIR core value set from valuesets/ and codesystems/
+    "general-validate": "/fhir/ValueSet/$validate-code?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender"
+                        "&system=http%3A%2F%2Fhl7.org%2Ffhir%2Fadministrative-gender&code={g}",
+    "general-expand": "/fhir/ValueSet/$expand?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender",
 }
+GENDERS = ("male", "female", "other", "unknown", "none")  # "none" is not a code: a failed validation
 
 
 def write_paths(codes: list[str], queries: list[str], operation: str, folder: Path) -> Path:
     template = WORKLOADS[operation]
     path = folder / f"{operation}.txt"
-    path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c), q=quote(q))
-                              for c, q in zip(codes, queries)) + "\n")
+    path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c), q=quote(q),
+                                              g=GENDERS[i % len(GENDERS)])
+                              for i, (c, q) in enumerate(zip(codes, queries))) + "\n")
     return path
 
 
