@@ -27,13 +27,13 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
                       MAX_EXPANSION=settings.max_expansion,
                       BASE_PATH=settings.base_path)
     app.extensions["terminology"] = engine
-    library = Library()
-    for resource in read_bundle(settings.store):
+    library, files = Library(), read_bundle(settings.store)
+    for resource in files:
         library.add(resource)
     for release in engine.releases:
         library.add_code_system(Icd10cmCodeSystem(release))
     app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
-                                              settings.max_expansion)
+                                              settings.max_expansion, files)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
     default = engine.releases.default

@@ -300,3 +300,23 @@ def test_wrong_types_are_4xx_not_5xx(client, operation, entry):
     response = post(client, path, [{"name": k, "valueString": v} for k, v in base.items()] + [entry])
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     assert_fhir_response(response)
+
+
+def test_resources_of_the_folders_are_read_searched_and_operated_on_by_id(client):
+    gender = assert_fhir_response(client.get("/fhir/ValueSet/administrative-gender"), 200, "ValueSet")
+    assert gender["url"] == "http://hl7.org/fhir/ValueSet/administrative-gender"
+    bundle = assert_fhir_response(client.get("/fhir/ValueSet"), 200, "Bundle")
+    assert "http://hl7.org/fhir/ValueSet/administrative-gender" in {e["resource"]["url"] for e in bundle["entry"]}
+    expanded = assert_fhir_response(client.get("/fhir/ValueSet/administrative-gender/$expand"), 200, "ValueSet")
+    assert expanded["expansion"]["total"] == 4
+    valid = assert_fhir_response(client.get("/fhir/ValueSet/administrative-gender/$validate-code", query_string={
+        "system": "http://hl7.org/fhir/administrative-gender", "code": "female"}), 200, "Parameters")
+    assert param(valid, "result") is True
+    assert_fhir_response(client.get("/fhir/CodeSystem/publication-status"), 200, "CodeSystem")
+    looked_up = assert_fhir_response(client.get("/fhir/CodeSystem/publication-status/$lookup",
+                                                query_string={"code": "retired"}), 200, "Parameters")
+    assert param(looked_up, "display") == "Retired"
+    checked = assert_fhir_response(client.get("/fhir/CodeSystem/publication-status/$validate-code",
+                                              query_string={"code": "gone"}), 200, "Parameters")
+    assert param(checked, "result") is False
+    assert client.get("/fhir/ValueSet/no-such-thing").status_code == 404

@@ -412,7 +412,7 @@ def test_codesystem_read_unknown(client):
 
 
 @pytest.mark.parametrize("params, total", [
-    ({}, 2),  # ICD-10-CM and the guidance supplement
+    ({}, 4),  # ICD-10-CM, the guidance supplement, and codesystems/ (administrative-gender, publication-status)
     ({"url": ICD10CM}, 1),
     ({"url": ICD10CM_OID}, 1),
     ({"url": "http://hl7.org/fhir/sid/icd-10"}, 0),
@@ -423,7 +423,7 @@ def test_codesystem_read_unknown(client):
     ({"name": "snomed"}, 0),
     ({"title": "icd-10-cm fy2026"}, 1),
     ({"title": "FY2026"}, 0),
-    ({"status": "active"}, 2),
+    ({"status": "active"}, 4),
     ({"status": "retired"}, 0),
     ({"url": ICD10CM, "version": "2026-04", "status": "active"}, 1),
 ])
@@ -434,7 +434,8 @@ def test_codesystem_search(client, params, total):
     entries = body.get("entry", [])
     assert len(entries) == total
     for entry in entries:
-        assert entry["resource"]["id"] in ("icd10cm-2026-04", "icd10cm-guidance")
+        assert entry["resource"]["id"] in ("icd10cm-2026-04", "icd10cm-guidance", "administrative-gender",
+                                           "publication-status")
         assert entry["fullUrl"].endswith(f"/fhir/CodeSystem/{entry['resource']['id']}")
         assert entry["search"] == {"mode": "match"}
     assert body["link"][0]["relation"] == "self"
@@ -453,7 +454,7 @@ def test_codesystem_search_summary(client):
     assert resource["url"] == ICD10CM and resource["count"] == 98_186
     assert resource["meta"]["tag"][0]["code"] == "SUBSETTED"
     count = ok(get(client, "/fhir/CodeSystem", {"_summary": "count"}), "Bundle")
-    assert count["total"] == 2 and "entry" not in count  # ICD-10-CM and its guidance supplement
+    assert count["total"] == 4 and "entry" not in count  # ICD-10-CM, its guidance supplement, codesystems/
     full = ok(get(client, "/fhir/CodeSystem", {"_summary": "false"}), "Bundle")
     assert "property" in full["entry"][0]["resource"]
     error(get(client, "/fhir/CodeSystem", {"_summary": "bogus"}), 400)

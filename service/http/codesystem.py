@@ -38,13 +38,24 @@ def _supplement() -> dict:
 def _resources():
     engine = _engine()
     default = engine.releases.default
-    return [codesystem_resource(r, r is default) for r in engine.releases] + [_supplement()]
+    return [codesystem_resource(r, r is default) for r in engine.releases] + [_supplement()] + \
+        general.file_resources("CodeSystem")
+
+
+def _general_code_system(resource_id: str | None) -> dict | None:
+    """A code system of codesystems/ (the general engine), when the id is not one of ICD-10-CM's."""
+    if resource_id is None or any(codesystem_id(r.version) == resource_id for r in _engine().releases):
+        return None
+    return general.file_resource("CodeSystem", resource_id)
 
 
 @bp.get("/CodeSystem/<resource_id>")
 def read(resource_id: str):
     if resource_id == _supplement()["id"]:
         return respond(_supplement())
+    instance = _general_code_system(resource_id)
+    if instance is not None:
+        return respond(instance)
     release = _release_for_id(resource_id)
     return respond(codesystem_resource(release, release is _engine().releases.default))
 
@@ -79,8 +90,9 @@ def _instance_system(resource_id: str | None, system: str | None, version: str |
 @bp.route("/CodeSystem/<resource_id>/$lookup", methods=["GET", "POST"])
 def lookup(resource_id: str | None = None):
     flat = params.request_parameters(_max_parameters())
-    if resource_id is None and not general.icd10cm_code_system_request(flat):
-        return general.lookup()
+    instance = _general_code_system(resource_id)
+    if instance is not None or resource_id is None and not general.icd10cm_code_system_request(flat):
+        return general.lookup(instance)
     args = params.LOOKUP.bind(flat)
     coding: Coding | None = args.get("coding")
     code, system, version = args.get("code"), args.get("system"), args.get("version")
@@ -98,8 +110,9 @@ def lookup(resource_id: str | None = None):
 @bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     flat = params.request_parameters(_max_parameters())
-    if resource_id is None and not general.icd10cm_code_system_request(flat):
-        return general.validate_code_system()
+    instance = _general_code_system(resource_id)
+    if instance is not None or resource_id is None and not general.icd10cm_code_system_request(flat):
+        return general.validate_code_system(instance)
     args = params.CODESYSTEM_VALIDATE_CODE.bind(flat)
     system = canonical_system(args.get("url") or args.get("system"))
     system, version = _instance_system(resource_id, system, args.get("version"))

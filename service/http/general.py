@@ -65,6 +65,15 @@ def icd10cm_value_set_request(flat: dict[str, list], known_url) -> bool:
     return "tx-resource" not in flat
 
 
+def file_resource(kind: str, resource_id: str) -> dict | None:
+    """A CodeSystem or ValueSet of codesystems/ or valuesets/ by id (None if there is none)."""
+    return _engine().file(kind, resource_id)
+
+
+def file_resources(kind: str) -> list[dict]:
+    return _engine().files_of(kind)
+
+
 # -- operations ----------------------------------------------------------------------------------
 def expand(instance: dict | None = None):
     return respond(_engine().expand(tx_params(), _cache_id(), instance))

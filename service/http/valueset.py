@@ -33,14 +33,23 @@ def _engine() -> TerminologyEngine:
     return current_app.extensions["terminology"]
 
 
+def _general_value_set(resource_id: str | None) -> dict | None:
+    """A value set of the general engine, when the id is not one of ICD-10-CM's."""
+    if resource_id is None or _engine().valuesets.has_id(resource_id):
+        return None
+    return general.file_resource("ValueSet", resource_id)
+
+
 @bp.get("/ValueSet/<resource_id>")
 def read(resource_id: str):
-    return respond(_engine().valuesets.by_id(resource_id))
+    return respond(_general_value_set(resource_id) or _engine().valuesets.by_id(resource_id))
 
 
 @bp.get("/ValueSet")
 def search():
-    return respond(search_bundle(_engine().valuesets.resources, "ValueSet"))
+    registry = _engine().valuesets
+    others = [r for r in general.file_resources("ValueSet") if not registry.has_id(r["id"])]
+    return respond(search_bundle(registry.resources + others, "ValueSet"))
 
 
 def _icd10cm_version(args: dict, name: str) -> str | None:
@@ -67,8 +76,10 @@ def _system_version(args: dict, default: str) -> str:
 @bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
 def expand(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    if resource_id is None and not general.icd10cm_value_set_request(flat, _engine().valuesets.knows):
-        return general.expand()
+    instance = _general_value_set(resource_id)
+    if instance is not None or resource_id is None and not general.icd10cm_value_set_request(
+            flat, _engine().valuesets.knows):
+        return general.expand(instance)
     args = params.EXPAND.bind(flat)
     value_set = _value_set(resource_id, args)
     engine = _engine()
@@ -84,8 +95,10 @@ def expand(resource_id: str | None = None):
 @bp.route("/ValueSet/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    if resource_id is None and not general.icd10cm_value_set_request(flat, _engine().valuesets.knows):
-        return general.validate_value_set()
+    instance = _general_value_set(resource_id)
+    if instance is not None or resource_id is None and not general.icd10cm_value_set_request(
+            flat, _engine().valuesets.knows):
+        return general.validate_value_set(instance)
     args = params.VALUESET_VALIDATE_CODE.bind(flat)
     value_set = _value_set(resource_id, args)
     system = canonical_system(args.get("system"))

@@ -33,6 +33,9 @@ class ValueSets:
         url = url.strip()
         return url == IMPLICIT or url.startswith(f"{IMPLICIT}=isa/") or url.partition("|")[0] in self.by_url
 
+    def has_id(self, resource_id: str) -> bool:
+        return any(r["id"] == resource_id for r in self.resources)
+
     def by_id(self, resource_id: str) -> dict:
         for resource in self.resources:
             if resource["id"] == resource_id:

@@ -18,10 +18,19 @@ from .validate import Validator
 
 
 class GeneralEngine:
-    def __init__(self, library: Library, cache: ResourceCache | None = None, too_costly_limit: int = 1000):
+    def __init__(self, library: Library, cache: ResourceCache | None = None, too_costly_limit: int = 1000,
+                 files: list[dict] = ()):
         self.library = library
+        # The resources of codesystems/ and valuesets/, readable by id.
+        self.files = {(r.get("resourceType"), r.get("id")): r for r in files if r.get("id")}
         self.cache = cache or ResourceCache()
         self.too_costly_limit = too_costly_limit
+
+    def file(self, kind: str, resource_id: str) -> dict | None:
+        return self.files.get((kind, resource_id))
+
+    def files_of(self, kind: str) -> list[dict]:
+        return [r for (k, _), r in self.files.items() if k == kind]
 
     def context(self, params: TxParams, cache_id: str | None = None) -> Context:
         library = self.library
@@ -54,10 +63,17 @@ class GeneralEngine:
         value_set = self.value_set_for(context, instance)
         return Expander(context).expand(value_set)
 
+    @staticmethod
+    def _instance(context: Context, instance: dict | None) -> CodeSystem | None:
+        """The code system of an instance-level operation (CodeSystem/[id]/$lookup ...)."""
+        if instance is None:
+            return None
+        return context.code_system(instance["url"], instance.get("version")) or CodeSystem(instance)
+
     # -- CodeSystem ------------------------------------------------------------------------------------
     def lookup(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
-        return lookup(context, CodeSystem(instance) if instance else None)
+        return lookup(context, self._instance(context, instance))
 
     def subsumes(self, params: TxParams, cache_id: str | None = None) -> dict:
         context = self.context(params, cache_id)
@@ -66,7 +82,7 @@ class GeneralEngine:
     def validate_code_system(self, params: TxParams, cache_id: str | None = None,
                              instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
-        return Validator(context, code_system=CodeSystem(instance) if instance else None).validate()
+        return Validator(context, code_system=self._instance(context, instance)).validate()
 
     def validate_value_set(self, params: TxParams, cache_id: str | None = None,
                            instance: dict | None = None) -> dict:
