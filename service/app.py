@@ -11,7 +11,8 @@ from .http import codesystem, general, metadata, valueset
 from .http.fhir import check_format
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
-from .loaders.resources import read_bundle
+from .federation.upstreams import Upstreams, parse_upstreams
+from .loaders.resources import read_bundle, resource_folders
 from .terminology.engine import TerminologyEngine
 from .tx.cache import ResourceCache
 from .tx.engine import GeneralEngine
@@ -27,13 +28,15 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
                       MAX_EXPANSION=settings.max_expansion,
                       BASE_PATH=settings.base_path)
     app.extensions["terminology"] = engine
-    library, files = Library(), read_bundle(settings.store)
+    library, files = Library(), read_bundle(settings.store, resource_folders(settings))
     for resource in files:
         library.add(resource)
     for release in engine.releases:
         library.add_code_system(Icd10cmCodeSystem(release))
+    upstreams = Upstreams(parse_upstreams(settings.upstreams), settings.upstream_timeout,
+                          settings.upstream_retry_after, settings.upstream_refresh)
     app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
-                                              settings.max_expansion, files)
+                                              settings.max_expansion, files, upstreams)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
     default = engine.releases.default

@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import Settings
 from .errors import ServiceError
 from .loaders.load import load
-from .loaders.resources import read_bundle
+from .loaders.resources import read_bundle, resource_folders
 from .loaders.sources import default_source_path
 from .store.reader import StaleRelease, open_store
 
@@ -45,7 +45,7 @@ def _serve(args) -> int:
     settings = Settings.from_env(store=args.store, host=args.host, port=args.port, workers=args.workers,
                                  threads=args.threads)
     _ensure_store(settings.store)
-    read_bundle(settings.store)  # codesystems/ and valuesets/ as they are now, validated if they changed
+    read_bundle(settings.store, resource_folders(settings))  # validated again only if a file changed
     os.environ.update(settings.to_env())
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
     from granian import Granian

@@ -29,6 +29,15 @@ class Settings:
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")
     max_parameters: int = _setting(100, "Most parameters accepted in one request (400 above it).")
     max_expansion: int = _setting(1000, "Largest $expand answered without count (too-costly above it).")
+    resource_dirs: str = _setting("", "More folders of FHIR CodeSystem/ValueSet/ConceptMap files, separated by the "
+                                      "path separator (codesystems/ and valuesets/ are always read).")
+    upstreams: str = _setting("", "Upstream terminology servers: a JSON list, or the path of a JSON file (see "
+                                  "docs/federation.md).")
+    upstream_timeout: float = _setting(5.0, "Seconds to wait for an upstream server's answer (504 after).")
+    upstream_retry_after: float = _setting(30.0, "Seconds an upstream that failed is left alone before it is "
+                                                 "tried again (502 meanwhile).")
+    upstream_refresh: float = _setting(3600.0, "Seconds between refreshes of what an upstream serves (read from "
+                                               "its TerminologyCapabilities).")
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides) -> "Settings":
@@ -54,6 +63,11 @@ def settings_table() -> list[tuple[str, str, object, str]]:
 
 
 def _convert(f, raw: str):
+    if isinstance(f.default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SystemExit(f"{ENV_PREFIX}{f.name.upper()} must be a number, not {raw!r}") from None
     if isinstance(f.default, int):
         try:
             return int(raw)

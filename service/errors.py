@@ -67,3 +67,17 @@ class TooCostly(ServiceError):
 
     status = 422
     issue_code = "too-costly"
+
+
+class BadGateway(ServiceError):
+    """An upstream terminology server could not be reached, or answered with something unusable."""
+
+    status = 502
+    issue_code = "transient"
+
+
+class GatewayTimeout(ServiceError):
+    """An upstream terminology server did not answer in time."""
+
+    status = 504
+    issue_code = "timeout"

@@ -88,40 +88,50 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(store_dir, tmp_path_factory):
-    """The real server (`python -m service serve`) in its own process group; yields the FHIR base URL."""
+def start_server(store_dir: Path, log_path: Path, env_extra: dict | None = None, workers: int = 1):
+    """`python -m service serve` in its own process group; returns (process, FHIR base URL) once it answers."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("live") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICD10CM_TX_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env.update(env_extra or {})
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--store", str(store_dir), "--port", str(port),
-             "--workers", "1"],
+             "--workers", str(workers)],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}/fhir"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}: {log_path.read_text()}")
+        try:
+            if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
+                return process, base
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            stop_server(process)
+            pytest.fail(f"the server did not answer within 30 s: {log_path.read_text()}")
+        time.sleep(0.2)
+
+
+def stop_server(process) -> None:
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}: {log_path.read_text()}")
-            try:
-                if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 30 s: {log_path.read_text()}")
-            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(store_dir, tmp_path_factory):
+    """The real server (`python -m service serve`) in its own process group; yields the FHIR base URL."""
+    process, base = start_server(store_dir, tmp_path_factory.mktemp("live") / "server.log")
+    try:
         yield base
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_server(process)

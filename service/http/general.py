@@ -3,17 +3,19 @@ that decides which engine answers: plain ICD-10-CM requests keep their fast path
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+import orjson
+from flask import Blueprint, Response, current_app, request
 
-from ..errors import InvalidRequest, NotFound
+from ..errors import InvalidRequest
 from ..terminology.codes import ICD10CM, canonical_system
 from ..tx.engine import GeneralEngine
 from ..tx.params import TxParams
 from . import params
-from .fhir import respond
+from .fhir import json_body, respond
 
 bp = Blueprint("general", __name__)
 CACHE_ID_HEADER = "X-Cache-Id"
+ANSWERED_BY_HEADER = "X-Answered-By"  # on an answer an upstream server gave
 
 
 def _engine() -> GeneralEngine:
@@ -83,16 +85,39 @@ def validate_value_set(instance: dict | None = None):
     return respond(_engine().validate_value_set(tx_params(), _cache_id(), instance))
 
 
+def _forwarded(params: TxParams):
+    """The upstream's answer when the request is about code systems only an upstream server holds."""
+    upstream = _engine().upstream_for(params, _cache_id())
+    if upstream is None:
+        return None
+    base = current_app.config["BASE_PATH"]
+    path = request.path[len(base):] if request.path.startswith(base) else request.path
+    body = orjson.dumps(json_body()) if request.method == "POST" else None  # the body as read (it was parsed)
+    answer = _engine().upstreams.send(upstream, request.method, path, request.query_string, body,
+                                      dict(request.headers))
+    return Response(answer.body, status=answer.status, content_type=answer.content_type,
+                    headers={ANSWERED_BY_HEADER: answer.server})
+
+
+def _code_system_operation(operation, instance: dict | None = None):
+    params = tx_params()
+    if instance is None:
+        forwarded = _forwarded(params)
+        if forwarded is not None:
+            return forwarded
+    return respond(operation(params, _cache_id(), instance))
+
+
 def validate_code_system(instance: dict | None = None):
-    return respond(_engine().validate_code_system(tx_params(), _cache_id(), instance))
+    return _code_system_operation(_engine().validate_code_system, instance)
 
 
 def subsumes():
-    return respond(_engine().subsumes(tx_params(), _cache_id()))
+    return _code_system_operation(lambda params, cache_id, _: _engine().subsumes(params, cache_id))
 
 
 def lookup(instance: dict | None = None):
-    return respond(_engine().lookup(tx_params(), _cache_id(), instance))
+    return _code_system_operation(_engine().lookup, instance)
 
 
 @bp.route("/ValueSet/$batch-validate-code", methods=["GET", "POST"])
@@ -125,6 +150,3 @@ def versions():
     return respond({"resourceType": "Parameters", "parameter": [
         {"name": "version", "valueString": "4.0.1"}, {"name": "default", "valueString": "4.0.1"}]})
 
-
-def not_found(kind: str, resource_id: str):
-    raise NotFound(f"{kind}/{resource_id} is not known on this server")

@@ -138,7 +138,13 @@ def metadata():
     mode = request.args.get("mode", "full")
     built = current_app.extensions["metadata"]
     if mode == "terminology":
-        return respond(built["terminology"])
+        upstreams = current_app.extensions["general"].upstreams
+        if not upstreams:
+            return respond(built["terminology"])
+        # What the federation serves, with the server that answers for it.
+        terminology = dict(built["terminology"])
+        terminology["codeSystem"] = terminology["codeSystem"] + upstreams.capabilities()
+        return respond(terminology)
     if mode in ("full", "normative"):
         return respond(built["capabilities"])
     raise InvalidRequest(f"mode must be full, normative or terminology, not {mode!r}", expression="mode")

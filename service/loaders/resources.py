@@ -22,6 +22,12 @@ KINDS = ("CodeSystem", "ValueSet", "ConceptMap")
 log = logging.getLogger(__name__)
 
 
+def resource_folders(settings) -> tuple[Path, ...]:
+    """codesystems/, valuesets/ and the folders of the resource_dirs setting."""
+    extra = [Path(p) for p in settings.resource_dirs.split(os.pathsep) if p.strip()]
+    return (*FOLDERS, *extra)
+
+
 def read_resources(folders=FOLDERS) -> tuple[list[dict], list[str]]:
     """(valid resources, one problem line per rejected file)."""
     from fhir.resources.R4B import get_fhir_model_class  # heavy: imported only here

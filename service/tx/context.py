@@ -16,8 +16,10 @@ EXPANSION_PARAMETER_EXTENSIONS = {"http://hl7.org/fhir/StructureDefinition/value
 
 
 class Context:
-    def __init__(self, library: Library, params: TxParams, too_costly_limit: int = 1000):
+    def __init__(self, library: Library, params: TxParams, too_costly_limit: int = 1000, upstreams=None):
         self.library = library
+        self.upstreams = upstreams  # servers for the code systems this one does not hold
+        self.sources: dict[str, str] = {}  # system -> upstream server that expanded its codes
         self.params = params
         self.too_costly_limit = params.too_costly_threshold or too_costly_limit
         self.used: list[tuple[str, str]] = []  # (parameter name, value), in order, once each
@@ -79,6 +81,12 @@ class Context:
             raise NotFound(self.message("Unable_to_resolve_value_Set_", reference), tx_code="not-found")
         self.note("used-valueset", self.vurl(found))
         return found
+
+    def upstream_for(self, system: str):
+        """The upstream server for a code system this server does not hold (None if held or unrouted)."""
+        if not self.upstreams or self.library.has_code_system(system):
+            return None
+        return self.upstreams.for_system(system)
 
     # -- code systems ------------------------------------------------------------------------------
     def include_version(self, url: str, stated: str | None) -> str | None:

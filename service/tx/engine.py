@@ -4,6 +4,7 @@ server holds or a request carries. It answers with FHIR resources as plain dicts
 from __future__ import annotations
 
 from ..errors import InvalidRequest, NotFound, ServiceError
+from ..federation.upstreams import Upstream, Upstreams
 from .cache import ResourceCache
 from .codesystem import CodeSystem
 from .context import Context
@@ -11,7 +12,7 @@ from .expand import Expander
 from .library import Library
 from .lookup import lookup, subsumes
 from .outcome import Issue, outcome
-from .params import TxParams
+from .params import TxParams, named_systems
 from .shapes import check_value_set
 from .translate import translate
 from .validate import Validator
@@ -19,8 +20,9 @@ from .validate import Validator
 
 class GeneralEngine:
     def __init__(self, library: Library, cache: ResourceCache | None = None, too_costly_limit: int = 1000,
-                 files: list[dict] = ()):
+                 files: list[dict] = (), upstreams: Upstreams | None = None):
         self.library = library
+        self.upstreams = upstreams or Upstreams([])
         # The resources of codesystems/ and valuesets/, readable by id.
         self.files = {(r.get("resourceType"), r.get("id")): r for r in files if r.get("id")}
         self.cache = cache or ResourceCache()
@@ -36,7 +38,19 @@ class GeneralEngine:
         library = self.library
         if cache_id:
             library = library.layer(self.cache.get(cache_id))
-        return Context(library.layer(params.resources), params, self.too_costly_limit)
+        return Context(library.layer(params.resources), params, self.too_costly_limit, self.upstreams)
+
+    def upstream_for(self, params: TxParams, cache_id: str | None = None) -> Upstream | None:
+        """The upstream server for a CodeSystem operation on systems this server does not hold."""
+        if not self.upstreams:
+            return None
+        systems = named_systems(params)
+        if not systems:
+            return None
+        library = self.context(params, cache_id).library
+        if any(library.has_code_system(s) for s in systems):
+            return None
+        return self.upstreams.for_system(systems[0])
 
     # -- ValueSet ------------------------------------------------------------------------------------
     def value_set_for(self, context: Context, instance: dict | None = None) -> dict:

@@ -19,6 +19,8 @@ from .filters import concepts_for_filter
 from .render import EXPANSION_PROPERTY, contains_entry
 
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
+# Which server expanded the codes of a system, when an upstream server did.
+SOURCE = "https://icd10cm-tx.org/fhir/StructureDefinition/expansion-source"
 
 
 @dataclass(eq=False)
@@ -33,6 +35,7 @@ class Member:
     extensions: list[dict] = field(default_factory=list)
     children: list[Member] = field(default_factory=list)
     show_version: bool = False
+    remote: dict | None = None  # the contains entry an upstream server gave, for codes it holds
 
     @property
     def key(self) -> tuple[str, str]:
@@ -40,10 +43,14 @@ class Member:
 
     @property
     def inactive(self) -> bool:
+        if self.remote is not None:
+            return self.remote.get("inactive") is True
         return self.cs is not None and self.concept is not None and self.cs.is_inactive(self.concept)
 
     @property
     def abstract(self) -> bool:
+        if self.remote is not None:
+            return self.remote.get("abstract") is True
         return self.cs is not None and self.concept is not None and self.cs.is_abstract(self.concept)
 
 
@@ -109,6 +116,9 @@ class Expander:
                 return [], False
             keep = set.intersection(*imported) if imported else set()
             return [m for m in imported_members if m.key in keep], False
+        upstream = self.context.upstream_for(system)
+        if upstream is not None:
+            return _keep_imported(self._remote(upstream, include), imported), False
         cs = self.context.code_system_for_include(include, excluding=excluding)
         if cs is None:  # an unknown system was reported (or tolerated) by the context
             members = [Member(system, include.get("version"), c["code"], c.get("display"))
@@ -133,6 +143,28 @@ class Expander:
                                     issue_code="not-found", tx_code="not-found")
             members = [self._member(cs, c) for c in cs.order]
         return _keep_imported(members, imported), whole
+
+    def _remote(self, upstream, include: dict) -> list[Member]:
+        """An include of a code system an upstream server holds, expanded there."""
+        context = self.context
+        value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [include]}}
+        answer = context.upstreams.post_json(upstream, "ValueSet/$expand", {
+            "resourceType": "Parameters", "parameter": [
+                {"name": "valueSet", "resource": value_set},
+                {"name": "count", "valueInteger": context.too_costly_limit + 1}]})
+        expansion = answer.get("expansion") if answer.get("resourceType") == "ValueSet" else None
+        if not isinstance(expansion, dict):
+            issue = (answer.get("issue") or [{}])[0]
+            text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or "no expansion"
+            raise Unprocessable(f"{upstream.name} could not expand the include of {include['system']}: {text}",
+                                issue_code=issue.get("code") or "processing")
+        for parameter in expansion.get("parameter", []):
+            if parameter.get("name") == "used-codesystem" and parameter.get("valueUri"):
+                context.note("used-codesystem", parameter["valueUri"])
+        context.sources.setdefault(include["system"], upstream.url)
+        return [Member(entry.get("system", include["system"]), entry.get("version"), entry["code"],
+                       entry.get("display"), remote=entry) for entry in _flatten(expansion.get("contains", []))
+                if isinstance(entry.get("code"), str)]
 
     def _enumerated(self, cs: CodeSystem, include: dict) -> list[Member]:
         members = []
@@ -193,6 +225,9 @@ class Expander:
             expansion_extensions += [{"url": UNCLOSED, "valueBoolean": True}] + [
                 {"url": f"{UNCLOSED}-reason", "valueString": "This extension is based on a fragment of the code "
                                                              f"system {url}"} for url in self.context.fragments]
+        expansion_extensions += [{"url": SOURCE, "extension": [
+            {"url": "system", "valueUri": system}, {"url": "server", "valueUrl": server}]}
+            for system, server in self.context.sources.items()]
         if declared:
             expansion_extensions += [{"url": EXPANSION_PROPERTY, "extension": [
                 {"url": "code", "valueCode": code}] + ([{"url": "uri", "valueUri": uri}] if uri else [])}
@@ -245,6 +280,15 @@ def _mixes_versions(value_set: dict) -> bool:
 
 _ECHOED = {"filter", "count", "offset", "date", "activeOnly", "includeDesignations", "includeDefinition",
            "excludeNested", "excludeNotForUI", "excludePostCoordinated", "designation"}
+
+
+def _flatten(contains: list) -> list[dict]:
+    out = []
+    for entry in contains:
+        if isinstance(entry, dict):
+            out.append(entry)
+            out.extend(_flatten(entry.get("contains", [])))
+    return out
 
 
 def _keep_imported(members: list[Member], imported: list[set]) -> list[Member]:

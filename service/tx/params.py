@@ -157,3 +157,15 @@ def _check_coding(coding: dict, where: str) -> None:
     for key in ("system", "version", "code", "display"):
         if key in coding and not isinstance(coding[key], str):
             raise InvalidRequest(f"{where}.{key} must be a string", expression=where)
+
+
+def named_systems(params: TxParams) -> list[str]:
+    """The code systems a CodeSystem operation names (system, url, codings), in order, each once."""
+    systems = params.strings("system") + params.strings("url")
+    for name in ("coding", "codingA", "codingB"):
+        coding = params.complex(name, "valueCoding")
+        if coding and coding.get("system"):
+            systems.append(coding["system"])
+    concept = params.complex("codeableConcept", "valueCodeableConcept")
+    systems += [c["system"] for c in (concept or {}).get("coding", []) if c.get("system")]
+    return list(dict.fromkeys(s.split("|")[0] for s in systems))

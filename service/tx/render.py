@@ -73,6 +73,8 @@ def _designation_wanted(designation: dict, filters: list[str]) -> bool:
 
 def contains_entry(context, member, declared: dict[str, str | None]) -> dict:
     """One ``contains`` entry; the properties it carries are added to ``declared`` (code -> uri)."""
+    if member.remote is not None:  # as the upstream server gave it
+        return {k: v for k, v in member.remote.items() if k != "contains"}
     params = context.params
     entry: dict = {}
     copied = _copied_extensions(member)

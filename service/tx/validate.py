@@ -55,6 +55,8 @@ class Checked:
     unknowns: list[str] = field(default_factory=list)  # unknown "system" / "system|version"
     version: str | None = None
     include_concept: dict | None = None  # the value set's own entry for the code, if it lists codes
+    answered_by: str | None = None  # the upstream server that checked the code, if one did
+    remote_display: str | None = None
 
     def at(self, element: str) -> str:
         return f"{self.path}.{element}" if self.path else element
@@ -307,6 +309,12 @@ class Validator:
                     continue
                 found = True
                 break
+            upstream = self.context.upstream_for(system)
+            if upstream is not None:
+                if self._in_remote_include(result, upstream, include):
+                    found = True
+                    break
+                continue
             version = self._determine_version(result, system, include.get("version"))
             cs = self.context.code_system(system, version)
             if cs is None:
@@ -329,6 +337,22 @@ class Validator:
         if not found:
             result.include_concept = None
         return found
+
+    def _in_remote_include(self, result: Checked, upstream, include: dict) -> bool:
+        """Is the coding in an include of a code system an upstream server holds? Asked of that server."""
+        value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [include]}}
+        coding = {k: v for k, v in result.coding.items() if k in ("system", "version", "code", "display")}
+        answer = self.context.upstreams.post_json(upstream, "ValueSet/$validate-code", {
+            "resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set},
+                                                        {"name": "coding", "valueCoding": coding}]})
+        values = {p.get("name"): next((v for k, v in p.items() if k.startswith("value")), None)
+                  for p in answer.get("parameter", []) if isinstance(p, dict)}
+        result.answered_by = upstream.url
+        if values.get("result") is not True:
+            return False
+        result.version = values.get("version")
+        result.remote_display = values.get("display")
+        return True
 
     def _includes_for(self, system: str, code: str | None, coding: dict) -> list[dict]:
         """The includes that can hold the coding: those of its system (best version first), then imports."""
@@ -605,6 +629,10 @@ class Validator:
         version = checked.version or coding.get("version")
         if version:
             out.append({"name": "version", "valueString": version})
+        if checked.remote_display:
+            out.append({"name": "display", "valueString": checked.remote_display})
+        if checked.answered_by:
+            out.append({"name": "answered-by", "valueUri": checked.answered_by})
         if checked.concept is not None:
             display = display_for(checked.cs, checked.concept, checked.concept.display, self.params.languages)
             if display:
