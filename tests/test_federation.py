@@ -164,3 +164,10 @@ def test_an_upstream_that_goes_down_or_hangs_degrades_to_502_and_504(store_dir, 
             stop_server(front)
         stop_server(upstream)
         silent.close()
+
+
+def test_the_implicit_value_set_of_an_upstream_code_system_is_forwarded(federation):
+    upstream, front = federation
+    response = requests.get(f"{front}/ValueSet/$expand", params={"url": f"{LOCAL}?fhir_vs"}, headers=JSON, timeout=30)
+    assert response.headers.get("X-Answered-By") == upstream
+    assert {c["code"] for c in response.json()["expansion"]["contains"]} == {"red", "green"}

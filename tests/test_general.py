@@ -320,3 +320,13 @@ def test_resources_of_the_folders_are_read_searched_and_operated_on_by_id(client
                                               query_string={"code": "gone"}), 200, "Parameters")
     assert param(checked, "result") is False
     assert client.get("/fhir/ValueSet/no-such-thing").status_code == 404
+
+
+def test_implicit_value_sets_of_any_code_system(client):
+    everything = assert_fhir_response(post(client, "ValueSet/$expand", [
+        {"name": "url", "valueUri": f"{COLORS}?fhir_vs"}, {"name": "excludeNested", "valueBoolean": True}]),
+        200, "ValueSet")
+    assert everything["expansion"]["total"] == 6
+    below = assert_fhir_response(post(client, "ValueSet/$expand", [
+        {"name": "url", "valueUri": f"{COLORS}?fhir_vs=isa/cold"}]), 200, "ValueSet")
+    assert below["expansion"]["total"] == 2

@@ -362,6 +362,9 @@ def test_capability_statement(client):
     assert ok(client.get("/fhir/metadata?mode=full"), "CapabilityStatement") == body
 
 
+CONTENT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
+
+
 def test_terminology_capabilities(client):
     body = ok(client.get("/fhir/metadata?mode=terminology"), "TerminologyCapabilities")
     codesystem, *others = body["codeSystem"]
@@ -369,7 +372,9 @@ def test_terminology_capabilities(client):
     assert [(v["code"], v["isDefault"]) for v in codesystem["version"]] == [("2026-04", True)]
     # the code systems of codesystems/, answered by the general engine
     assert {"uri": "http://hl7.org/fhir/administrative-gender",
-            "version": [{"code": "4.0.1", "isDefault": True}]} in others
+            "version": [{"code": "4.0.1", "isDefault": True}],
+            "extension": [{"url": CONTENT, "valueCode": "complete"}]} in others
+    assert codesystem["extension"] == [{"url": CONTENT, "valueCode": "complete"}]
 
 
 def test_metadata_bad_mode(client):

@@ -77,17 +77,8 @@ def file_resources(kind: str) -> list[dict]:
 
 
 # -- operations ----------------------------------------------------------------------------------
-def expand(instance: dict | None = None):
-    return respond(_engine().expand(tx_params(), _cache_id(), instance))
-
-
-def validate_value_set(instance: dict | None = None):
-    return respond(_engine().validate_value_set(tx_params(), _cache_id(), instance))
-
-
-def _forwarded(params: TxParams):
-    """The upstream's answer when the request is about code systems only an upstream server holds."""
-    upstream = _engine().upstream_for(params, _cache_id())
+def _forwarded(upstream):
+    """The upstream's answer to this very request (None when no upstream is to answer it)."""
     if upstream is None:
         return None
     base = current_app.config["BASE_PATH"]
@@ -99,25 +90,34 @@ def _forwarded(params: TxParams):
                     headers={ANSWERED_BY_HEADER: answer.server})
 
 
-def _code_system_operation(operation, instance: dict | None = None):
+def _answer(operation, route, instance: dict | None = None):
+    """The operation answered here, or forwarded when ``route`` names an upstream server for it."""
     params = tx_params()
     if instance is None:
-        forwarded = _forwarded(params)
+        forwarded = _forwarded(route(params, _cache_id()))
         if forwarded is not None:
             return forwarded
     return respond(operation(params, _cache_id(), instance))
 
 
+def expand(instance: dict | None = None):
+    return _answer(_engine().expand, _engine().upstream_for_value_set, instance)
+
+
+def validate_value_set(instance: dict | None = None):
+    return _answer(_engine().validate_value_set, _engine().upstream_for_value_set, instance)
+
+
 def validate_code_system(instance: dict | None = None):
-    return _code_system_operation(_engine().validate_code_system, instance)
+    return _answer(_engine().validate_code_system, _engine().upstream_for, instance)
 
 
 def subsumes():
-    return _code_system_operation(lambda params, cache_id, _: _engine().subsumes(params, cache_id))
+    return _answer(lambda params, cache_id, _: _engine().subsumes(params, cache_id), _engine().upstream_for)
 
 
 def lookup(instance: dict | None = None):
-    return _code_system_operation(_engine().lookup, instance)
+    return _answer(_engine().lookup, _engine().upstream_for, instance)
 
 
 @bp.route("/ValueSet/$batch-validate-code", methods=["GET", "POST"])

@@ -85,6 +85,14 @@ def capability_statement(base_url: str, released: str) -> dict:
     }
 
 
+# R5's TerminologyCapabilities.codeSystem.content, in R4 as the cross-version extension.
+CONTENT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
+
+
+def _content(mode: str) -> list[dict]:
+    return [{"url": CONTENT, "valueCode": mode}]
+
+
 def _other_code_systems(code_systems) -> list[dict]:
     """The code systems of codesystems/ (the general engine), one entry per url with its versions."""
     by_url: dict[str, list] = {}
@@ -95,7 +103,10 @@ def _other_code_systems(code_systems) -> list[dict]:
     for url, systems in sorted(by_url.items()):
         default = newest([cs.version for cs in systems])
         versions = [{"code": cs.version, "isDefault": cs.version == default} for cs in systems if cs.version]
-        out.append({"uri": url, "version": versions} if versions else {"uri": url})
+        entry = {"extension": _content(systems[0].content), "uri": url}
+        if versions:
+            entry["version"] = versions
+        out.append(entry)
     return out
 
 
@@ -113,6 +124,7 @@ def terminology_capabilities(engine: TerminologyEngine, base_url: str, released:
         "kind": "instance",
         "software": {"name": SOFTWARE, "version": software_version()},
         "codeSystem": [{
+            "extension": _content("complete"),
             "uri": ICD10CM,
             "version": [{"code": release.version, "isDefault": release.version == default,
                          "compositional": False, "language": ["en"]}

@@ -52,6 +52,14 @@ class GeneralEngine:
             return None
         return self.upstreams.for_system(systems[0])
 
+    def upstream_for_value_set(self, params: TxParams, cache_id: str | None = None) -> Upstream | None:
+        """The upstream server for a ValueSet operation on the implicit value set (``?fhir_vs``) of a code
+        system this server does not hold. Value sets mixing systems are answered here, part by part."""
+        url = params.string("url") or ""
+        if not self.upstreams or "?fhir_vs" not in url or params.has("valueSet"):
+            return None
+        return self.context(params, cache_id).upstream_for(url.split("?", 1)[0])
+
     # -- ValueSet ------------------------------------------------------------------------------------
     def value_set_for(self, context: Context, instance: dict | None = None) -> dict:
         """The value set an operation is about: the instance, the valueSet parameter, or url."""
@@ -65,7 +73,7 @@ class GeneralEngine:
         url = params.string("url") or params.string("context")
         if not url:
             raise InvalidRequest("Name the value set with url (or send it as valueSet)", expression="url")
-        found = context.value_set(url, params.string("valueSetVersion"))
+        found = context.value_set(url, params.string("valueSetVersion")) or implicit_value_set(url)
         if found is None:
             version = params.string("valueSetVersion")
             raise NotFound(context.message("Unable_to_resolve_value_Set_", url + (f"|{version}" if version else "")),
@@ -123,3 +131,17 @@ class GeneralEngine:
     # -- ConceptMap ------------------------------------------------------------------------------------
     def translate(self, params: TxParams, cache_id: str | None = None) -> dict:
         return translate(self.context(params, cache_id))
+
+
+def implicit_value_set(url: str) -> dict | None:
+    """The value set a code system's implicit URL stands for: ``[system]?fhir_vs`` (every code) or
+    ``[system]?fhir_vs=isa/[code]`` (the code and those below it)."""
+    system, marker, rest = url.partition("?fhir_vs")
+    if not marker or not system:
+        return None
+    include: dict = {"system": system}
+    if rest.startswith("=isa/") and len(rest) > 5:
+        include["filter"] = [{"property": "concept", "op": "is-a", "value": rest[5:]}]
+    elif rest:
+        return None
+    return {"resourceType": "ValueSet", "url": url, "status": "active", "compose": {"include": [include]}}
