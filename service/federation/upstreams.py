@@ -93,6 +93,7 @@ class Upstreams:
         self.refresh = refresh
         self._lock = threading.Lock()
         self.session = requests.Session()
+        self.session.trust_env = False  # no proxy lookups from the environment on every request
         # Bounded retries: one more try on a refused or reset connection, never on a slow answer.
         retry = Retry(total=1, connect=1, read=False, status=0, backoff_factor=0.05, allowed_methods=None)
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=retry)
