@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
         library.add_code_system(Icd10cmCodeSystem(release))
     upstreams = Upstreams(parse_upstreams(settings.upstreams), settings.upstream_timeout,
                           settings.upstream_retry_after, settings.upstream_refresh)
+    upstreams.discover_in_background()
     app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
                                               settings.max_expansion, files, upstreams)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"

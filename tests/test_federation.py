@@ -171,3 +171,11 @@ def test_the_implicit_value_set_of_an_upstream_code_system_is_forwarded(federati
     response = requests.get(f"{front}/ValueSet/$expand", params={"url": f"{LOCAL}?fhir_vs"}, headers=JSON, timeout=30)
     assert response.headers.get("X-Answered-By") == upstream
     assert {c["code"] for c in response.json()["expansion"]["contains"]} == {"red", "green"}
+
+
+def test_validating_in_a_code_system_nobody_holds(federation):
+    upstream, front = federation
+    body = requests.get(f"{front}/CodeSystem/$validate-code", params={"url": "http://example.org/nobody", "code": "x"},
+                        headers=JSON, timeout=30).json()
+    assert param(body, "result") is False
+    assert param(body, "x-caused-by-unknown-system") == "http://example.org/nobody"

@@ -296,7 +296,7 @@ def test_validate_issues_carry_tx_issue_type(client):
 def test_validate_unknown_system(client):
     body = ok(get(client, VALIDATE, {"url": "http://snomed.info/sct", "code": "M54.9"}))
     assert param(body, "result") is False
-    assert params_named(body, "x-unknown-system") == ["http://snomed.info/sct"]
+    assert params_named(body, "x-caused-by-unknown-system") == ["http://snomed.info/sct"]
     [issue] = param(body, "issues")["issue"]
     assert issue["details"]["coding"][0]["code"] == "not-found"
 

@@ -112,6 +112,10 @@ class Upstreams:
                 return upstream
         return None
 
+    def discover_in_background(self) -> None:
+        """Read what the upstreams serve now, without holding up the start."""
+        threading.Thread(target=lambda: [self._discover(u) for u in self.upstreams], daemon=True).start()
+
     def _discover(self, upstream: Upstream) -> None:
         now = time.monotonic()
         if not upstream.discover or now - upstream.discovered_at < self.refresh or now < upstream.down_until:

@@ -652,7 +652,7 @@ class Validator:
         if self.value_set_issues:
             return _finish(out, self.value_set_issues, False)
         valid = checked.outcome is True and not checked.failed
-        _unknowns(out, [checked], checked.outcome, valid)
+        _unknowns(out, [checked], checked.outcome, valid, self.value_set is not None)
         return _finish(out, checked.issues, valid)
 
     def _answer_codeable(self, concept: dict, checked: list[Checked]) -> dict:
@@ -670,15 +670,17 @@ class Validator:
             issues.insert(0, Issue("error", "code-invalid", self.context.message(
                 "TX_GENERAL_CC_ERROR_MESSAGE", self._value_set_name()), "not-in-vs"))
         valid = ok is True and not any(i.severity == "error" for i in issues)
-        _unknowns(out, checked, ok, valid)
+        _unknowns(out, checked, ok, valid, self.value_set is not None)
         return _finish(out, issues, valid)
 
 
-def _unknowns(out: list[dict], checked: list[Checked], ok: bool | None, valid: bool) -> None:
-    """Unknown code systems: why the codes are not in the value set, or why the answer is not valid."""
+def _unknowns(out: list[dict], checked: list[Checked], ok: bool | None, valid: bool, in_value_set: bool) -> None:
+    """Unknown code systems: why the codes are not in the value set (``x-unknown-system``, as the
+    ecosystem reports it), or why the answer could not be decided (``x-caused-by-unknown-system``,
+    also for a CodeSystem/$validate-code on a system nobody here knows)."""
     if valid:
         return
-    name = "x-unknown-system" if ok is False else "x-caused-by-unknown-system"
+    name = "x-unknown-system" if ok is False and in_value_set else "x-caused-by-unknown-system"
     seen: list[str] = []
     for c in checked:
         for canonical in c.unknowns:
