@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ServiceError
+from .federation.upstreams import parse_upstreams
 from .loaders.load import load
 from .loaders.resources import read_bundle, resource_folders
 from .loaders.sources import default_source_path
@@ -46,6 +47,7 @@ def _serve(args) -> int:
                                  threads=args.threads)
     _ensure_store(settings.store)
     read_bundle(settings.store, resource_folders(settings))  # validated again only if a file changed
+    parse_upstreams(settings.upstreams)  # a bad configuration stops here, with its reason
     os.environ.update(settings.to_env())
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
     from granian import Granian

@@ -16,6 +16,8 @@ import requests
 
 from conftest import start_server, stop_server
 from helpers import assert_fhir, param
+from service.errors import LoadError
+from service.federation.upstreams import parse_upstreams
 
 LOCAL = "http://example.org/fhir/CodeSystem/local-colors"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -179,3 +181,21 @@ def test_validating_in_a_code_system_nobody_holds(federation):
                         headers=JSON, timeout=30).json()
     assert param(body, "result") is False
     assert param(body, "x-caused-by-unknown-system") == "http://example.org/nobody"
+
+
+@pytest.mark.parametrize("text", ["[", "{}", '[{"url": "ftp://x"}]', '[{"url": "http://x", "systems": "all"}]',
+                                  "/no/such/file.json"])
+def test_a_bad_upstream_configuration_is_refused_with_its_reason(text):
+    with pytest.raises(LoadError) as raised:
+        parse_upstreams(text)
+    assert raised.value.message.startswith("upstreams")
+
+
+def test_upstream_configuration():
+    [listed, discovered] = parse_upstreams(json.dumps([
+        {"name": "snomed", "url": "https://tx.example.org/r4/", "systems": ["http://snomed.info/*"]},
+        {"url": "http://10.0.0.7:8080/fhir"}]))
+    assert listed.url == "https://tx.example.org/r4" and not listed.discover
+    assert listed.serves("http://snomed.info/sct") and not listed.serves("http://loinc.org")
+    assert discovered.discover and discovered.name == "http://10.0.0.7:8080/fhir"
+    assert parse_upstreams("") == []

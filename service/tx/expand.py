@@ -158,13 +158,16 @@ class Expander:
             text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or "no expansion"
             raise Unprocessable(f"{upstream.name} could not expand the include of {include['system']}: {text}",
                                 issue_code=issue.get("code") or "processing")
+        contains = _flatten(expansion.get("contains", []))
+        if isinstance(expansion.get("total"), int) and expansion["total"] > len(contains):
+            raise TooCostly(context.message("VALUESET_TOO_COSTLY", f"{include['system']} (at {upstream.name})",
+                                            context.too_costly_limit))
         for parameter in expansion.get("parameter", []):
             if parameter.get("name") == "used-codesystem" and parameter.get("valueUri"):
                 context.note("used-codesystem", parameter["valueUri"])
         context.sources.setdefault(include["system"], upstream.url)
         return [Member(entry.get("system", include["system"]), entry.get("version"), entry["code"],
-                       entry.get("display"), remote=entry) for entry in _flatten(expansion.get("contains", []))
-                if isinstance(entry.get("code"), str)]
+                       entry.get("display"), remote=entry) for entry in contains if isinstance(entry.get("code"), str)]
 
     def _enumerated(self, cs: CodeSystem, include: dict) -> list[Member]:
         members = []
