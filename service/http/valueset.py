@@ -40,6 +40,13 @@ def _general_value_set(resource_id: str | None) -> dict | None:
     return general.file_resource("ValueSet", resource_id)
 
 
+def _for_general_engine(resource_id: str | None, flat: dict) -> bool:
+    """A value set of the general engine by id, or a request that is not about ICD-10-CM's value sets."""
+    if resource_id is not None:
+        return _general_value_set(resource_id) is not None
+    return not general.icd10cm_value_set_request(flat, _engine().valuesets.knows)
+
+
 @bp.get("/ValueSet/<resource_id>")
 def read(resource_id: str):
     return respond(_general_value_set(resource_id) or _engine().valuesets.by_id(resource_id))
@@ -76,10 +83,8 @@ def _system_version(args: dict, default: str) -> str:
 @bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
 def expand(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    instance = _general_value_set(resource_id)
-    if instance is not None or resource_id is None and not general.icd10cm_value_set_request(
-            flat, _engine().valuesets.knows):
-        return general.expand(instance)
+    if _for_general_engine(resource_id, flat):
+        return general.expand(_general_value_set(resource_id))
     args = params.EXPAND.bind(flat)
     value_set = _value_set(resource_id, args)
     engine = _engine()
@@ -95,10 +100,8 @@ def expand(resource_id: str | None = None):
 @bp.route("/ValueSet/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    instance = _general_value_set(resource_id)
-    if instance is not None or resource_id is None and not general.icd10cm_value_set_request(
-            flat, _engine().valuesets.knows):
-        return general.validate_value_set(instance)
+    if _for_general_engine(resource_id, flat):
+        return general.validate_value_set(_general_value_set(resource_id))
     args = params.VALUESET_VALIDATE_CODE.bind(flat)
     value_set = _value_set(resource_id, args)
     system = canonical_system(args.get("system"))
