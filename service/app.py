@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+
+import orjson
 
 from flask import Flask
 
 from .config import Settings
-from .http import codesystem, general, metadata, valueset
-from .http.fhir import check_format
+from .http import codesystem, general, health, metadata, valueset
+from .http.fastpath import FastPath
+from .http.protocol import Protocol
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
 from .federation.upstreams import Upstreams, parse_upstreams
@@ -45,8 +49,20 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     app.extensions["guidance_extension"] = structure_definition()
     for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
-    app.before_request(check_format)
+    app.register_blueprint(health.bp)
+    fast = FastPath(app.wsgi_app, engine, base_path=settings.base_path, max_parameters=settings.max_parameters,
+                    max_expansion=settings.max_expansion)
+    app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,
+                            cache_bytes=settings.answer_cache_mb * 1_048_576)
+    logging.getLogger("icd10cm_tx.access").setLevel(logging.INFO if settings.access_log == "on" else logging.WARNING)
     register_error_handlers(app)
     logging.getLogger(__name__).info(
         "ICD-10-CM releases: %s (default %s)", engine.releases.versions_text, engine.releases.default.version)
     return app
+
+
+def _state_tag(engine: TerminologyEngine, files: list[dict]) -> str:
+    """What every answer depends on: the release builds, the resource files, this software's version."""
+    builds = ",".join(f"{r.version}@{r.meta['built']}" for r in engine.releases)
+    digest = hashlib.blake2b(orjson.dumps(files), digest_size=8).hexdigest()
+    return f"{metadata.software_version()}|{builds}|{digest}"

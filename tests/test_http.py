@@ -508,8 +508,7 @@ def test_malformed_parameters_are_400(client, body):
         error(client.post(path, data=json.dumps(body), content_type=FHIR_JSON), 400)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/fhir+xml",
-                                          "application/x-www-form-urlencoded", None])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 def test_wrong_content_type_is_415(client, content_type):
     body = json.dumps({"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "M54.9"}]})
     kwargs = {"content_type": content_type} if content_type else {}
@@ -574,8 +573,8 @@ def test_repeated_parameter_in_validate_code_is_400(client):
     error(get(client, VALIDATE, {"url": ICD10CM, "code": ["M54.9", "M54.5"]}), 400)
 
 
-@pytest.mark.parametrize("fmt", ["xml", "application/fhir+xml", "text/xml", "turtle", "html"])
-def test_format_other_than_json_is_406(client, fmt):
+@pytest.mark.parametrize("fmt", ["turtle", "html", "application/pdf"])
+def test_format_other_than_json_or_xml_is_406(client, fmt):
     error(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "_format": fmt}), 406, "not-supported")
     error(client.get(f"/fhir/metadata?_format={fmt}"), 406)
 
@@ -583,13 +582,6 @@ def test_format_other_than_json_is_406(client, fmt):
 @pytest.mark.parametrize("fmt", ["json", "application/fhir+json", "application/json"])
 def test_format_json_is_fine(client, fmt):
     check_m54_9(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "_format": fmt})))
-
-
-def test_accept_xml_only_is_406(client):
-    error(client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml"}), 406)
-    ok(client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml, application/fhir+json;q=0.5"}),
-       "CapabilityStatement")
-    ok(client.get("/fhir/metadata", headers={"Accept": "*/*"}), "CapabilityStatement")
 
 
 def test_unknown_parameters_are_ignored(client):
@@ -614,14 +606,12 @@ def test_query_parameters_apply_to_post(client):
     response = post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}],
                     query={"_pretty": "true"})
     assert "\n" in response.get_data(as_text=True)
-    error(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}],
-               query={"_format": "xml"}), 406)
 
 
 def test_head_and_options(client):
     assert client.head("/fhir/metadata").status_code == 200
     response = client.options(LOOKUP)
-    assert response.status_code == 200 and "POST" in response.headers["Allow"]
+    assert response.status_code == 204 and "POST" in response.headers["Allow"]
 
 
 # --------------------------------------------------------------------------------------------- fuzz

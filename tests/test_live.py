@@ -95,7 +95,7 @@ def test_errors_over_http(live_server):
     response = requests.post(f"{live_server}/CodeSystem/$lookup", data="code=M54.9",
                              headers={"Content-Type": "text/plain"}, timeout=10)
     assert_fhir_response(response, 415)
-    assert_fhir_response(requests.get(f"{live_server}/metadata?_format=xml", timeout=10), 406)
+    assert_fhir_response(requests.get(f"{live_server}/metadata?_format=turtle", timeout=10), 406)
 
 
 def test_concurrent_requests(live_server):
@@ -131,3 +131,24 @@ def test_cli_load_error(tmp_path):
                           timeout=60)
     assert done.returncode == 2
     assert "missing.xml" in done.stderr
+
+
+def test_xml_and_the_protocol_over_http(live_server):
+    """Through the real server: XML both ways, gzip, ETag and 304, the request id, CORS."""
+    from fhir.resources.R4B.parameters import Parameters
+
+    body = ('<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="url"/>'
+            '<valueUri value="http://hl7.org/fhir/sid/icd-10-cm"/></parameter>'
+            '<parameter><name value="code"/><valueCode value="M54.5"/></parameter></Parameters>')
+    response = requests.post(f"{live_server}/CodeSystem/$validate-code", data=body, timeout=10,
+                             headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml",
+                                      "X-Request-Id": "live-xml-1"})
+    assert response.status_code == 200 and response.headers["X-Request-Id"] == "live-xml-1"
+    answer = Parameters.model_validate_xml(response.content)
+    assert any(p.name == "result" for p in answer.parameter)
+    url = f"{live_server}/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=M54.50"
+    first = requests.get(url, headers={"Accept-Encoding": "gzip", "Origin": "https://app.example.org"}, timeout=10)
+    assert first.headers["Content-Encoding"] == "gzip" and first.headers["Access-Control-Allow-Origin"] == "*"
+    assert first.json()["resourceType"] == "Parameters"  # requests undoes the gzip
+    again = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304 and again.content == b""

@@ -24,8 +24,8 @@ def _max_parameters() -> int:
     return current_app.config["MAX_PARAMETERS"]
 
 
-def _release_for_id(resource_id: str):
-    for release in _engine().releases:
+def _release_for_id(engine: TerminologyEngine, resource_id: str):
+    for release in engine.releases:
         if codesystem_id(release.version) == resource_id:
             return release
     raise NotFound(f"CodeSystem/{resource_id} is not known on this server")
@@ -56,7 +56,7 @@ def read(resource_id: str):
     instance = _general_code_system(resource_id)
     if instance is not None:
         return respond(instance)
-    release = _release_for_id(resource_id)
+    release = _release_for_id(_engine(), resource_id)
     return respond(codesystem_resource(release, release is _engine().releases.default))
 
 
@@ -73,11 +73,11 @@ def search():
     return respond(search_bundle(_resources(), "CodeSystem"))
 
 
-def _instance_system(resource_id: str | None, system: str | None, version: str | None):
+def _instance_system(engine: TerminologyEngine, resource_id: str | None, system: str | None, version: str | None):
     """At instance level the CodeSystem id fixes the system and version."""
     if resource_id is None:
         return system, version
-    release = _release_for_id(resource_id)
+    release = _release_for_id(engine, resource_id)
     if system is not None and canonical_system(system) != ICD10CM:
         raise InvalidRequest(f"CodeSystem/{resource_id} is {ICD10CM}, not {system}", expression="system")
     if version is not None and version != release.version:
@@ -91,8 +91,14 @@ def _instance_system(resource_id: str | None, system: str | None, version: str |
 def lookup(resource_id: str | None = None):
     flat = params.request_parameters(_max_parameters())
     instance = _general_code_system(resource_id)
-    if instance is not None or resource_id is None and not general.icd10cm_code_system_request(flat):
-        return general.lookup(instance)
+    answer = None if instance is not None else icd10cm_lookup(_engine(), flat, resource_id)
+    return general.lookup(instance) if answer is None else respond(answer)
+
+
+def icd10cm_lookup(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+    """The answer to $lookup, or None when the request is not about ICD-10-CM (the general engine's)."""
+    if resource_id is None and not general.icd10cm_code_system_request(flat):
+        return None
     args = params.LOOKUP.bind(flat)
     coding: Coding | None = args.get("coding")
     code, system, version = args.get("code"), args.get("system"), args.get("version")
@@ -100,10 +106,10 @@ def lookup(resource_id: str | None = None):
         if code is not None:
             raise InvalidRequest("Give either code or coding, not both", expression="coding")
         code, system, version = coding.code, coding.system or system, coding.version or version
-    system, version = _instance_system(resource_id, system, version)
-    result = _engine().lookup(system, code, version=version, date=args.get("date"),
-                              properties=args.get("property"), guidance=args.get("guidance", "all"))
-    return respond(lookup_parameters(result))
+    system, version = _instance_system(engine, resource_id, system, version)
+    result = engine.lookup(system, code, version=version, date=args.get("date"),
+                           properties=args.get("property"), guidance=args.get("guidance", "all"))
+    return lookup_parameters(result)
 
 
 @bp.route("/CodeSystem/$validate-code", methods=["GET", "POST"])
@@ -111,12 +117,18 @@ def lookup(resource_id: str | None = None):
 def validate_code(resource_id: str | None = None):
     flat = params.request_parameters(_max_parameters())
     instance = _general_code_system(resource_id)
-    if instance is not None or resource_id is None and not general.icd10cm_code_system_request(flat):
-        return general.validate_code_system(instance)
+    answer = None if instance is not None else icd10cm_validate_code(_engine(), flat, resource_id)
+    return general.validate_code_system(instance) if answer is None else respond(answer)
+
+
+def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+    """The answer to CodeSystem/$validate-code, or None when the request is not about ICD-10-CM."""
+    if resource_id is None and not general.icd10cm_code_system_request(flat):
+        return None
     args = params.CODESYSTEM_VALIDATE_CODE.bind(flat)
     system = canonical_system(args.get("url") or args.get("system"))
-    system, version = _instance_system(resource_id, system, args.get("version"))
-    return validation.answer(_engine().validate_code, args, system, version, "url")
+    system, version = _instance_system(engine, resource_id, system, args.get("version"))
+    return validation.answer(engine.validate_code, args, system, version, "url")
 
 
 @bp.route("/CodeSystem/$subsumes", methods=["GET", "POST"])
@@ -137,7 +149,7 @@ def subsumes(resource_id: str | None = None):
             system, version = coding.system or system, coding.version or version
     if not code_a or not code_b:
         raise InvalidRequest("$subsumes needs codeA and codeB (or codingA and codingB)", expression="codeA")
-    system, version = _instance_system(resource_id, system, version)
+    system, version = _instance_system(_engine(), resource_id, system, version)
     if system is None:
         raise InvalidRequest("$subsumes needs the system", expression="system")
     outcome = _engine().subsumes(system, code_a, code_b, version=version)

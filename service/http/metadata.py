@@ -49,7 +49,7 @@ def capability_statement(base_url: str, released: str) -> dict:
         "software": {"name": SOFTWARE, "version": software_version(), "releaseDate": released},
         "implementation": {"description": "ICD-10-CM FHIR terminology service", "url": base_url},
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
+        "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
         "extension": [_feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version", "1.9.3"),
                       _feature("http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter",
                                True)],

@@ -33,6 +33,13 @@ def operation_outcome(issues: list[dict]) -> dict:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
+def error_body(error: ServiceError) -> dict:
+    """The OperationOutcome that reports a ServiceError."""
+    if error.issues:
+        return operation_outcome(error.issues)
+    return operation_outcome([issue("error", error.issue_code, error.message, error.tx_code, error.expression)])
+
+
 def _render(status: int, entry: dict, headers: dict | None = None):
     return respond(operation_outcome([entry]), status, headers)
 
@@ -42,9 +49,7 @@ def register_error_handlers(app: Flask) -> None:
     def service_error(error: ServiceError):
         if error.status >= 500:
             log.error("%s", error.message)
-        if error.issues:
-            return respond(operation_outcome(error.issues), error.status)
-        return _render(error.status, issue("error", error.issue_code, error.message, error.tx_code, error.expression))
+        return respond(error_body(error), error.status)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

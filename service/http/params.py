@@ -81,8 +81,11 @@ def request_entries(max_parameters: int) -> list[dict]:
 
 
 def query_parameters(max_parameters: int) -> dict[str, list]:
-    # parse_qs straight from the environ: the same decoding as request.args, without the MultiDict.
-    query = request.environ.get("QUERY_STRING", "")
+    return parse_query(request.environ.get("QUERY_STRING", ""), max_parameters)
+
+
+def parse_query(query: str, max_parameters: int) -> dict[str, list]:
+    """name -> values of a query string (the same decoding as request.args, without the MultiDict)."""
     if query.count("&") >= max_parameters:
         raise InvalidRequest(f"Too many parameters (at most {max_parameters})")
     return parse_qs(query, keep_blank_values=True)

@@ -8,19 +8,18 @@ from collections.abc import Callable
 from ..errors import InvalidRequest
 from ..terminology.codes import canonical_system
 from ..terminology.model import Coding, ValidationResult
-from .fhir import respond
 from .render import validation_parameters
 
 
 def answer(validate: Callable[..., ValidationResult], args: dict, system: str | None, version: str | None,
-           system_name: str):
+           system_name: str) -> dict:
     """Validate the codeableConcept, the coding, or code+system of a request (``system_name`` is the
     parameter that names the code system: url for a CodeSystem, system for a ValueSet)."""
     options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
                "date": args.get("date"), "guidance": args.get("guidance", "all")}
     concept = args.get("codeableConcept")
     if concept is not None:
-        return respond(validation_parameters(validate(codeable_concept=concept, **options), concept))
+        return validation_parameters(validate(codeable_concept=concept, **options), concept)
     coding = args.get("coding")
     if coding is not None:
         coding = Coding(canonical_system(coding.system) or system, coding.code, coding.version or version,
@@ -28,8 +27,8 @@ def answer(validate: Callable[..., ValidationResult], args: dict, system: str | 
         if coding.system is None:
             raise InvalidRequest(f"$validate-code needs the system of the coding (or {system_name})",
                                  expression="Coding.system")
-        return respond(validation_parameters(validate(coding, from_coding=True, **options)))
+        return validation_parameters(validate(coding, from_coding=True, **options))
     if system is None:
         raise InvalidRequest(f"$validate-code needs {system_name} (the code system) and code", expression=system_name)
     coding = Coding(system, args.get("code"), version, args.get("display"))
-    return respond(validation_parameters(validate(coding, **options)))
+    return validation_parameters(validate(coding, **options))

@@ -40,13 +40,6 @@ def _general_value_set(resource_id: str | None) -> dict | None:
     return general.file_resource("ValueSet", resource_id)
 
 
-def _for_general_engine(resource_id: str | None, flat: dict) -> bool:
-    """A value set of the general engine by id, or a request that is not about ICD-10-CM's value sets."""
-    if resource_id is not None:
-        return _general_value_set(resource_id) is not None
-    return not general.icd10cm_value_set_request(flat, _engine().valuesets.knows)
-
-
 @bp.get("/ValueSet/<resource_id>")
 def read(resource_id: str):
     return respond(_general_value_set(resource_id) or _engine().valuesets.by_id(resource_id))
@@ -83,37 +76,51 @@ def _system_version(args: dict, default: str) -> str:
 @bp.route("/ValueSet/<resource_id>/$expand", methods=["GET", "POST"])
 def expand(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    if _for_general_engine(resource_id, flat):
-        return general.expand(_general_value_set(resource_id))
+    instance = _general_value_set(resource_id)
+    answer = None if instance is not None else \
+        icd10cm_expand(_engine(), flat, resource_id, max_expansion=current_app.config["MAX_EXPANSION"])
+    return general.expand(instance) if answer is None else respond(answer)
+
+
+def icd10cm_expand(engine: TerminologyEngine, flat: dict, resource_id: str | None = None, *,
+                   max_expansion: int) -> dict | None:
+    """The expansion of one of ICD-10-CM's value sets, or None when the request is not about them."""
+    if resource_id is None and not general.icd10cm_value_set_request(flat, engine.valuesets.knows):
+        return None
     args = params.EXPAND.bind(flat)
-    value_set = _value_set(resource_id, args)
-    engine = _engine()
+    value_set = _value_set(engine, resource_id, args)
     version = _system_version(args, engine.releases.resolve(date=args.get("date")).version)
     expansion = engine.expand(value_set, version=version,
                               text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
-                              exclude_not_for_ui=args.get("excludeNotForUI", False),
-                              max_size=current_app.config["MAX_EXPANSION"])
-    return respond(expanded(value_set, expansion, args, engine))
+                              exclude_not_for_ui=args.get("excludeNotForUI", False), max_size=max_expansion)
+    return expanded(value_set, expansion, args, engine)
 
 
 @bp.route("/ValueSet/$validate-code", methods=["GET", "POST"])
 @bp.route("/ValueSet/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
-    if _for_general_engine(resource_id, flat):
-        return general.validate_value_set(_general_value_set(resource_id))
+    instance = _general_value_set(resource_id)
+    answer = None if instance is not None else icd10cm_validate_code(_engine(), flat, resource_id)
+    return general.validate_value_set(instance) if answer is None else respond(answer)
+
+
+def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+    """The answer to ValueSet/$validate-code on one of ICD-10-CM's value sets, or None when the request
+    is not about them."""
+    if resource_id is None and not general.icd10cm_value_set_request(flat, engine.valuesets.knows):
+        return None
     args = params.VALUESET_VALIDATE_CODE.bind(flat)
-    value_set = _value_set(resource_id, args)
+    value_set = _value_set(engine, resource_id, args)
     system = canonical_system(args.get("system"))
     if system is None and all(canonical_system(i.get("system")) == ICD10CM
                               for i in value_set.get("compose", {}).get("include", ())):
         system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying
-    validate = partial(_engine().validate_in_value_set, value_set)
+    validate = partial(engine.validate_in_value_set, value_set)
     return validation.answer(validate, args, system, args.get("systemVersion"), "system")
 
 
-def _value_set(resource_id: str | None, args: dict) -> dict:
-    engine = _engine()
+def _value_set(engine: TerminologyEngine, resource_id: str | None, args: dict) -> dict:
     if resource_id is not None:
         return engine.valuesets.by_id(resource_id)
     if "valueSet" in args:

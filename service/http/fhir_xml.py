@@ -1,0 +1,238 @@
+"""FHIR XML from and to the JSON form, with the element order and types of fhir_xml_schema.json
+(made by tools/make_xml_schema.py). Plain string building and lxml: fhir.resources costs
+milliseconds per resource, this costs tens of microseconds.
+
+The rules (https://hl7.org/fhir/R4/xml.html): elements in the order of their definition;
+primitives as ``<name value="..."/>`` with their ``_name`` id and extensions inside; an element's
+id and an extension's url as attributes; resources inside resources wrapped in an element named
+after their type; the narrative ``div`` as XHTML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import InvalidRequest
+
+NAMESPACE = "http://hl7.org/fhir"
+_NS = "{" + NAMESPACE + "}"
+_XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
+_TYPES: dict = json.loads((Path(__file__).with_name("fhir_xml_schema.json")).read_text())
+for _spec in _TYPES.values():
+    _spec["o"] = {e[0]: index for index, e in enumerate(_spec["e"])}  # element -> its place
+_PRIMITIVES = {"boolean", "integer", "decimal", "string"}
+# type -> name -> (type, repeats), for reading
+_ELEMENTS = {name: {e[0]: (e[1], bool(e[2])) for e in spec["e"]} for name, spec in _TYPES.items()}
+_NEEDS_ESCAPE = re.compile(r'[&<>"\n\r\t]')
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                          "\t": "&#9;"})
+
+
+class XmlError(InvalidRequest):
+    """The XML is not FHIR XML this server can read."""
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+def dumps(resource: dict) -> bytes:
+    out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>']
+    _write_resource(out, resource)
+    return "".join(out).encode()
+
+
+def _write_resource(out: list[str], resource: dict) -> None:
+    kind = resource.get("resourceType")
+    spec = _TYPES.get(kind)
+    if spec is None or not spec["r"]:
+        raise ValueError(f"no XML form for resource type {kind!r}")
+    out.append(f'<{kind} xmlns="{NAMESPACE}">')
+    _write_children(out, resource, kind)
+    out.append(f"</{kind}>")
+
+
+_PLANS: dict[tuple, list] = {}  # (type, the object's keys) -> [(name, kind, repeats)] in document order
+
+
+def _plan(kind: str, keys: tuple) -> list:
+    """Which of an object's keys are written, in which order; the same few shapes recur thousands of
+    times in one answer, so each is worked out once."""
+    spec = _TYPES[kind]
+    order = spec["o"]
+    names = sorted({key[1:] if key[0] == "_" else key for key in keys}.intersection(order), key=order.__getitem__)
+    plan = [tuple(spec["e"][order[name]]) for name in names
+            if not (name == "id" and not spec["r"]) and not (name == "url" and kind == "Extension")]
+    if len(_PLANS) < 10_000:  # bounded, whatever shapes clients send
+        _PLANS[kind, keys] = plan
+    return plan
+
+
+def _write_children(out: list[str], value: dict, kind: str) -> None:
+    keys = tuple(value)
+    plan = _PLANS.get((kind, keys)) or _plan(kind, keys)
+    for name, child_kind, repeats in plan:
+        content, extra = value.get(name), value.get("_" + name)
+        if not repeats:
+            _write_element(out, name, child_kind, content, extra)
+            continue
+        contents = content if content is not None else [None] * len(extra)
+        extras = extra if extra is not None else (None,) * len(contents)
+        for one, more in zip(contents, extras):
+            _write_element(out, name, child_kind, one, more)
+
+
+def _write_element(out: list[str], name: str, kind: str, value, extra: dict | None) -> None:
+    if kind in _PRIMITIVES:
+        if extra is None:  # the common case: <name value="..."/>
+            text = ("true" if value else "false") if kind == "boolean" else str(value)
+            out.append(f'<{name} value="{text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text}"/>')
+            return
+        attributes = f' id="{_escape(extra["id"])}"' if "id" in extra else ""
+        if value is not None:
+            text = ("true" if value else "false") if kind == "boolean" else str(value)
+            attributes += f' value="{_escape(text)}"'
+        extensions = extra.get("extension")
+        if not extensions:
+            out.append(f"<{name}{attributes}/>")
+            return
+        out.append(f"<{name}{attributes}>")
+        for extension in extensions:
+            _write_element(out, "extension", "Extension", extension, None)
+        out.append(f"</{name}>")
+    elif kind == "xhtml":
+        out.append(value)  # the narrative: XHTML already, with its own namespace
+    elif kind == "Resource":
+        out.append(f"<{name}>")
+        _write_resource(out, value)
+        out.append(f"</{name}>")
+    else:
+        attributes = f' id="{_escape(value["id"])}"' if "id" in value else ""
+        if kind == "Extension":
+            attributes += f' url="{_escape(value.get("url", ""))}"'
+        out.append(f"<{name}{attributes}>")
+        _write_children(out, value, kind)
+        out.append(f"</{name}>")
+
+
+def _escape(text: str) -> str:
+    return text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+# No DTDs, no entities (XXE and expansion bombs), no network, no huge nodes; comments dropped.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                          remove_comments=True, remove_pis=True)
+
+
+def loads(data: bytes) -> dict:
+    """A FHIR resource from its XML form (the body size limit applies before this)."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise XmlError("FHIR XML must not declare a DTD or entities")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise XmlError(f"The body is not well-formed XML: {error}") from None
+    return _read_resource(root)
+
+
+def _local(element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str) or not tag.startswith(_NS):
+        raise XmlError(f"<{tag}> is not in the FHIR namespace ({NAMESPACE})")
+    return tag[len(_NS):]
+
+
+def _read_resource(element) -> dict:
+    kind = _local(element)
+    if kind not in _TYPES or not _TYPES[kind]["r"]:
+        raise XmlError(f"This server does not read {kind} resources in XML")
+    resource = {"resourceType": kind}
+    _read_children(element, kind, resource)
+    return resource
+
+
+def _read_children(element, kind: str, into: dict) -> None:
+    elements = _ELEMENTS[kind]
+    primitive_extras: dict[str, list] = {}
+    for child in element:
+        name = "div" if child.tag == _XHTML_DIV else _local(child)
+        if name not in elements or (name == "id" and not _TYPES[kind]["r"]) \
+                or (kind == "Extension" and name == "url"):
+            raise XmlError(f"<{name}> is not an element of {kind}")
+        child_kind, repeats = elements[name]
+        extra = None
+        if child_kind in _PRIMITIVES:
+            value, extra = _read_primitive(child, child_kind, f"{kind}.{name}")
+        elif child_kind == "xhtml":
+            value = etree.tostring(child, encoding=str, with_tail=False)
+        elif child_kind == "Resource":
+            inner = list(child)
+            if len(inner) != 1:
+                raise XmlError(f"<{name}> of {kind} must hold exactly one resource")
+            value = _read_resource(inner[0])
+        else:
+            value = _read_complex(child, child_kind)
+        if repeats:
+            into.setdefault(name, []).append(value)
+            primitive_extras.setdefault(name, []).append(extra)
+        elif name in into or "_" + name in into:
+            raise XmlError(f"<{name}> appears more than once in {kind}")
+        else:
+            if value is not None:
+                into[name] = value
+            if extra is not None:
+                into["_" + name] = extra
+    for name, extras in primitive_extras.items():
+        if any(e is not None for e in extras):
+            into["_" + name] = extras
+        if all(v is None for v in into[name]):
+            del into[name]
+
+
+def _read_complex(element, kind: str) -> dict:
+    value: dict = {}
+    if element.get("id") is not None:
+        value["id"] = element.get("id")
+    if kind == "Extension":
+        if element.get("url") is None:
+            raise XmlError("An extension needs its url attribute")
+        value["url"] = element.get("url")
+    _read_children(element, kind, value)
+    return value
+
+
+def _read_primitive(element, kind: str, where: str):
+    text = element.get("value")
+    extra: dict = {}
+    if element.get("id") is not None:
+        extra["id"] = element.get("id")
+    extensions = []
+    for child in element:
+        if _local(child) != "extension":
+            raise XmlError(f"{where} is a primitive: only extensions may be inside it")
+        extensions.append(_read_complex(child, "Extension"))
+    if extensions:
+        extra["extension"] = extensions
+    if text is None and not extra:
+        raise XmlError(f"{where} has no value")
+    return (None if text is None else _convert(text, kind, where)), (extra or None)
+
+
+def _convert(text: str, kind: str, where: str):
+    try:
+        if kind == "boolean":
+            if text not in ("true", "false"):
+                raise ValueError
+            return text == "true"
+        if kind == "integer":
+            return int(text)
+        if kind == "decimal":
+            number = float(text)
+            return int(text) if re.fullmatch(r"-?\d+", text) else number
+    except ValueError:
+        raise XmlError(f"{where}: '{text}' is not a valid {kind}") from None
+    return text

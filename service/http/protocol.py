@@ -1,0 +1,213 @@
+"""HTTP concerns around every answer, as WSGI middleware (it costs microseconds, not Flask's
+request machinery): request ids and access logs, CORS for browser apps, format negotiation (FHIR
+JSON or XML), caching (ETag, Cache-Control, 304) and gzip."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+import uuid
+from urllib.parse import parse_qs
+
+import orjson
+
+from ..errors import NotAcceptable, ServiceError
+from . import fhir_xml
+from .fastpath import CACHEABLE
+from .fhir import FHIR_JSON, FHIR_XML
+from .outcome import error_body
+
+access_log = logging.getLogger("icd10cm_tx.access")
+_REQUEST_ID_OK = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: safe to echo and log
+_GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
+CACHE_CONTROL = "public, max-age=3600"
+_CORS = [("Access-Control-Allow-Origin", "*"),
+         ("Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Answered-By, Location, Content-Location")]
+_PREFLIGHT = [("Access-Control-Allow-Methods", "GET, POST, HEAD, OPTIONS"), ("Access-Control-Max-Age", "86400")]
+_ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-None-Match, X-Request-Id"
+
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
+_XML_FORMATS = {"xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir"}
+_XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
+
+
+class Protocol:
+    """Wraps the application. ``state_tag`` names what answers depend on (store builds, resource files,
+    software version): the answer to one GET does not change while it does not, so it makes the ETag."""
+
+    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0):
+        self.app = app
+        self.state_tag = state_tag
+        self.base_path = base_path
+        self.cache = AnswerCache(cache_bytes) if cache_bytes > 0 else None
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _REQUEST_ID_OK.fullmatch(given) else uuid.uuid4().hex
+        environ["icd10cm_tx.request_id"] = request_id
+        method = environ["REQUEST_METHOD"]
+        if method == "OPTIONS":
+            status, headers, body = "204 No Content", self._preflight(environ), b""
+        else:
+            status, headers, body = self._answer(environ, method)
+        headers.append(("X-Request-Id", request_id))
+        headers.extend(_CORS)
+        if access_log.isEnabledFor(logging.INFO):
+            query = environ.get("QUERY_STRING")
+            access_log.info(orjson.dumps({
+                "request_id": request_id, "method": method,
+                "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
+                "status": int(status[:3]), "ms": round((time.perf_counter() - started) * 1000, 2),
+                "bytes": len(body)}).decode())
+        start_response(status, headers)
+        return [body] if method != "HEAD" else [b""]
+
+    def _answer(self, environ, method: str):
+        try:
+            wanted = negotiate(environ)
+        except ServiceError as error:
+            return _error(error)
+        etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
+        if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+            return "304 Not Modified", [("ETag", etag), ("Cache-Control", CACHE_CONTROL)], b""
+        key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
+        body = self.cache.get(key) if self.cache is not None and method == "GET" else None
+        if body is not None:
+            status = "200 OK"
+            headers = [("Content-Type", _XML_CONTENT_TYPE if wanted == "xml" else f"{FHIR_JSON}; charset=utf-8")]
+        else:
+            status, headers, body = _call(self.app, environ)
+            content_type = _header(headers, "Content-Type") or ""
+            if wanted == "xml" and content_type.startswith(FHIR_JSON):
+                body = fhir_xml.dumps(orjson.loads(body))
+                headers = _replace(headers, "Content-Type", _XML_CONTENT_TYPE)
+            if environ.get(CACHEABLE) and self.cache is not None and status.startswith("200"):
+                self.cache.put(key, body)
+        if etag is not None and status.startswith("200") and _header(headers, "X-Answered-By") is None:
+            headers += [("ETag", etag), ("Cache-Control", CACHE_CONTROL)]
+            _vary(headers, "Accept, Accept-Language")
+        if len(body) >= _GZIP_FROM and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "") \
+                and _header(headers, "Content-Encoding") is None:
+            body = gzip.compress(body, compresslevel=5)
+            headers.append(("Content-Encoding", "gzip"))
+            _vary(headers, "Accept-Encoding")
+        return status, _replace(headers, "Content-Length", str(len(body))), body
+
+    def _cacheable(self, environ) -> bool:
+        """GETs whose answer depends only on the URL and the server's state (not on a client's cache set)."""
+        return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(self.base_path)
+
+    def _etag(self, environ, wanted: str) -> str:
+        key = "\n".join((self.state_tag, wanted, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+                         environ.get("HTTP_ACCEPT_LANGUAGE", "")))
+        return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+
+    @staticmethod
+    def _preflight(environ) -> list[tuple[str, str]]:
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", _ALLOWED_HEADERS)
+        return [*_PREFLIGHT, ("Access-Control-Allow-Headers", asked), ("Allow", "GET, POST, HEAD, OPTIONS"),
+                ("Content-Length", "0")]
+
+
+class AnswerCache:
+    """Encoded answers (JSON or XML) by format and URL, least recently used first out, at most ``max_bytes`` of them."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._answers: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, key: str, answer: bytes) -> None:
+        if len(answer) > self.max_bytes // 16:
+            return  # one answer may not crowd out the others
+        with self._lock:
+            if key in self._answers:
+                return
+            self._answers[key] = answer
+            self.size += len(answer)
+            while self.size > self.max_bytes:
+                self.size -= len(self._answers.popitem(last=False)[1])
+
+
+def negotiate(environ) -> str:
+    """"json" or "xml": from ``_format``, else from Accept (the better of the two by q-value; JSON on a tie)."""
+    query = environ.get("QUERY_STRING", "")
+    if "_format" in query:
+        for value in parse_qs(query).get("_format", ())[:1]:
+            wanted = value.strip().lower().split(";")[0]
+            if wanted in _JSON_FORMATS:
+                return "json"
+            if wanted in _XML_FORMATS:
+                return "xml"
+            raise NotAcceptable(f"Unknown _format '{value}'; use json or xml")
+    accept = environ.get("HTTP_ACCEPT", "")
+    if "xml" not in accept:
+        return "json"  # the common case, decided without parsing
+    best = {"json": -1.0, "xml": -1.0}
+    for entry in accept.lower().split(","):
+        media, *options = (part.strip() for part in entry.split(";"))
+        kind = "xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in ("*/*", "application/*") \
+            else None
+        if kind is not None:
+            q = next((_q(o[2:]) for o in options if o.startswith("q=")), 1.0)
+            best[kind] = max(best[kind], q)
+    return "xml" if best["xml"] > best["json"] else "json"
+
+
+def _q(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _call(app, environ) -> tuple[str, list, bytes]:
+    """The wrapped application's status, headers and whole body (answers here are small and buffered)."""
+    answer: list = []
+
+    def start_response(status, headers, exc_info=None):
+        answer[:] = [status, list(headers)]
+        return lambda data: None
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return answer[0], answer[1], body
+
+
+def _error(error: ServiceError) -> tuple[str, list, bytes]:
+    body = orjson.dumps(error_body(error))
+    return f"{error.status} {type(error).__name__}", [("Content-Type", f"{FHIR_JSON}; charset=utf-8")], body
+
+
+def _header(headers: list, name: str) -> str | None:
+    name = name.lower()
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _replace(headers: list, name: str, value: str) -> list:
+    lowered = name.lower()
+    return [(k, v) for k, v in headers if k.lower() != lowered] + [(name, value)]
+
+
+def _vary(headers: list, names: str) -> None:
+    """One Vary header, however many reasons there are."""
+    current = _header(headers, "Vary")
+    headers[:] = _replace(headers, "Vary", f"{current}, {names}" if current else names)

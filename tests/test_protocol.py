@@ -1,0 +1,80 @@
+"""Around every answer: request ids, CORS, ETag / 304, gzip, the health endpoint."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+
+import orjson
+
+from helpers import assert_fhir
+
+LOOKUP = "/fhir/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=M54.9"
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get(LOOKUP, headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    made = client.get(LOOKUP).headers["X-Request-Id"]
+    assert len(made) == 32
+    unsafe = client.get(LOOKUP, headers={"X-Request-Id": "bad id\twith spaces"}).headers["X-Request-Id"]
+    assert " " not in unsafe and len(unsafe) == 32
+
+
+def test_access_log_is_one_json_line_with_the_request_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="icd10cm_tx.access"):
+        client.get(LOOKUP, headers={"X-Request-Id": "log-me"})
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "icd10cm_tx.access"]
+    assert line["request_id"] == "log-me" and line["status"] == 200 and line["method"] == "GET"
+    assert line["path"].startswith("/fhir/CodeSystem/$lookup?")
+
+
+def test_cors_for_browser_apps(client):
+    response = client.get(LOOKUP, headers={"Origin": "https://app.example.org"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+    preflight = client.options("/fhir/ValueSet/$expand", headers={
+        "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"})
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type"
+
+
+def test_etag_and_304(client):
+    first = client.get(LOOKUP)
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"') and first.headers["Cache-Control"].startswith("public")
+    again = client.get(LOOKUP, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    other = client.get(LOOKUP.replace("M54.9", "M54.5"), headers={"If-None-Match": etag})
+    assert other.status_code == 200 and other.headers["ETag"] != etag
+    assert client.get(LOOKUP, headers={"Accept-Language": "de"}).headers["ETag"] != etag
+    assert "ETag" not in client.post("/fhir/CodeSystem/$lookup", json={"resourceType": "Parameters", "parameter": [
+        {"name": "system", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"},
+        {"name": "code", "valueCode": "M54.9"}]}).headers
+    assert "ETag" not in client.get("/fhir/CodeSystem/$lookup?system=x&code=y").headers  # errors are not cached
+
+
+def test_gzip_when_asked(client):
+    plain = client.get(LOOKUP)
+    zipped = client.get(LOOKUP, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    assert orjson.loads(gzip.decompress(zipped.get_data())) == plain.get_json()
+    assert len(zipped.get_data()) < len(plain.get_data()) / 2
+    small = client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers
+
+
+def test_health(client):
+    live = client.get("/health")
+    assert live.status_code == 200 and live.get_json() == {"status": "pass"}
+    assert live.headers["Content-Type"] == "application/health+json"
+    ready = client.get("/health?ready")
+    assert ready.status_code == 200 and ready.get_json()["releases"] == ["2026-04"]
+
+
+def test_an_error_still_carries_the_protocol_headers(client):
+    response = client.get("/fhir/Patient", headers={"X-Request-Id": "err-1"})
+    assert response.status_code == 404 and response.headers["X-Request-Id"] == "err-1"
+    assert_fhir(response.get_json(), "OperationOutcome")
