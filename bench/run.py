@@ -67,9 +67,18 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def granian(target: str, port: int, workers: int, threads: int) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", target]
+SERVERS = ("granian", "gunicorn-sync", "gunicorn-gthread")
+
+
+def server(kind: str, target: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command that serves a WSGI ``target`` (module:app)."""
+    if kind == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", target]
+    worker_class = kind.removeprefix("gunicorn-")  # sync: no keep-alive; gthread: keep-alive
+    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--keep-alive", "5",
+            "--log-level", "warning", target]
 
 
 def sample(store: Path, count: int) -> tuple[list[str], list[str]]:
@@ -95,6 +104,9 @@ WORKLOADS = {
     "lookup-noguid": "/fhir/CodeSystem/$lookup?system={s}&code={c}&guidance=none",
     "validate-code": "/fhir/CodeSystem/$validate-code?url={s}&code={c}",
     "validate-noguid": "/fhir/CodeSystem/$validate-code?url={s}&code={c}&guidance=none",
+    # the same answers in FHIR XML
+    "lookup-xml": "/fhir/CodeSystem/$lookup?system={s}&code={c}&_format=xml",
+    "validate-xml": "/fhir/CodeSystem/$validate-code?url={s}&code={c}&_format=xml",
     # $expand over all of ICD-10-CM: a text filter, count 20; and a hierarchy (is-a M54), count 10
     "expand-text": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs&filter={q}&count=20",
     "expand-isa": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs%3Disa/M54&count=10",
@@ -136,13 +148,15 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
     """Both servers run side by side (an idle one costs nothing); each round measures the ceiling and
     then every workload at each connection count, so slow drifts of this shared machine hit them
     alike. The figures kept are the medians over the rounds."""
-    ports = {"ceiling": free_port(), "service": free_port()}
-    processes = [start(granian("ceiling_app:app", ports["ceiling"], args.workers, args.threads), env),
-                 start(granian("service.wsgi:app", ports["service"], args.workers, args.threads), env)]
+    ports = {"ceiling": free_port(), "ceiling-raw": free_port(), "service": free_port()}
+    targets = {"ceiling": "ceiling_app:app", "ceiling-raw": "ceiling_app:raw", "service": "service.wsgi:app"}
+    processes = [start(server(args.server, targets[name], port, args.workers, args.threads), env)
+                 for name, port in ports.items()]
     try:
         for port in ports.values():
             wait_until_up(f"http://127.0.0.1:{port}/fhir/CodeSystem/$lookup")
-        runs = [("ceiling", ports["ceiling"], next(iter(workloads.values())))]
+        first = next(iter(workloads.values()))
+        runs = [("ceiling", ports["ceiling"], first), ("ceiling-raw", ports["ceiling-raw"], first)]
         runs += [(name, ports["service"], paths) for name, paths in workloads.items()]
         for _, port, paths in runs:
             wrk(port, paths, 16, 2)  # warm up
@@ -190,6 +204,10 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8,16")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--server", choices=SERVERS, default="granian", help="the WSGI server of both")
+    parser.add_argument("--answer-cache-mb", type=int, help="the service's answer cache (default: its default; "
+                        "0 measures every answer computed)")
+    parser.add_argument("--no-load", action="store_true", help="skip the cold-start and full-load figures")
     parser.add_argument("--codes", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each cell; the median is kept")
     parser.add_argument("--workloads", help=f"comma-separated, of: {', '.join(WORKLOADS)} (default: all)")
@@ -205,14 +223,18 @@ def main() -> None:
         wanted = args.workloads.split(",") if args.workloads else list(WORKLOADS)
         workloads = {op: write_paths(codes, queries, op, Path(folder)) for op in wanted}
         env = {"ICD10CM_TX_STORE": str(args.store.resolve()), "PYTHONPATH": str(BENCH)}
+        if args.answer_cache_mb is not None:
+            env["ICD10CM_TX_ANSWER_CACHE_MB"] = str(args.answer_cache_mb)
         service = measure(env, workloads, args)
         ceiling = service.pop("ceiling")
-    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "workers": args.workers, "threads": args.threads,
-              "duration_s": args.duration, "ceiling": ceiling, "service": service,
-              "cold_start_s": round(cold_start(args.store), 2), "full_load_s": round(full_load(), 2)}
+    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "server": args.server, "workers": args.workers,
+              "threads": args.threads, "answer_cache_mb": args.answer_cache_mb, "duration_s": args.duration,
+              "ceiling": ceiling, "service": service}
+    if not args.no_load:
+        report.update(cold_start_s=round(cold_start(args.store), 2), full_load_s=round(full_load(), 2))
 
     print(f"{'workload':<16}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
-    for name, by_conn in [("ceiling", ceiling), *service.items()]:
+    for name, by_conn in [("ceiling", ceiling), *service.items()]:  # ceiling-raw: the WSGI server alone
         for c, r in by_conn.items():
             ratio = r["rps"] / ceiling[c]["rps"]
             print(f"{name:<16}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}"
@@ -224,7 +246,14 @@ def main() -> None:
         slowdown = {c: round(without[c]["rps"] / service[operation][c]["rps"], 2) for c in args.connections}
         report[f"{operation}_guidance_cost"] = slowdown
         print(f"{operation}: time with guidance / without, by connections: {slowdown}")
-    print(f"cold start to first answer: {report['cold_start_s']} s; full load from XML: {report['full_load_s']} s")
+    for kind in ("lookup", "validate"):
+        xml, json_name = service.get(f"{kind}-xml"), service.get("lookup" if kind == "lookup" else "validate-code")
+        if xml and json_name:
+            cost = {c: round(json_name[c]["rps"] / xml[c]["rps"], 2) for c in args.connections}
+            report[f"{kind}_xml_cost"] = cost
+            print(f"{kind}: cost of XML / JSON, by connections: {cost}")
+    if not args.no_load:
+        print(f"cold start to first answer: {report['cold_start_s']} s; full load from XML: {report['full_load_s']} s")
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     (out / f"{report['when'].replace(':', '')}.json").write_text(json.dumps(report, indent=2))

@@ -10,7 +10,7 @@ import orjson
 from flask import Flask
 
 from .config import Settings
-from .http import codesystem, general, health, metadata, valueset
+from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
 from .http.protocol import Protocol
 from .guidance.fhir import structure_definition, supplement_resource
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     fast = FastPath(app.wsgi_app, engine, base_path=settings.base_path, max_parameters=settings.max_parameters,
                     max_expansion=settings.max_expansion)
     app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,

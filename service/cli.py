@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .loaders.load import load
 from .loaders.resources import read_bundle, resource_folders
 from .loaders.sources import default_source_path
 from .store.reader import StaleRelease, open_store
+from .store.watch import watch
 
 
 def _load(args) -> int:
@@ -55,6 +57,10 @@ def _serve(args) -> int:
 
     print(f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} "
           f"({settings.workers} workers)", flush=True)
+    if settings.store_watch > 0:
+        # A new store build: SIGHUP makes granian start fresh workers on it, one at a time, each before the
+        # old one stops, so requests keep being answered. (kill -HUP on this process does the same.)
+        watch(settings.store, settings.store_watch, lambda: os.kill(os.getpid(), signal.SIGHUP))
     Granian("service.wsgi:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
             workers=settings.workers, blocking_threads=settings.threads, log_access=False).serve()
     return 0

@@ -24,6 +24,8 @@ class Settings:
     base_path: str = _setting("/fhir", "Path of the FHIR base.")
     workers: int = _setting(2, "Server worker processes (one per core is a good start).")
     threads: int = _setting(1, "Threads per worker serving requests.")
+    store_watch: float = _setting(2.0, "Seconds between looks at the store: when a release file is rebuilt or added, "
+                                       "the workers are restarted on it, one by one (0: never).")
     default_version: str | None = _setting(
         None, "Release that answers when a request names no version (default: the newest release in effect today).")
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")

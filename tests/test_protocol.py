@@ -78,3 +78,27 @@ def test_an_error_still_carries_the_protocol_headers(client):
     response = client.get("/fhir/Patient", headers={"X-Request-Id": "err-1"})
     assert response.status_code == 404 and response.headers["X-Request-Id"] == "err-1"
     assert_fhir(response.get_json(), "OperationOutcome")
+
+
+def test_an_expansion_page_is_bounded_whatever_count_asks(client, app):
+    limit = app.config["MAX_EXPANSION"]
+    response = client.get("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs&count=100000")
+    expansion = assert_fhir(response.get_json(), "ValueSet").expansion
+    assert len(expansion.contains) == limit and expansion.total > 90_000
+    unpaged = client.get("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs")
+    assert unpaged.status_code == 422 and "too-costly" in unpaged.get_data(as_text=True)
+
+
+def test_no_stack_trace_reaches_a_client(app, monkeypatch):
+    """An unexpected failure inside an operation is a 500 OperationOutcome that says nothing of the code."""
+    engine = app.extensions["terminology"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals /work/service/engine.py line 42")
+
+    monkeypatch.setattr(engine, "lookup", broken)
+    response = app.test_client().get(LOOKUP + "&fresh=1")  # not an answer the cache already holds
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "secret" not in text and "Traceback" not in text and ".py" not in text
+    assert_fhir(response.get_json(), "OperationOutcome")

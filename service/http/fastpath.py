@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import ServiceError
 from ..terminology.engine import TerminologyEngine
 from . import codesystem, valueset
 from .fhir import CONTENT_TYPE, encode
@@ -51,8 +50,8 @@ class FastPath:
             return None
         try:
             resource = answer(parse_query(query, self.max_parameters))
-        except ServiceError:
-            return None  # Flask renders the error
+        except Exception:  # noqa: BLE001 - any failure: Flask answers again, and renders (and logs) the error
+            return None
         if resource is None:
             return None  # not ICD-10-CM's: the general engine answers, through Flask
         if cacheable:

@@ -25,6 +25,7 @@ _TYPES: dict = json.loads((Path(__file__).with_name("fhir_xml_schema.json")).rea
 for _spec in _TYPES.values():
     _spec["o"] = {e[0]: index for index, e in enumerate(_spec["e"])}  # element -> its place
 _PRIMITIVES = {"boolean", "integer", "decimal", "string"}
+_STRING_VALUES = {e[0] for e in _TYPES["ParametersParameter"]["e"] if e[0].startswith("value") and e[1] == "string"}
 # type -> name -> (type, repeats), for reading
 _ELEMENTS = {name: {e[0]: (e[1], bool(e[2])) for e in spec["e"]} for name, spec in _TYPES.items()}
 _NEEDS_ESCAPE = re.compile(r'[&<>"\n\r\t]')
@@ -54,46 +55,91 @@ def _write_resource(out: list[str], resource: dict) -> None:
     out.append(f"</{kind}>")
 
 
-_PLANS: dict[tuple, list] = {}  # (type, the object's keys) -> [(name, kind, repeats)] in document order
+_PLANS: dict[tuple, list] = {}  # (type, the object's keys) -> its plan: what to write, in document order
 
 
 def _plan(kind: str, keys: tuple) -> list:
-    """Which of an object's keys are written, in which order; the same few shapes recur thousands of
-    times in one answer, so each is worked out once."""
+    """Which of an object's keys are written, in which order, and how: the same few shapes recur
+    thousands of times in one answer, so each is worked out once. Each step is (name, type, repeats,
+    the key of its ``_name`` companion if the object has one, and for a single primitive without
+    one the start of its tag)."""
     spec = _TYPES[kind]
     order = spec["o"]
     names = sorted({key[1:] if key[0] == "_" else key for key in keys}.intersection(order), key=order.__getitem__)
-    plan = [tuple(spec["e"][order[name]]) for name in names
-            if not (name == "id" and not spec["r"]) and not (name == "url" and kind == "Extension")]
+    plan = []
+    for name in names:
+        if (name == "id" and not spec["r"]) or (name == "url" and kind == "Extension"):
+            continue  # attributes of the element
+        _, child_kind, repeats = spec["e"][order[name]]
+        extra_key = "_" + name if "_" + name in keys else None
+        simple = child_kind in _PRIMITIVES and not repeats and extra_key is None
+        plan.append((name, child_kind, repeats, extra_key, f'<{name} value="' if simple else None))
     if len(_PLANS) < 10_000:  # bounded, whatever shapes clients send
         _PLANS[kind, keys] = plan
     return plan
 
 
+def _write_parameters(out: list[str], entries: list, tag: str) -> None:
+    """Parameters.parameter and .part, most of an operation's answer, written without the generic
+    plan: a name, then a primitive value, a part list, or anything else the generic way."""
+    append = out.append
+    for entry in entries:
+        name = entry.get("name")
+        if len(entry) != 2 or type(name) is not str:
+            _write_element(out, tag, "ParametersParameter", entry, None)
+            continue
+        for key, value in entry.items():
+            if key == "name":
+                continue
+            append(f'<{tag}><name value="{name.translate(_ESCAPES) if _NEEDS_ESCAPE.search(name) else name}"/>')
+            if key == "part":
+                _write_parameters(out, value, "part")
+            elif type(value) is str and key in _STRING_VALUES:
+                append(f'<{key} value="{value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value}"/>')
+            else:
+                _write_children(out, {key: value}, "ParametersParameter")
+            append(f"</{tag}>")
+
+
 def _write_children(out: list[str], value: dict, kind: str) -> None:
+    if kind == "Parameters" and type(value.get("parameter")) is list:
+        value = dict(value)
+        parameters = value.pop("parameter")
+        _write_children(out, value, kind)  # id, meta, ... come before the parameters
+        _write_parameters(out, parameters, "parameter")
+        return
     keys = tuple(value)
     plan = _PLANS.get((kind, keys)) or _plan(kind, keys)
-    for name, child_kind, repeats in plan:
-        content, extra = value.get(name), value.get("_" + name)
-        if not repeats:
-            _write_element(out, name, child_kind, content, extra)
-            continue
-        contents = content if content is not None else [None] * len(extra)
-        extras = extra if extra is not None else (None,) * len(contents)
-        for one, more in zip(contents, extras):
-            _write_element(out, name, child_kind, one, more)
+    append = out.append
+    for name, child_kind, repeats, extra_key, simple_start in plan:
+        content = value.get(name)
+        if simple_start is not None:  # the common case, inline: <name value="..."/>
+            text = content if type(content) is str else _text(content, child_kind)
+            append(simple_start)
+            append(text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text)
+            append('"/>')
+        elif not repeats:
+            _write_element(out, name, child_kind, content, value[extra_key] if extra_key else None)
+        elif extra_key is None:
+            for one in content:
+                _write_element(out, name, child_kind, one, None)
+        else:
+            extra = value[extra_key]
+            contents = content if content is not None else [None] * len(extra)
+            for one, more in zip(contents, extra):
+                _write_element(out, name, child_kind, one, more)
+
+
+def _text(value, kind: str) -> str:
+    return ("true" if value else "false") if kind == "boolean" else str(value)
 
 
 def _write_element(out: list[str], name: str, kind: str, value, extra: dict | None) -> None:
     if kind in _PRIMITIVES:
-        if extra is None:  # the common case: <name value="..."/>
-            text = ("true" if value else "false") if kind == "boolean" else str(value)
-            out.append(f'<{name} value="{text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text}"/>')
-            return
+        extra = extra or {}
         attributes = f' id="{_escape(extra["id"])}"' if "id" in extra else ""
         if value is not None:
-            text = ("true" if value else "false") if kind == "boolean" else str(value)
-            attributes += f' value="{_escape(text)}"'
+            attributes += f' value="{_escape(_text(value, kind))}"'
         extensions = extra.get("extension")
         if not extensions:
             out.append(f"<{name}{attributes}/>")

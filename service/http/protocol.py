@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from http import HTTPStatus
 import uuid
 from urllib.parse import parse_qs
 
@@ -23,6 +24,7 @@ from .fhir import FHIR_JSON, FHIR_XML
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
+log = logging.getLogger(__name__)
 _REQUEST_ID_OK = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: safe to echo and log
 _GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
 CACHE_CONTROL = "public, max-age=3600"
@@ -55,13 +57,18 @@ class Protocol:
         if method == "OPTIONS":
             status, headers, body = "204 No Content", self._preflight(environ), b""
         else:
-            status, headers, body = self._answer(environ, method)
+            try:
+                status, headers, body = self._answer(environ, method)
+            except Exception:  # noqa: BLE001 - the last line of defence: no stack trace reaches a client
+                log.exception("unexpected error around %s %s", method, environ.get("PATH_INFO"))
+                status, headers, body = _error(ServiceError("The server failed to answer this request; it has "
+                                                            "been logged"))
         headers.append(("X-Request-Id", request_id))
         headers.extend(_CORS)
         if access_log.isEnabledFor(logging.INFO):
             query = environ.get("QUERY_STRING")
             access_log.info(orjson.dumps({
-                "request_id": request_id, "method": method,
+                "time": round(time.time(), 3), "request_id": request_id, "method": method,
                 "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
                 "status": int(status[:3]), "ms": round((time.perf_counter() - started) * 1000, 2),
                 "bytes": len(body)}).decode())
@@ -76,8 +83,10 @@ class Protocol:
         etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
         if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
             return "304 Not Modified", [("ETag", etag), ("Cache-Control", CACHE_CONTROL)], b""
+        if method == "HEAD":
+            environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
         key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
-        body = self.cache.get(key) if self.cache is not None and method == "GET" else None
+        body = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
         if body is not None:
             status = "200 OK"
             headers = [("Content-Type", _XML_CONTENT_TYPE if wanted == "xml" else f"{FHIR_JSON}; charset=utf-8")]
@@ -194,7 +203,8 @@ def _call(app, environ) -> tuple[str, list, bytes]:
 
 def _error(error: ServiceError) -> tuple[str, list, bytes]:
     body = orjson.dumps(error_body(error))
-    return f"{error.status} {type(error).__name__}", [("Content-Type", f"{FHIR_JSON}; charset=utf-8")], body
+    return (f"{error.status} {HTTPStatus(error.status).phrase}",
+            [("Content-Type", f"{FHIR_JSON}; charset=utf-8"), ("Content-Length", str(len(body)))], body)
 
 
 def _header(headers: list, name: str) -> str | None:

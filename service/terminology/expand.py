@@ -36,7 +36,9 @@ def expand(release: Release, condition: Compiled, *, text: str | None = None, co
             if match is None:
                 sql += " AND 0"
     total, rows = release.select(sql, params, match=match, phrase=" ".join((text or "").split()),
-                                 limit=count if count is not None else max_size + 1, offset=offset)
+                                 # A page is at most max_size codes, whatever count asks: FHIR lets a server
+                                 # return fewer, and the client pages on with offset (total says how far).
+                                 limit=min(count, max_size) if count is not None else max_size + 1, offset=offset)
     if count is None and total - offset > max_size:
         raise TooCostly(f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
                         "ask for a page with count and offset, or narrow it with filter")
