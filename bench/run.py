@@ -131,10 +131,11 @@ _LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(port: int, paths: Path, connections: int, duration: int) -> dict:
+def wrk(port: int, paths: Path, connections: int, duration: int, headers: list[str] = ()) -> dict:
     threads = 1 if connections == 1 else 2
     output = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
+         *(option for header in headers for option in ("-H", header)),
          "-s", str(BENCH / "paths.lua"), f"http://127.0.0.1:{port}", "--", str(paths)],
         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -165,7 +166,7 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
             for connections in args.connections:
                 for name, port, paths in runs:
                     samples.setdefault(name, {}).setdefault(connections, []).append(
-                        wrk(port, paths, connections, args.duration))
+                        wrk(port, paths, connections, args.duration, args.headers))
         return {name: {c: _median(results) for c, results in by_conn.items()} for name, by_conn in samples.items()}
     finally:
         for process in processes:
@@ -208,11 +209,13 @@ def main() -> None:
     parser.add_argument("--answer-cache-mb", type=int, help="the service's answer cache (default: its default; "
                         "0 measures every answer computed)")
     parser.add_argument("--no-load", action="store_true", help="skip the cold-start and full-load figures")
+    parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip, as HTTP client libraries do")
     parser.add_argument("--codes", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each cell; the median is kept")
     parser.add_argument("--workloads", help=f"comma-separated, of: {', '.join(WORKLOADS)} (default: all)")
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
+    args.headers = ["Accept-Encoding: gzip"] if args.gzip else []
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     if not list(args.store.glob("icd10cm-*.sqlite")):
@@ -227,7 +230,8 @@ def main() -> None:
             env["ICD10CM_TX_ANSWER_CACHE_MB"] = str(args.answer_cache_mb)
         service = measure(env, workloads, args)
         ceiling = service.pop("ceiling")
-    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "server": args.server, "workers": args.workers,
+    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "server": args.server, "gzip": args.gzip,
+              "workers": args.workers,
               "threads": args.threads, "answer_cache_mb": args.answer_cache_mb, "duration_s": args.duration,
               "ceiling": ceiling, "service": service}
     if not args.no_load:

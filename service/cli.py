@@ -22,6 +22,7 @@ from .store.watch import watch
 def _load(args) -> int:
     settings = Settings.from_env(store=args.store)
     stats = load(args.source, settings.store, version=args.version, effective=args.effective)
+    read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once
     print(f"loaded ICD-10-CM {stats.version}: {stats.codes:,} codes ({stats.billable:,} billable), "
           f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s")
     return 0

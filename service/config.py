@@ -30,9 +30,10 @@ class Settings:
         None, "Release that answers when a request names no version (default: the newest release in effect today).")
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")
     max_parameters: int = _setting(100, "Most parameters accepted in one request (400 above it).")
-    max_expansion: int = _setting(1000, "Largest $expand answered without count (too-costly above it).")
-    answer_cache_mb: int = _setting(32, "Megabytes of encoded ICD-10-CM $lookup and $validate-code answers (JSON or XML) each worker keeps "
-                                        "(0: none).")
+    max_expansion: int = _setting(1000, "Largest $expand answered without count (too-costly above it), and the "
+                                        "largest page with count.")
+    answer_cache_mb: int = _setting(32, "Megabytes of encoded ICD-10-CM $lookup and $validate-code answers (JSON "
+                                        "or XML, kept gzip-compressed) each worker keeps (0: none).")
     access_log: str = _setting("on", "One JSON line per request (request id, method, path, status, ms) on the "
                                      "icd10cm_tx.access logger: on or off.")
     resource_dirs: str = _setting("", "More folders of FHIR CodeSystem/ValueSet/ConceptMap files, separated by the "

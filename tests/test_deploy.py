@@ -168,3 +168,23 @@ def test_a_rebuilt_store_restarts_the_workers_without_losing_a_request(store_dir
     finally:
         stop.set()
         stop_server(process)
+
+
+def test_the_compose_file_fits_the_image_and_the_template():
+    """No Docker engine here: check what can be checked without one. The nginx service fills every
+    variable of the template, mounts it where the nginx image reads templates, and waits for healthy
+    replicas; the replicas' health check asks for readiness, as the Dockerfile's does."""
+    import yaml
+
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    tx, nginx = compose["services"]["tx"], compose["services"]["nginx"]
+    assert tx["build"] == "." and tx["deploy"]["replicas"] >= 2
+    assert "/health?ready" in " ".join(tx["healthcheck"]["test"])
+    assert nginx["depends_on"]["tx"]["condition"] == "service_healthy"
+    source, target, _ = nginx["volumes"][0].split(":")
+    assert (PROJECT_ROOT / source).is_file() and target.startswith("/etc/nginx/templates/")
+    template = (PROJECT_ROOT / source).read_text()
+    wanted = set(re.findall(r"\$\{(TX_[A-Z_]+)\}", template))
+    assert wanted == set(nginx["environment"]), wanted
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "/health?ready" in dockerfile and "service load" in dockerfile and "EXPOSE 8080" in dockerfile

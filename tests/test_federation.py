@@ -13,6 +13,7 @@ import time
 
 import pytest
 import requests
+from fhir.resources.R4B.parameters import Parameters
 
 from conftest import start_server, stop_server
 from helpers import assert_fhir, param
@@ -22,6 +23,7 @@ from service.federation.upstreams import parse_upstreams
 LOCAL = "http://example.org/fhir/CodeSystem/local-colors"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 JSON = {"Accept": "application/fhir+json"}
+LOGS: dict = {}  # where the federation fixture's servers log
 CODE_SYSTEM = {"resourceType": "CodeSystem", "id": "local-colors", "url": LOCAL, "version": "1.0.0",
                "name": "LocalColors", "status": "active", "content": "complete",
                "concept": [{"code": "red", "display": "Red"}, {"code": "green", "display": "Green"}]}
@@ -32,7 +34,7 @@ def federation(store_dir, tmp_path_factory):
     """(upstream base, front base): the front discovers what the upstream serves."""
     folder = tmp_path_factory.mktemp("upstream-resources")
     (folder / "local-colors.json").write_text(json.dumps(CODE_SYSTEM))
-    logs = tmp_path_factory.mktemp("federation")
+    logs = LOGS["folder"] = tmp_path_factory.mktemp("federation")
     upstream, upstream_base = start_server(store_dir, logs / "upstream.log", {"ICD10CM_TX_RESOURCE_DIRS": str(folder)})
     front, front_base = start_server(store_dir, logs / "front.log",
                                      {"ICD10CM_TX_UPSTREAMS": json.dumps([{"url": upstream_base}])})
@@ -67,6 +69,20 @@ def test_a_code_system_held_upstream_is_forwarded(federation):
                                   {"name": "coding", "valueCoding": {"system": LOCAL, "code": "blue"}}]}, timeout=30)
     assert validated.headers["X-Answered-By"] == upstream
     assert param(validated.json(), "result") is False
+
+
+def test_an_xml_request_is_forwarded_as_json_and_answered_in_xml(federation):
+    upstream, front = federation
+    body = (f'<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="coding"/><valueCoding>'
+            f'<system value="{LOCAL}"/><code value="green"/></valueCoding></parameter></Parameters>')
+    response = requests.post(f"{front}/CodeSystem/$validate-code", data=body, timeout=30, headers={
+        "Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml", "X-Request-Id": "fed-xml-1"})
+    assert response.status_code == 200 and response.headers["X-Answered-By"] == upstream
+    assert response.headers["Content-Type"].startswith("application/fhir+xml")
+    answer = Parameters.model_validate_xml(response.content)
+    assert [p.valueBoolean for p in answer.parameter if p.name == "result"] == [True]
+    time.sleep(0.3)
+    assert '"request_id":"fed-xml-1"' in (LOGS["folder"] / "upstream.log").read_text()  # one id across both
 
 
 def test_capabilities_are_discovered_and_shown(federation):

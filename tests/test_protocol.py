@@ -102,3 +102,19 @@ def test_no_stack_trace_reaches_a_client(app, monkeypatch):
     text = response.get_data(as_text=True)
     assert "secret" not in text and "Traceback" not in text and ".py" not in text
     assert_fhir(response.get_json(), "OperationOutcome")
+
+
+def test_kept_answers_are_the_answers(app):
+    """The answer cache gives back exactly what was computed, plain or gzip, JSON or XML."""
+    client = app.test_client()
+    url = "/fhir/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=S32.009A&property=*"
+    kept_before = app.wsgi_app.cache.size
+    computed = client.get(url).get_data()
+    assert app.wsgi_app.cache.size > kept_before
+    assert client.get(url).get_data() == computed
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.get_data()) == computed
+    assert int(zipped.headers["Content-Length"]) == len(zipped.get_data())
+    head = client.head(url)
+    assert head.status_code == 200 and head.get_data() == b"" and int(head.headers["Content-Length"]) == len(computed)
+    assert client.put(url).status_code == 405  # a kept GET answer is for GET and HEAD only

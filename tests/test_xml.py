@@ -128,7 +128,7 @@ def test_an_xml_body_is_read_like_json(client):
 
 
 def test_an_xml_body_with_a_resource_inside(client):
-    body = f"""<Parameters xmlns="http://hl7.org/fhir">
+    body = """<Parameters xmlns="http://hl7.org/fhir">
       <parameter><name value="valueSet"/><resource><ValueSet>
         <status value="active"/>
         <compose><include><system value="http://example.org/colors"/>

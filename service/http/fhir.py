@@ -12,6 +12,7 @@ from . import fhir_xml
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
+REQUEST_ID = "icd10cm_tx.request_id"  # the environ key of this request's id (given or made by the protocol layer)
 _JSON_BODY_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
 _XML_BODY_TYPES = {"application/fhir+xml", "application/xml", "application/xml+fhir", "text/xml"}
 

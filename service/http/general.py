@@ -11,7 +11,7 @@ from ..terminology.codes import ICD10CM, canonical_system
 from ..tx.engine import GeneralEngine
 from ..tx.params import TxParams
 from . import params
-from .fhir import json_body, respond
+from .fhir import FHIR_JSON, REQUEST_ID, json_body, respond
 
 bp = Blueprint("general", __name__)
 CACHE_ID_HEADER = "X-Cache-Id"
@@ -84,8 +84,13 @@ def _forwarded(upstream):
     base = current_app.config["BASE_PATH"]
     path = request.path[len(base):] if request.path.startswith(base) else request.path
     body = orjson.dumps(json_body()) if request.method == "POST" else None  # the body as read (it was parsed)
-    answer = _engine().upstreams.send(upstream, request.method, path, request.query_string, body,
-                                      dict(request.headers))
+    # JSON both ways (an XML body was read into JSON; the protocol layer writes XML for the client), and
+    # this request's id, so that the upstream's log lines up with ours.
+    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON,
+               "X-Request-Id": request.environ.get(REQUEST_ID, ""),
+               **({"Accept-Language": request.headers["Accept-Language"]} if "Accept-Language" in request.headers
+                  else {})}
+    answer = _engine().upstreams.send(upstream, request.method, path, request.query_string, body, headers)
     return Response(answer.body, status=answer.status, content_type=answer.content_type,
                     headers={ANSWERED_BY_HEADER: answer.server})
 

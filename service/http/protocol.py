@@ -8,25 +8,26 @@ import gzip
 import hashlib
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
-from http import HTTPStatus
 import uuid
+import zlib
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 import orjson
 
 from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
+from .answer_cache import AnswerCache
 from .fastpath import CACHEABLE
-from .fhir import FHIR_JSON, FHIR_XML
+from .fhir import FHIR_JSON, FHIR_XML, REQUEST_ID
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
 log = logging.getLogger(__name__)
 _REQUEST_ID_OK = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: safe to echo and log
 _GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
+_GZIP_WBITS = 31  # zlib's name for the gzip container (zlib.decompress is faster than gzip.decompress)
 CACHE_CONTROL = "public, max-age=3600"
 _CORS = [("Access-Control-Allow-Origin", "*"),
          ("Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Answered-By, Location, Content-Location")]
@@ -35,6 +36,7 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 
 _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
 _XML_FORMATS = {"xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir"}
+_ANY = {"*/*", "application/*"}  # JSON, the default
 _XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
 
 
@@ -52,7 +54,7 @@ class Protocol:
         started = time.perf_counter()
         given = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = given if _REQUEST_ID_OK.fullmatch(given) else uuid.uuid4().hex
-        environ["icd10cm_tx.request_id"] = request_id
+        environ[REQUEST_ID] = request_id
         method = environ["REQUEST_METHOD"]
         if method == "OPTIONS":
             status, headers, body = "204 No Content", self._preflight(environ), b""
@@ -86,9 +88,10 @@ class Protocol:
         if method == "HEAD":
             environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
         key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
-        body = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
-        if body is not None:
-            status = "200 OK"
+        zipped = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
+        gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        if zipped is not None:
+            status, body = "200 OK", zipped if gzip_ok else zlib.decompress(zipped, _GZIP_WBITS)
             headers = [("Content-Type", _XML_CONTENT_TYPE if wanted == "xml" else f"{FHIR_JSON}; charset=utf-8")]
         else:
             status, headers, body = _call(self.app, environ)
@@ -97,13 +100,14 @@ class Protocol:
                 body = fhir_xml.dumps(orjson.loads(body))
                 headers = _replace(headers, "Content-Type", _XML_CONTENT_TYPE)
             if environ.get(CACHEABLE) and self.cache is not None and status.startswith("200"):
-                self.cache.put(key, body)
+                zipped = self.cache.put(key, body)
+                body = zipped if gzip_ok else body
         if etag is not None and status.startswith("200") and _header(headers, "X-Answered-By") is None:
             headers += [("ETag", etag), ("Cache-Control", CACHE_CONTROL)]
             _vary(headers, "Accept, Accept-Language")
-        if len(body) >= _GZIP_FROM and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "") \
-                and _header(headers, "Content-Encoding") is None:
-            body = gzip.compress(body, compresslevel=5)
+        if gzip_ok and (body is zipped or len(body) >= _GZIP_FROM and _header(headers, "Content-Encoding") is None):
+            if body is not zipped:
+                body = gzip.compress(body, compresslevel=5)
             headers.append(("Content-Encoding", "gzip"))
             _vary(headers, "Accept-Encoding")
         return status, _replace(headers, "Content-Length", str(len(body))), body
@@ -124,34 +128,6 @@ class Protocol:
                 ("Content-Length", "0")]
 
 
-class AnswerCache:
-    """Encoded answers (JSON or XML) by format and URL, least recently used first out, at most ``max_bytes`` of them."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._answers: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-            return answer
-
-    def put(self, key: str, answer: bytes) -> None:
-        if len(answer) > self.max_bytes // 16:
-            return  # one answer may not crowd out the others
-        with self._lock:
-            if key in self._answers:
-                return
-            self._answers[key] = answer
-            self.size += len(answer)
-            while self.size > self.max_bytes:
-                self.size -= len(self._answers.popitem(last=False)[1])
-
-
 def negotiate(environ) -> str:
     """"json" or "xml": from ``_format``, else from Accept (the better of the two by q-value; JSON on a tie)."""
     query = environ.get("QUERY_STRING", "")
@@ -169,8 +145,7 @@ def negotiate(environ) -> str:
     best = {"json": -1.0, "xml": -1.0}
     for entry in accept.lower().split(","):
         media, *options = (part.strip() for part in entry.split(";"))
-        kind = "xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in ("*/*", "application/*") \
-            else None
+        kind = "xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in _ANY else None
         if kind is not None:
             q = next((_q(o[2:]) for o in options if o.startswith("q=")), 1.0)
             best[kind] = max(best[kind], q)
