@@ -25,7 +25,8 @@ _TYPES: dict = json.loads((Path(__file__).with_name("fhir_xml_schema.json")).rea
 for _spec in _TYPES.values():
     _spec["o"] = {e[0]: index for index, e in enumerate(_spec["e"])}  # element -> its place
 _PRIMITIVES = {"boolean", "integer", "decimal", "string"}
-_STRING_VALUES = {e[0] for e in _TYPES["ParametersParameter"]["e"] if e[0].startswith("value") and e[1] == "string"}
+_STRING_OPENERS = {e[0]: f'<{e[0]} value="' for e in _TYPES["ParametersParameter"]["e"]
+                   if e[0].startswith("value") and e[1] == "string"}
 # type -> name -> (type, repeats), for reading
 _ELEMENTS = {name: {e[0]: (e[1], bool(e[2])) for e in spec["e"]} for name, spec in _TYPES.items()}
 _NEEDS_ESCAPE = re.compile(r'[&<>"\n\r\t]')
@@ -79,26 +80,40 @@ def _plan(kind: str, keys: tuple) -> list:
     return plan
 
 
+_HEADS: dict[tuple[str, str], str] = {}  # (tag, parameter name) -> '<tag><name value="..."/>'
+
+
+def _head(tag: str, name: str) -> str:
+    head = f'<{tag}><name value="{_escape(name)}"/>'
+    if len(_HEADS) < 10_000:  # parameter names are few; bounded whatever clients send
+        _HEADS[tag, name] = head
+    return head
+
+
 def _write_parameters(out: list[str], entries: list, tag: str) -> None:
     """Parameters.parameter and .part, most of an operation's answer, written without the generic
-    plan: a name, then a primitive value, a part list, or anything else the generic way."""
-    append = out.append
+    plan: a name, then a string value or a part list (anything else the generic way)."""
+    append, search, close = out.append, _NEEDS_ESCAPE.search, f"</{tag}>"
     for entry in entries:
-        name = entry.get("name")
-        if len(entry) != 2 or type(name) is not str:
+        try:
+            (first, name), (key, value) = entry.items()
+        except (ValueError, AttributeError):  # not two elements: the generic way
             _write_element(out, tag, "ParametersParameter", entry, None)
             continue
-        for key, value in entry.items():
-            if key == "name":
-                continue
-            append(f'<{tag}><name value="{name.translate(_ESCAPES) if _NEEDS_ESCAPE.search(name) else name}"/>')
-            if key == "part":
-                _write_parameters(out, value, "part")
-            elif type(value) is str and key in _STRING_VALUES:
-                append(f'<{key} value="{value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value}"/>')
-            else:
-                _write_children(out, {key: value}, "ParametersParameter")
-            append(f"</{tag}>")
+        if first != "name" or type(name) is not str:
+            _write_element(out, tag, "ParametersParameter", entry, None)
+            continue
+        append(_HEADS.get((tag, name)) or _head(tag, name))
+        opener = _STRING_OPENERS.get(key)
+        if opener is not None and type(value) is str:
+            append(opener)
+            append(value.translate(_ESCAPES) if search(value) else value)
+            append('"/>')
+        elif key == "part" and type(value) is list:
+            _write_parameters(out, value, "part")
+        else:
+            _write_children(out, {key: value}, "ParametersParameter")
+        append(close)
 
 
 def _write_children(out: list[str], value: dict, kind: str) -> None:
