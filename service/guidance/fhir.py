@@ -84,12 +84,15 @@ def extension_items(entries: list[dict]) -> list[dict]:
     return items
 
 
+def guidance_label(code: str | None) -> str:
+    return f"Coding guidance for {code}" if code else "Coding guidance"
+
+
 def guidance_parameter(code: str | None, extension: bytes) -> bytes:
     """The ``guidance`` output parameter carrying the guidance extension, serialized.
 
     Parameters itself (a Resource) cannot carry extensions; its parameter elements can."""
-    label = f"Coding guidance for {code}" if code else "Coding guidance"
-    return (b'{"name":"guidance","valueString":' + orjson.dumps(label) + b',"extension":[{"url":"'
+    return (b'{"name":"guidance","valueString":' + orjson.dumps(guidance_label(code)) + b',"extension":[{"url":"'
             + GUIDANCE_EXTENSION.encode() + b'","extension":[' + extension + b"]}]}")
 
 

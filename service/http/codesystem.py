@@ -12,7 +12,7 @@ from ..terminology.resources import codesystem_id, codesystem_resource
 from . import general, params, validation
 from .fhir import respond
 from .search import search_bundle
-from .render import lookup_parameters
+from .render import LookupAnswer
 
 bp = Blueprint("codesystem", __name__)
 
@@ -95,7 +95,7 @@ def lookup(resource_id: str | None = None):
     return general.lookup(instance) if answer is None else respond(answer)
 
 
-def icd10cm_lookup(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+def icd10cm_lookup(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> LookupAnswer | None:
     """The answer to $lookup, or None when the request is not about ICD-10-CM (the general engine's)."""
     if resource_id is None and not general.icd10cm_code_system_request(flat):
         return None
@@ -109,7 +109,7 @@ def icd10cm_lookup(engine: TerminologyEngine, flat: dict, resource_id: str | Non
     system, version = _instance_system(engine, resource_id, system, version)
     result = engine.lookup(system, code, version=version, date=args.get("date"),
                            properties=args.get("property"), guidance=args.get("guidance", "all"))
-    return lookup_parameters(result)
+    return LookupAnswer(result)
 
 
 @bp.route("/CodeSystem/$validate-code", methods=["GET", "POST"])

@@ -1,6 +1,10 @@
 """The hot requests, answered without Flask: a plain GET of ICD-10-CM's $lookup, $validate-code or
 $expand goes straight from the query string to the same answer function the Flask view calls.
 
+It writes the answer in the format the protocol layer negotiated: JSON, or XML written from the
+answer itself rather than converted from its JSON (a lookup from its pieces, most of them shared
+with other codes and written once: render.LookupAnswer).
+
 Flask's request machinery costs more than the answer itself (measured in bench/README.md). Anything
 else, and any request that fails, goes on to Flask, which answers it (or renders the error) the usual
 way: there is one implementation of each operation, and one of each error.
@@ -15,8 +19,8 @@ from __future__ import annotations
 from functools import partial
 
 from ..terminology.engine import TerminologyEngine
-from . import codesystem, valueset
-from .fhir import CONTENT_TYPE, encode
+from . import codesystem, fhir_xml, valueset
+from .fhir import CONTENT_TYPE, FORMAT, XML_CONTENT_TYPE, encode
 from .params import parse_query
 
 CACHEABLE = "icd10cm_tx.cacheable"
@@ -38,13 +42,18 @@ class FastPath:
 
     def __call__(self, environ, start_response):
         route = self.routes.get(environ.get("PATH_INFO", "")) if environ["REQUEST_METHOD"] == "GET" else None
-        body = self._answer(environ, *route) if route is not None else None
-        if body is None:
+        answer = self._answer(environ, *route) if route is not None else None
+        if answer is None:
             return self.app(environ, start_response)
-        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        if environ.get(FORMAT) == "xml" and not isinstance(answer, bytes):
+            # XML written from the answer itself, not converted from its JSON; a lookup from its pieces
+            body, content_type = answer.xml() if hasattr(answer, "xml") else fhir_xml.dumps(answer), XML_CONTENT_TYPE
+        else:
+            body, content_type = encode(answer), CONTENT_TYPE
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
-    def _answer(self, environ, answer, cacheable: bool) -> bytes | None:
+    def _answer(self, environ, answer, cacheable: bool):
         query = environ.get("QUERY_STRING", "")
         if "_pretty" in query:
             return None
@@ -56,4 +65,4 @@ class FastPath:
             return None  # not ICD-10-CM's: the general engine answers, through Flask
         if cacheable:
             environ[CACHEABLE] = True
-        return encode(resource)
+        return resource

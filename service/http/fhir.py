@@ -12,17 +12,21 @@ from . import fhir_xml
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
 CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
+XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
+FORMAT = "icd10cm_tx.format"  # the environ key of the format the client wants: json or xml (protocol layer)
 REQUEST_ID = "icd10cm_tx.request_id"  # the environ key of this request's id (given or made by the protocol layer)
 _JSON_BODY_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
 _XML_BODY_TYPES = {"application/fhir+xml", "application/xml", "application/xml+fhir", "text/xml"}
 
 
-def encode(resource: dict | bytes) -> bytes:
-    """A resource as JSON, given as a dict or already serialized."""
-    return resource if isinstance(resource, bytes) else orjson.dumps(resource)
+def encode(resource) -> bytes:
+    """A resource as JSON: a dict, bytes already serialized, or an answer that writes its own JSON."""
+    if isinstance(resource, bytes):
+        return resource
+    return orjson.dumps(resource) if isinstance(resource, dict) else resource.json()
 
 
-def respond(resource: dict | bytes, status: int = 200, headers: dict | None = None) -> Response:
+def respond(resource, status: int = 200, headers: dict | None = None) -> Response:
     """Answer with a resource, given as a dict or already serialized."""
     if b"_pretty=true" in request.query_string:
         body = orjson.dumps(orjson.loads(encode(resource)), option=orjson.OPT_INDENT_2)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
+import orjson
 from lxml import etree
 
 from ..errors import InvalidRequest
@@ -40,10 +43,64 @@ class XmlError(InvalidRequest):
 
 # ------------------------------------------------------------------------------------------ writing
 
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
 def dumps(resource: dict) -> bytes:
-    out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>']
+    out: list[str] = [DECLARATION]
     _write_resource(out, resource)
     return "".join(out).encode()
+
+
+def write_parameters(out: list[str], entries: list[dict]) -> None:
+    """``Parameters.parameter`` entries, appended to ``out``."""
+    _write_parameters(out, entries, "parameter")
+
+
+class _Pieces:
+    """The XML of serialized JSON pieces, by their bytes: an answer joins pieces that many answers
+    share (a chapter's notes, an ancestor's rules), so each is written once and kept. Bounded, least
+    recently used out."""
+
+    def __init__(self, max_chars: int):
+        self.max_chars, self.size = max_chars, 0
+        self._kept: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, piece: bytes) -> str:
+        with self._lock:
+            xml = self._kept.get((kind, piece))
+            if xml is not None:
+                self._kept.move_to_end((kind, piece))
+                return xml
+        out: list[str] = []
+        for item in orjson.loads(b"[" + piece + b"]"):
+            if kind == "parameter":
+                _write_parameters(out, [item], "parameter")
+            else:
+                _write_element(out, "extension", "Extension", item, None)
+        xml = "".join(out)
+        with self._lock:
+            if (kind, piece) not in self._kept:
+                self._kept[kind, piece] = xml
+                self.size += len(xml) + len(piece)
+                while self.size > self.max_chars:
+                    (_, old), old_xml = self._kept.popitem(last=False)
+                    self.size -= len(old_xml) + len(old)
+        return xml
+
+
+_PIECES = _Pieces(16_000_000)
+
+
+def parameters_piece(piece: bytes) -> str:
+    """The XML of comma-separated ``Parameters.parameter`` entries in JSON."""
+    return _PIECES.get("parameter", piece)
+
+
+def extensions_piece(piece: bytes) -> str:
+    """The XML of comma-separated extensions in JSON."""
+    return _PIECES.get("extension", piece)
 
 
 def _write_resource(out: list[str], resource: dict) -> None:
@@ -176,6 +233,11 @@ def _write_element(out: list[str], name: str, kind: str, value, extra: dict | No
         out.append(f"<{name}{attributes}>")
         _write_children(out, value, kind)
         out.append(f"</{name}>")
+
+
+def element(name: str, text: str) -> str:
+    """A primitive element: ``<name value="text"/>``."""
+    return f'<{name} value="{_escape(text)}"/>'
 
 
 def _escape(text: str) -> str:

@@ -20,7 +20,7 @@ from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
 from .answer_cache import AnswerCache
 from .fastpath import CACHEABLE
-from .fhir import FHIR_JSON, FHIR_XML, REQUEST_ID
+from .fhir import FHIR_JSON, FORMAT, REQUEST_ID, XML_CONTENT_TYPE
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
@@ -37,7 +37,6 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
 _XML_FORMATS = {"xml", "text/xml", "application/xml", "application/fhir+xml", "application/xml+fhir"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
-_XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
 
 
 class Protocol:
@@ -82,6 +81,7 @@ class Protocol:
             wanted = negotiate(environ)
         except ServiceError as error:
             return _error(error)
+        environ[FORMAT] = wanted
         etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
         if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
             return "304 Not Modified", [("ETag", etag), ("Cache-Control", CACHE_CONTROL)], b""
@@ -92,13 +92,13 @@ class Protocol:
         gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         if zipped is not None:
             status, body = "200 OK", zipped if gzip_ok else zlib.decompress(zipped, _GZIP_WBITS)
-            headers = [("Content-Type", _XML_CONTENT_TYPE if wanted == "xml" else f"{FHIR_JSON}; charset=utf-8")]
+            headers = [("Content-Type", XML_CONTENT_TYPE if wanted == "xml" else f"{FHIR_JSON}; charset=utf-8")]
         else:
             status, headers, body = _call(self.app, environ)
             content_type = _header(headers, "Content-Type") or ""
             if wanted == "xml" and content_type.startswith(FHIR_JSON):
                 body = fhir_xml.dumps(orjson.loads(body))
-                headers = _replace(headers, "Content-Type", _XML_CONTENT_TYPE)
+                headers = _replace(headers, "Content-Type", XML_CONTENT_TYPE)
             if environ.get(CACHEABLE) and self.cache is not None and status.startswith("200"):
                 zipped = self.cache.put(key, body)
                 body = zipped if gzip_ok else body

@@ -7,9 +7,10 @@ import re
 
 import orjson
 
-from ..guidance.fhir import guidance_parameter
+from ..guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
 from ..terminology.codes import ICD10CM, NAME
 from ..terminology.model import CodeableConcept, Coding, LookupResult, ValidationResult
+from . import fhir_xml
 from .outcome import issue, operation_outcome
 
 _FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")
@@ -24,8 +25,44 @@ def parameters(entries: list[dict]) -> dict:
     return {"resourceType": "Parameters", "parameter": entries}
 
 
+class LookupAnswer:
+    """A $lookup answer, written as JSON or as XML from the same pieces (most of them shared with
+    other codes, so their XML is written once per process: see fhir_xml.parameters_piece)."""
+
+    def __init__(self, result: LookupResult):
+        self.result = result
+
+    def json(self) -> bytes:
+        result = self.result
+        pieces = [orjson.dumps(parameters(_lookup_head(result)))[:-2]]  # without the closing "]}"
+        if result.guidance:
+            pieces += [result.guidance.entries, guidance_parameter(result.code, result.guidance.extension)]
+        if result.pieces:
+            pieces.append(result.entries)
+        return b",".join(pieces) + b"]}"
+
+    def xml(self) -> bytes:
+        result = self.result
+        out = [fhir_xml.DECLARATION, f'<Parameters xmlns="{fhir_xml.NAMESPACE}">']
+        fhir_xml.write_parameters(out, _lookup_head(result))
+        if result.guidance:
+            pieces = result.guidance.pieces
+            out += [fhir_xml.parameters_piece(p.entries) for p in pieces if p.entries]
+            out.append(f'<parameter><extension url="{GUIDANCE_EXTENSION}">')
+            out += [fhir_xml.extensions_piece(p.extension) for p in pieces if p.extension]
+            out.append(f"</extension>{fhir_xml.element('name', 'guidance')}"
+                       f"{fhir_xml.element('valueString', guidance_label(result.code))}</parameter>")
+        out += [fhir_xml.parameters_piece(p) for p in result.pieces]
+        out.append("</Parameters>")
+        return "".join(out).encode()
+
+
 def lookup_parameters(result: LookupResult) -> bytes:
-    """The $lookup Parameters as JSON: a few entries built here, then the pre-rendered ones."""
+    return LookupAnswer(result).json()
+
+
+def _lookup_head(result: LookupResult) -> list[dict]:
+    """The entries built per request; the rest are pre-rendered."""
     head = [
         {"name": "name", "valueString": NAME},
         {"name": "version", "valueString": result.version},
@@ -40,12 +77,7 @@ def lookup_parameters(result: LookupResult) -> bytes:
     ]
     if result.normalized_from is not None:
         head.append({"name": "normalized-code", "valueCode": result.code})
-    pieces = [orjson.dumps(parameters(head))[:-2]]  # without the closing "]}"
-    if result.guidance:
-        pieces += [result.guidance.entries, guidance_parameter(result.code, result.guidance.extension)]
-    if result.entries:
-        pieces.append(result.entries)
-    return b",".join(pieces) + b"]}"
+    return head
 
 
 def _coding(coding: Coding) -> dict:

@@ -36,7 +36,7 @@ class LookupRenderer:
     def _seventh(self, owner: str, level: str, allowed: str | None) -> bytes:
         return serialize(seventh_character_entries(self.release.notes(owner), level, owner, allowed))
 
-    def entries(self, concept: ConceptRow) -> bytes:
+    def entries(self, concept: ConceptRow) -> list[bytes]:
         fragments = [concept.hierarchy, self.status[concept.billable], self.groupings[chapter_key(concept.chapter)]]
         blocks = concept.blocks
         fragments += [self.groupings[block_key(b)] for b in blocks]
@@ -47,7 +47,7 @@ class LookupRenderer:
             fragments.append(self.seventh(concept.seventh_owner, level, concept.seventh))
         owners = concept.ancestors + [block_key(b) for b in blocks] + [chapter_key(concept.chapter)]
         fragments += [note_fragments(owner)[1] for owner in owners]
-        return b",".join(f for f in fragments if f)
+        return [f for f in fragments if f]
 
 
 def _select(entries: bytes, wanted: frozenset[str]) -> bytes:
@@ -57,7 +57,7 @@ def _select(entries: bytes, wanted: frozenset[str]) -> bytes:
 
 
 def lookup(renderer: LookupRenderer, concept: ConceptRow, wanted: frozenset[str] | None = None) -> LookupResult:
-    entries = renderer.entries(concept)
+    pieces = renderer.entries(concept)
     if wanted is not None and "*" not in wanted:
-        entries = _select(entries, wanted)
-    return LookupResult(concept.code, concept.display, renderer.release.version, entries)
+        pieces = [p for p in [_select(b",".join(pieces), wanted)] if p]
+    return LookupResult(concept.code, concept.display, renderer.release.version, pieces)

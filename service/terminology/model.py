@@ -23,10 +23,15 @@ class LookupResult:
     code: str
     display: str
     version: str
-    # Serialized FHIR Parameters.parameter entries (designations and properties), comma-separated.
-    entries: bytes
+    # Serialized FHIR Parameters.parameter entries (designations and properties), in pieces of
+    # comma-separated entries: most pieces are shared with other codes (kept per process).
+    pieces: list[bytes]
     normalized_from: str | None = None  # the code as sent, when it was normalized
     guidance: Guidance | None = None
+
+    @property
+    def entries(self) -> bytes:
+        return b",".join(self.pieces)
 
 
 @dataclass(slots=True)
