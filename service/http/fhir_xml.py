@@ -90,7 +90,7 @@ class _Pieces:
         return xml
 
 
-_PIECES = _Pieces(16_000_000)
+_PIECES = _Pieces(6_000_000)  # characters of XML and JSON: a few thousand pieces
 
 
 def parameters_piece(piece: bytes) -> str:
