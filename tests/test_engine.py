@@ -10,7 +10,7 @@ import pytest
 from service.errors import InvalidRequest, NotFound, StoreError
 from service.store.reader import open_store
 from service.terminology.codes import normalize_code, placeholder_candidates
-from service.http.render import lookup_parameters
+from service.http.render import LookupAnswer
 from service.terminology.engine import TerminologyEngine
 from service.terminology.model import CodeableConcept, Coding
 from service.terminology.releases import Releases, UnknownVersion
@@ -25,7 +25,7 @@ class Looked:
         self.result = result
         self.code, self.display, self.version = result.code, result.display, result.version
         self.normalized_from = result.normalized_from
-        rendered = lookup_parameters(result)
+        rendered = LookupAnswer(result).json()
         self.body = orjson.loads(rendered) if isinstance(rendered, (bytes, str)) else rendered
         assert_fhir(self.body, "Parameters")
         self.properties = properties(self.body)

@@ -27,9 +27,6 @@ from urllib3.util.retry import Retry
 
 from ..errors import BadGateway, GatewayTimeout, LoadError
 
-_FORWARDED_HEADERS = ("Accept", "Content-Type", "Accept-Language", "X-Request-Id")
-
-
 @dataclass
 class Answer:
     status: int
@@ -161,10 +158,9 @@ class Upstreams:
         url = f"{upstream.url}/{path.lstrip('/')}"
         if query:
             url += "?" + query.decode("latin-1")
-        sent = {k: v for k, v in (headers or {}).items() if k in _FORWARDED_HEADERS}
-        sent.setdefault("Accept", "application/fhir+json")
+        headers = {"Accept": "application/fhir+json", **(headers or {})}
         try:
-            response = self.session.request(method, url, data=body, headers=sent, timeout=self.timeout)
+            response = self.session.request(method, url, data=body, headers=headers, timeout=self.timeout)
         except requests.Timeout:
             self._failed(upstream, f"no answer within {self.timeout:g} s")
             raise GatewayTimeout(f"The terminology server {upstream.name} did not answer within "

@@ -19,8 +19,8 @@ from __future__ import annotations
 from functools import partial
 
 from ..terminology.engine import TerminologyEngine
-from . import codesystem, fhir_xml, valueset
-from .fhir import CONTENT_TYPE, FORMAT, XML_CONTENT_TYPE, encode
+from . import codesystem, valueset
+from .fhir import FORMAT, encode_as
 from .params import parse_query
 
 CACHEABLE = "icd10cm_tx.cacheable"
@@ -31,7 +31,7 @@ class FastPath:
                  max_expansion: int):
         self.app = app
         self.max_parameters = max_parameters
-        # path -> (answer function, whether its answers may be cached)
+        # path -> (operation: the answer function, whether its answers may be cached)
         self.routes = {
             f"{base_path}/CodeSystem/$lookup": (partial(codesystem.icd10cm_lookup, engine), True),
             f"{base_path}/CodeSystem/$validate-code": (partial(codesystem.icd10cm_validate_code, engine), True),
@@ -45,20 +45,16 @@ class FastPath:
         answer = self._answer(environ, *route) if route is not None else None
         if answer is None:
             return self.app(environ, start_response)
-        if environ.get(FORMAT) == "xml" and not isinstance(answer, bytes):
-            # XML written from the answer itself, not converted from its JSON; a lookup from its pieces
-            body, content_type = answer.xml() if hasattr(answer, "xml") else fhir_xml.dumps(answer), XML_CONTENT_TYPE
-        else:
-            body, content_type = encode(answer), CONTENT_TYPE
+        body, content_type = encode_as(answer, environ.get(FORMAT, "json"))
         start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
-    def _answer(self, environ, answer, cacheable: bool):
+    def _answer(self, environ, operation, cacheable: bool):
         query = environ.get("QUERY_STRING", "")
         if "_pretty" in query:
             return None
         try:
-            resource = answer(parse_query(query, self.max_parameters))
+            resource = operation(parse_query(query, self.max_parameters))
         except Exception:  # noqa: BLE001 - any failure: Flask answers again, and renders (and logs) the error
             return None
         if resource is None:

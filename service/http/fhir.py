@@ -1,5 +1,4 @@
-"""FHIR JSON in and out: the response and the request body (XML bodies are read by fhir_xml; XML
-answers are made from the JSON by the protocol middleware)."""
+"""FHIR JSON and XML: the media types of each, an answer in the format asked for, the request body."""
 
 from __future__ import annotations
 
@@ -15,8 +14,9 @@ CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
 XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
 FORMAT = "icd10cm_tx.format"  # the environ key of the format the client wants: json or xml (protocol layer)
 REQUEST_ID = "icd10cm_tx.request_id"  # the environ key of this request's id (given or made by the protocol layer)
-_JSON_BODY_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
-_XML_BODY_TYPES = {"application/fhir+xml", "application/xml", "application/xml+fhir", "text/xml"}
+# The media types of each format, for bodies, Accept and _format (which also takes "json" and "xml").
+JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
+XML_TYPES = {"application/fhir+xml", "application/xml", "application/xml+fhir", "text/xml"}
 
 
 def encode(resource) -> bytes:
@@ -24,6 +24,15 @@ def encode(resource) -> bytes:
     if isinstance(resource, bytes):
         return resource
     return orjson.dumps(resource) if isinstance(resource, dict) else resource.json()
+
+
+def encode_as(resource, wanted: str) -> tuple[bytes, str]:
+    """(body, content type) of a resource in the format asked for ("json" or "xml"). XML is written
+    from the resource itself (a lookup from its pieces); already serialized JSON stays JSON, for the
+    protocol layer to convert."""
+    if wanted == "xml" and not isinstance(resource, bytes):
+        return (resource.xml() if hasattr(resource, "xml") else fhir_xml.dumps(resource)), XML_CONTENT_TYPE
+    return encode(resource), CONTENT_TYPE
 
 
 def respond(resource, status: int = 200, headers: dict | None = None) -> Response:
@@ -49,9 +58,9 @@ def json_body() -> dict:
 
 def _parse_body() -> dict:
     mimetype = request.mimetype
-    if mimetype in _XML_BODY_TYPES:
+    if mimetype in XML_TYPES:
         return fhir_xml.loads(request.get_data(cache=False))
-    if mimetype not in _JSON_BODY_TYPES:
+    if mimetype not in JSON_TYPES:
         raise UnsupportedMediaType(f"Send the body as application/fhir+json or application/fhir+xml "
                                    f"(got '{mimetype or 'no content type'}')")
     try:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import orjson
 from lxml import etree
 
 from ..errors import InvalidRequest
+from .lru import SizedLRU
 
 NAMESPACE = "http://hl7.org/fhir"
 _NS = "{" + NAMESPACE + "}"
@@ -57,22 +56,24 @@ def write_parameters(out: list[str], entries: list[dict]) -> None:
     _write_parameters(out, entries, "parameter")
 
 
-class _Pieces:
-    """The XML of serialized JSON pieces, by their bytes: an answer joins pieces that many answers
-    share (a chapter's notes, an ancestor's rules), so each is written once and kept. Bounded, least
-    recently used out."""
+# The XML of serialized JSON pieces, by their bytes: an answer joins pieces that many answers share
+# (a chapter's notes, an ancestor's rules), so each is written once and kept.
+_PIECES = SizedLRU(6_000_000)  # characters of XML and JSON: a few thousand pieces
 
-    def __init__(self, max_chars: int):
-        self.max_chars, self.size = max_chars, 0
-        self._kept: OrderedDict[tuple[str, bytes], str] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def get(self, kind: str, piece: bytes) -> str:
-        with self._lock:
-            xml = self._kept.get((kind, piece))
-            if xml is not None:
-                self._kept.move_to_end((kind, piece))
-                return xml
+def parameters_piece(piece: bytes) -> str:
+    """The XML of comma-separated ``Parameters.parameter`` entries in JSON."""
+    return _piece("parameter", piece)
+
+
+def extensions_piece(piece: bytes) -> str:
+    """The XML of comma-separated extensions in JSON."""
+    return _piece("extension", piece)
+
+
+def _piece(kind: str, piece: bytes) -> str:
+    xml = _PIECES.get((kind, piece))
+    if xml is None:
         out: list[str] = []
         for item in orjson.loads(b"[" + piece + b"]"):
             if kind == "parameter":
@@ -80,27 +81,8 @@ class _Pieces:
             else:
                 _write_element(out, "extension", "Extension", item, None)
         xml = "".join(out)
-        with self._lock:
-            if (kind, piece) not in self._kept:
-                self._kept[kind, piece] = xml
-                self.size += len(xml) + len(piece)
-                while self.size > self.max_chars:
-                    (_, old), old_xml = self._kept.popitem(last=False)
-                    self.size -= len(old_xml) + len(old)
-        return xml
-
-
-_PIECES = _Pieces(6_000_000)  # characters of XML and JSON: a few thousand pieces
-
-
-def parameters_piece(piece: bytes) -> str:
-    """The XML of comma-separated ``Parameters.parameter`` entries in JSON."""
-    return _PIECES.get("parameter", piece)
-
-
-def extensions_piece(piece: bytes) -> str:
-    """The XML of comma-separated extensions in JSON."""
-    return _PIECES.get("extension", piece)
+        _PIECES.put((kind, piece), xml, len(xml) + len(piece))
+    return xml
 
 
 def _write_resource(out: list[str], resource: dict) -> None:
@@ -111,6 +93,11 @@ def _write_resource(out: list[str], resource: dict) -> None:
     out.append(f'<{kind} xmlns="{NAMESPACE}">')
     _write_children(out, resource, kind)
     out.append(f"</{kind}>")
+
+
+def _is_attribute(kind: str, name: str) -> bool:
+    """An element's id (not a resource's) and an extension's url are XML attributes."""
+    return (name == "id" and not _TYPES[kind]["r"]) or (name == "url" and kind == "Extension")
 
 
 _PLANS: dict[tuple, list] = {}  # (type, the object's keys) -> its plan: what to write, in document order
@@ -126,8 +113,8 @@ def _plan(kind: str, keys: tuple) -> list:
     names = sorted({key[1:] if key[0] == "_" else key for key in keys}.intersection(order), key=order.__getitem__)
     plan = []
     for name in names:
-        if (name == "id" and not spec["r"]) or (name == "url" and kind == "Extension"):
-            continue  # attributes of the element
+        if _is_attribute(kind, name):
+            continue
         _, child_kind, repeats = spec["e"][order[name]]
         extra_key = "_" + name if "_" + name in keys else None
         simple = child_kind in _PRIMITIVES and not repeats and extra_key is None
@@ -283,8 +270,7 @@ def _read_children(element, kind: str, into: dict) -> None:
     primitive_extras: dict[str, list] = {}
     for child in element:
         name = "div" if child.tag == _XHTML_DIV else _local(child)
-        if name not in elements or (name == "id" and not _TYPES[kind]["r"]) \
-                or (kind == "Extension" and name == "url"):
+        if name not in elements or _is_attribute(kind, name):
             raise XmlError(f"<{name}> is not an element of {kind}")
         child_kind, repeats = elements[name]
         extra = None
@@ -354,8 +340,7 @@ def _convert(text: str, kind: str, where: str):
         if kind == "integer":
             return int(text)
         if kind == "decimal":
-            number = float(text)
-            return int(text) if re.fullmatch(r"-?\d+", text) else number
+            return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
     except ValueError:
         raise XmlError(f"{where}: '{text}' is not a valid {kind}") from None
     return text

@@ -86,10 +86,9 @@ def _forwarded(upstream):
     body = orjson.dumps(json_body()) if request.method == "POST" else None  # the body as read (it was parsed)
     # JSON both ways (an XML body was read into JSON; the protocol layer writes XML for the client), and
     # this request's id, so that the upstream's log lines up with ours.
-    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON,
-               "X-Request-Id": request.environ.get(REQUEST_ID, ""),
-               **({"Accept-Language": request.headers["Accept-Language"]} if "Accept-Language" in request.headers
-                  else {})}
+    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON, "X-Request-Id": request.environ.get(REQUEST_ID, "")}
+    if "Accept-Language" in request.headers:
+        headers["Accept-Language"] = request.headers["Accept-Language"]
     answer = _engine().upstreams.send(upstream, request.method, path, request.query_string, body, headers)
     return Response(answer.body, status=answer.status, content_type=answer.content_type,
                     headers={ANSWERED_BY_HEADER: answer.server})

@@ -57,10 +57,6 @@ class LookupAnswer:
         return "".join(out).encode()
 
 
-def lookup_parameters(result: LookupResult) -> bytes:
-    return LookupAnswer(result).json()
-
-
 def _lookup_head(result: LookupResult) -> list[dict]:
     """The entries built per request; the rest are pre-rendered."""
     head = [
