@@ -1,0 +1,105 @@
+"""What a code's page shows, read from the same $lookup answer FHIR clients get (so the page and
+the API cannot disagree), plus the code's place in the hierarchy. No Flask here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import orjson
+
+from ..terminology.codes import ICD10CM
+from ..terminology.engine import TerminologyEngine
+from ..http.render import LookupAnswer
+
+# Notes of the tabular, in the order a coder reads them, with their headings.
+NOTE_SECTIONS = (("includes", "Includes"), ("inclusionTerm", "Inclusion terms"), ("note", "Notes"),
+                 ("excludes1", "Excludes1: never coded together"),
+                 ("excludes2", "Excludes2: not included here, may be coded together"),
+                 ("codeFirst", "Code first"), ("useAdditionalCode", "Use additional code"), ("codeAlso", "Code also"),
+                 ("sevenChrNote", "7th character note"), ("sevenChrDef", "7th characters"))
+_CODE = re.compile(r"\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?\b")
+
+
+@dataclass
+class Item:
+    """One property of the answer: its value, description and subproperties."""
+
+    value: object
+    description: str | None = None
+    subs: dict[str, list] = field(default_factory=dict)
+
+    def sub(self, name: str):
+        values = self.subs.get(name)
+        return values[0] if values else None
+
+
+def properties(answer: dict) -> dict[str, list[Item]]:
+    found: dict[str, list[Item]] = {}
+    for entry in answer.get("parameter", ()):
+        if entry.get("name") != "property":
+            continue
+        parts = {}
+        subs: dict[str, list] = {}
+        for part in entry["part"]:
+            if part["name"] == "subproperty":
+                inner = {p["name"]: _value(p) for p in part["part"]}
+                subs.setdefault(inner["code"], []).append(inner["value"])
+            else:
+                parts[part["name"]] = _value(part)
+        found.setdefault(parts["code"], []).append(Item(parts.get("value"), parts.get("description"), subs))
+    return found
+
+
+def _value(part: dict):
+    return next((v for k, v in part.items() if k.startswith("value")), None)
+
+
+def code_page(engine: TerminologyEngine, code: str) -> dict:
+    """Everything the code's page shows (raises the engine's NotFound for an unknown code)."""
+    result = engine.lookup(ICD10CM, code)
+    found = properties(orjson.loads(LookupAnswer(result).json()))
+    release = engine.releases.resolve(result.version)
+    concept = release.concept(result.code)
+    ancestors = [(a, release.concept(a).display) for a in reversed(concept.ancestors)]
+    return {
+        "code": result.code, "display": result.display, "version": result.version,
+        "normalized_from": result.normalized_from,
+        "billable": bool(concept.billable), "seventh": concept.seventh,
+        "chapter": _first(found, "chapter"), "blocks": found.get("block", []),
+        "ancestors": ancestors, "children": found.get("child", []),
+        "summary": _value_of(found, "summary"), "region": _value_of(found, "region"),
+        "documentation": found.get("documentation", []), "pitfalls": found.get("pitfall", []),
+        "clinical_context": found.get("clinicalContext", []), "procedures": found.get("procedure", []),
+        "more_specific": found.get("moreSpecific", []), "additional_codes": found.get("additionalCode", []),
+        "faqs": found.get("faq", []), "scribe": found.get("scribe", []), "sources": found.get("source", []),
+        "verified": _value_of(found, "verified"), "rules": found.get("rule", []),
+        "siblings": found.get("sibling", []),
+        "notes": [(heading, found[name]) for name, heading in NOTE_SECTIONS if name in found],
+    }
+
+
+def _first(found: dict, name: str) -> Item | None:
+    items = found.get(name)
+    return items[0] if items else None
+
+
+def _value_of(found: dict, name: str):
+    item = _first(found, name)
+    return item.value if item else None
+
+
+def code_links(text: str, exists) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_code) so that every code it mentions can be a link (only codes that
+    ``exists`` knows: "vitamin B12" is no code)."""
+    pieces, last = [], 0
+    for match in _CODE.finditer(text):
+        if not exists(match.group()):
+            continue
+        if match.start() > last:
+            pieces.append((text[last:match.start()], False))
+        pieces.append((match.group(), True))
+        last = match.end()
+    if last < len(text):
+        pieces.append((text[last:], False))
+    return pieces
