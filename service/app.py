@@ -13,6 +13,7 @@ from .config import Settings
 from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
 from .http.protocol import Protocol
+from .web import pages
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
 from .federation.upstreams import Upstreams, parse_upstreams
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(pages.bp)
     fast = FastPath(app.wsgi_app, engine, base_path=settings.base_path, max_parameters=settings.max_parameters,
                     max_expansion=settings.max_expansion)
     app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,
