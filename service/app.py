@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 import logging
 
 import orjson
@@ -13,7 +14,7 @@ from .config import Settings
 from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
 from .http.protocol import Protocol
-from .web import pages
+from .web import fhir_urls, pages
 from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
 from .federation.upstreams import Upstreams, parse_upstreams
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     fast = FastPath(app.wsgi_app, engine, base_path=settings.base_path, max_parameters=settings.max_parameters,
                     max_expansion=settings.max_expansion)
     app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,
-                            cache_bytes=settings.answer_cache_mb * 1_048_576)
+                            cache_bytes=settings.answer_cache_mb * 1_048_576,
+                            page_for=partial(fhir_urls.page_for, base_path=settings.base_path))
     logging.getLogger("icd10cm_tx.access").setLevel(logging.INFO if settings.access_log == "on" else logging.WARNING)
     register_error_handlers(app)
     logging.getLogger(__name__).info(

@@ -37,16 +37,19 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 _JSON_FORMATS = JSON_TYPES | {"json"}
 _XML_FORMATS = XML_TYPES | {"xml"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
+PAGE_PATHS = ("/codes/", "/search")  # pages for people: cached like FHIR answers
 
 
 class Protocol:
     """Wraps the application. ``state_tag`` names what answers depend on (store builds, resource files,
     software version): the answer to one GET does not change while it does not, so it makes the ETag."""
 
-    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0):
+    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0, page_for=None):
         self.app = app
         self.state_tag = state_tag
         self.base_path = base_path
+        # page_for(path, query) -> (path, query) of the page for people that shows a FHIR URL, or None
+        self.page_for = page_for
         # Answers kept gzip-compressed: a 20 KB lookup keeps in about 4 KB, so five times as many fit,
         # and a client that accepts gzip gets the kept bytes as they are.
         self.cache = SizedLRU(cache_bytes) if cache_bytes > 0 else None
@@ -83,6 +86,11 @@ class Protocol:
             wanted = negotiate(environ)
         except ServiceError as error:
             return _error(error)
+        if self.page_for is not None and method in ("GET", "HEAD") and wants_html(environ):
+            page = self.page_for(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+            if page is not None:  # a browser on a FHIR URL: the page for people, at the same URL
+                environ["PATH_INFO"], environ["QUERY_STRING"] = page
+                wanted = "html"
         environ[FORMAT] = wanted
         etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
         if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -117,7 +125,8 @@ class Protocol:
 
     def _cacheable(self, environ) -> bool:
         """GETs whose answer depends only on the URL and the server's state (not on a client's cache set)."""
-        return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(self.base_path)
+        return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(
+            (self.base_path, *PAGE_PATHS))
 
     def _etag(self, environ, wanted: str) -> str:
         key = "\n".join((self.state_tag, wanted, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
@@ -145,14 +154,30 @@ def negotiate(environ) -> str:
     accept = environ.get("HTTP_ACCEPT", "")
     if "xml" not in accept:
         return "json"  # the common case, decided without parsing
-    best = {"json": -1.0, "xml": -1.0}
+    best = _best_q(accept)
+    return "xml" if best["xml"] > best["json"] else "json"
+
+
+def wants_html(environ) -> bool:
+    """A browser: no ``_format``, and Accept prefers text/html to every FHIR format."""
+    accept = environ.get("HTTP_ACCEPT", "")
+    if "text/html" not in accept or "_format" in environ.get("QUERY_STRING", ""):
+        return False
+    best = _best_q(accept)
+    return best["html"] > max(best["json"], best["xml"])
+
+
+def _best_q(accept: str) -> dict[str, float]:
+    """The highest q-value Accept gives each format (-1 for none; */* counts for JSON, the default)."""
+    best = {"json": -1.0, "xml": -1.0, "html": -1.0}
     for entry in accept.lower().split(","):
         media, *options = (part.strip() for part in entry.split(";"))
-        kind = "xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in _ANY else None
+        kind = ("xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in _ANY
+                else "html" if media == "text/html" else None)
         if kind is not None:
             q = next((_q(o[2:]) for o in options if o.startswith("q=")), 1.0)
             best[kind] = max(best[kind], q)
-    return "xml" if best["xml"] > best["json"] else "json"
+    return best
 
 
 def _q(text: str) -> float:

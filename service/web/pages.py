@@ -1,17 +1,19 @@
-"""Pages for people: a page per code at /codes/<code>, and search at /search (beside the FHIR base)."""
+"""Pages for people, beside the FHIR base: a page per code at /codes/<code>, search at /search (and /).
+Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request per page)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..errors import ServiceError
-from ..terminology.codes import ICD10CM, normalize_code
+from ..terminology.codes import ICD10CM, normalize_code, placeholder_candidates
 from .view import code_links, code_page
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
-_SEARCH_SIZE = 50
+bp = Blueprint("web", __name__, template_folder="templates")
+PAGE_SIZE = 50
+_MAX_QUERY = 200  # characters of a search kept
+_SUGGESTIONS = 12
+_ALL_CODES = {"compose": {"include": [{"system": ICD10CM}]}}
 
 
 def _engine():
@@ -21,39 +23,70 @@ def _engine():
 @bp.get("/codes/<code>")
 def code(code: str):
     engine = _engine()
-    release = engine.releases.default
+    version = request.args.get("version") or None
+    canonical = normalize_code(code)
+    if canonical != code:  # m549 -> M54.9: one address per code
+        return redirect(url_for("web.code", code=canonical, version=version), 301)
     try:
-        page = code_page(engine, code)
+        release = engine.releases.resolve(version)
+    except ServiceError as error:
+        return _not_found(f"Release {version} is not loaded", error.message, [])
+    try:
+        page = code_page(engine, code, release.version)
     except ServiceError:
-        return render_template("not_found.html", code=code, suggestions=_suggestions(code),
-                               version=release.version), 404
-    fhir_url = f"{current_app.config['BASE_PATH']}/CodeSystem/$lookup?" + urlencode(
-        {"system": ICD10CM, "code": page["code"]})
-    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"],
+        return _not_found(f"{code} is not an ICD-10-CM code", f"{code} is not in ICD-10-CM release {release.version}. "
+                          "A code is a letter, two characters, then up to four more after the dot; some codes need "
+                          "the placeholder X before a 7th character.", _suggestions(code, release))
+    fhir_url = url_for("codesystem.lookup", system=ICD10CM, code=page["code"], version=version, _format="json")
+
+    def code_url(other: str) -> str:
+        return url_for("web.code", code=other, version=version)
+
+    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], code_url=code_url,
                            links=lambda text: code_links(text, lambda c: release.concept(c) is not None))
 
 
+@bp.get("/")
 @bp.get("/search")
 def search():
-    query = request.args.get("q", "").strip()[:200]
+    query = request.args.get("q", "").strip()[:_MAX_QUERY]
+    page_number = request.args.get("page", "1")
+    page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
     engine = _engine()
-    results, total = [], 0
+    results, total, problem, status = [], 0, None, 200
     if query:
-        expansion = engine.expand({"compose": {"include": [{"system": ICD10CM}]}}, text=query, count=_SEARCH_SIZE)
-        results, total = expansion.contains, expansion.total
-    return render_template("search.html", query=query, results=results, total=total,
-                           version=engine.releases.default.version)
+        try:
+            expansion = engine.expand(_ALL_CODES, text=query, count=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+            results, total = expansion.contains, expansion.total
+        except ServiceError as error:
+            problem, status = error.message, error.status
+    pages = -(-total // PAGE_SIZE)
+    return render_template("search.html", query=query, results=results, total=total, problem=problem,
+                           page_number=page_number, pages=pages, first=(page_number - 1) * PAGE_SIZE + 1,
+                           version=engine.releases.default.version, fhir_base=current_app.config["BASE_PATH"]), status
 
 
-def _suggestions(text: str) -> list[tuple[str, str]]:
-    """Codes the visitor may have meant: the nearest existing code above what was typed, then its
-    children, then a text search."""
-    release = _engine().releases.default
+def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]]):
+    return render_template("not_found.html", heading=heading, message=message, suggestions=suggestions,
+                           version=_engine().releases.default.version), 404
+
+
+def _suggestions(text: str, release) -> list[tuple[str, str]]:
+    """Codes the visitor may have meant: the code with its placeholder X, else the nearest existing code
+    above what was typed with the codes below it (or beside it), else a text search."""
     code = normalize_code(text)
+    fixed = [c for c in placeholder_candidates(code) if release.concept(c) is not None]
+    if fixed:
+        return [(c, release.concept(c).display) for c in fixed]
     while len(code.replace(".", "")) > 3 and release.concept(code) is None:
         code = code[:-1].rstrip(".")
     found = release.concept(code)
     if found is not None:
-        return [(found.code, found.display)] + list(found.children[:10])
-    expansion = _engine().expand({"compose": {"include": [{"system": ICD10CM}]}}, text=text, count=10)
+        nearby = found.children or (release.concept(found.parent).children if found.parent else [])
+        return [(found.code, found.display)] + [c for c in nearby if c[0] != found.code][:_SUGGESTIONS - 1]
+    try:
+        expansion = _engine().expand(_ALL_CODES, version=release.version, text=text[:_MAX_QUERY],
+                                     count=_SUGGESTIONS)
+    except ServiceError:
+        return []
     return [(c, d) for c, d, _ in expansion.contains]

@@ -55,17 +55,22 @@ def _value(part: dict):
     return next((v for k, v in part.items() if k.startswith("value")), None)
 
 
-def code_page(engine: TerminologyEngine, code: str) -> dict:
-    """Everything the code's page shows (raises the engine's NotFound for an unknown code)."""
-    result = engine.lookup(ICD10CM, code)
+def code_page(engine: TerminologyEngine, code: str, version: str | None = None) -> dict:
+    """Everything the code's page shows (raises the engine's NotFound for an unknown code or release)."""
+    result = engine.lookup(ICD10CM, code, version=version)
     found = properties(orjson.loads(LookupAnswer(result).json()))
     release = engine.releases.resolve(result.version)
     concept = release.concept(result.code)
     ancestors = [(a, release.concept(a).display) for a in reversed(concept.ancestors)]
+    # A billable code with a 7th character holds its own character; a header holds the ones it needs.
+    seventh = concept.seventh if concept.billable and concept.seventh else None
+    authored = any(name in found for name in ("summary", "documentation", "pitfall", "clinicalContext", "faq"))
     return {
         "code": result.code, "display": result.display, "version": result.version,
-        "normalized_from": result.normalized_from,
-        "billable": bool(concept.billable), "seventh": concept.seventh,
+        "normalized_from": result.normalized_from, "authored": authored,
+        "billable": bool(concept.billable),
+        "seventh": next((i for i in found.get("sevenChrDef", ()) if i.value == seventh), None),
+        "needs_seventh": bool(concept.seventh) and not concept.billable,
         "chapter": _first(found, "chapter"), "blocks": found.get("block", []),
         "ancestors": ancestors, "children": found.get("child", []),
         "summary": _value_of(found, "summary"), "region": _value_of(found, "region"),
