@@ -7,9 +7,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlencode
 
 from ..terminology.codes import ICD10CM, canonical_system
+from ..terminology.valuesets import IMPLICIT
 
 _CODE_OPERATIONS = ("/CodeSystem/$lookup", "/CodeSystem/$validate-code", "/ValueSet/$validate-code")
-_ALL_CODES = f"{ICD10CM}?vs"  # the implicit value set of every code
 
 
 def page_for(path: str, query: str, base_path: str) -> tuple[str, str] | None:
@@ -26,6 +26,6 @@ def page_for(path: str, query: str, base_path: str) -> tuple[str, str] | None:
     code, version = first("code"), first("version") or first("systemVersion")
     if operation in _CODE_OPERATIONS and code and canonical_system(first("system")) == ICD10CM:
         return f"/codes/{quote(code.strip(), safe='')}", urlencode({"version": version}) if version else ""
-    if operation == "/ValueSet/$expand" and first("filter") and first("url") == _ALL_CODES:
+    if operation == "/ValueSet/$expand" and first("filter") and first("url") == IMPLICIT:
         return "/search", urlencode({"q": first("filter")})
     return None

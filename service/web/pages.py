@@ -7,13 +7,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ..errors import ServiceError
 from ..terminology.codes import ICD10CM, normalize_code, placeholder_candidates
+from ..terminology.valuesets import IMPLICIT, implicit
 from .view import code_links, code_page
 
 bp = Blueprint("web", __name__, template_folder="templates")
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
-_ALL_CODES = {"compose": {"include": [{"system": ICD10CM}]}}
+_ALL_CODES = implicit(IMPLICIT)
 
 
 def _engine():

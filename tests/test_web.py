@@ -1,0 +1,236 @@
+"""The pages for people (/codes/<code>, /search, /), through the whole WSGI stack with Flask's test client,
+read with lxml.html. What a page shows is checked against the $lookup answer FHIR clients get."""
+
+from __future__ import annotations
+
+import random
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+import pytest
+
+from helpers import ICD10CM, assert_fhir_response, properties
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+LOOKUP = f"/fhir/CodeSystem/$lookup?system={ICD10CM}&code="
+
+
+def page(client, url: str, status: int = 200, **kwargs):
+    response = client.get(url, **kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)[:1000]
+    assert response.headers["Content-Type"].startswith("text/html"), response.headers["Content-Type"]
+    document = lxml.html.fromstring(response.get_data(as_text=True))
+    ids = document.xpath("//@id")
+    assert len(ids) == len(set(ids)), "an id is repeated"
+    return document
+
+
+def text(element) -> str:
+    return " ".join(element.text_content().split())
+
+
+def section(document, section_id: str) -> str:
+    found = document.get_element_by_id(section_id, None)
+    assert found is not None, f"no section #{section_id}"
+    return text(found)
+
+
+def facts(document) -> dict[str, str]:
+    """The page's facts list: {term: definition}."""
+    terms = document.xpath("//dl[@class='facts']/dt")
+    return {text(term): text(term.getnext()) for term in terms}
+
+
+def lookup(client, code: str) -> dict:
+    return assert_fhir_response(client.get(LOOKUP + code), 200, "Parameters")
+
+
+def code_links(document) -> list[str]:
+    return [urlsplit(href).path.removeprefix("/codes/") for href in document.xpath(".//a/@href")
+            if href.startswith("/codes/")]
+
+
+# ------------------------------------------------------------------------------------------ code page
+
+def test_the_code_page_shows_every_section_of_the_lookup(client):
+    document = page(client, "/codes/M54.9")
+    answer = lookup(client, "M54.9")
+    assert text(document.find(".//h1")) == "M54.9 Dorsalgia, unspecified"
+    assert facts(document) == {
+        "Status": "Billable: valid on a claim", "Chapter": "13", "Block": "M50-M54, within M40-M54",
+        "Region": "Spine", "Related procedure codes": "none listed", "Release": "ICD-10-CM 2026-04",
+        "For software": "This answer as FHIR JSON"}
+    sections = {"documentation": "documentation", "pitfalls": "pitfall", "clinical-context": "clinicalContext",
+                "rules": "rule", "siblings": "sibling", "more-specific": "moreSpecific", "faq": "faq",
+                "scribe": "scribe", "sources": "source"}
+    for section_id, prop in sections.items():
+        shown = section(document, section_id)
+        entries = properties(answer, prop)
+        assert entries, prop
+        for entry in entries:  # every entry of the answer is on the page, in full
+            assert " ".join(str(entry["value"]).split()) in shown, (prop, entry["value"])
+    notes = section(document, "notes")
+    for prop in ("excludes1", "excludes2", "inclusionTerm"):
+        for entry in properties(answer, prop):
+            assert entry["value"] in notes, (prop, entry["value"])
+    verified = properties(answer, "verified")[0]["value"]
+    assert f"last verified {verified}" in section(document, "sources")
+    assert "Dorsalgia" in text(document.find_class("crumbs")[0])
+
+
+def test_every_code_a_page_mentions_is_a_link_to_its_page(client):
+    document = page(client, "/codes/M54.9")
+    linked = set(code_links(document))
+    assert {"M54", "F45.41", "G89.29", "M54.50", "M54.2", "M54.6"} <= linked
+    for code in sorted(linked):
+        assert client.get(f"/codes/{code}").status_code == 200, code
+    mentioned = set(re.findall(r"\b[A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4}\b", section(document, "pitfalls")))
+    assert mentioned and mentioned <= linked
+
+
+def test_the_fhir_json_link_gives_the_same_answer(client):
+    document = page(client, "/codes/M54.9")
+    [href] = document.xpath("//a[text()='This answer as FHIR JSON']/@href")
+    body = assert_fhir_response(client.get(href, headers={"Accept": BROWSER_ACCEPT}), 200, "Parameters")
+    assert body == lookup(client, "M54.9")
+
+
+def test_related_procedure_codes_are_codes_only(client):
+    document = page(client, "/codes/M54.81")
+    answer = lookup(client, "M54.81")
+    codes = [e["value"] for e in properties(answer, "procedure")]
+    assert codes
+    shown = [text(li) for li in document.get_element_by_id("procedures").iter("li")]
+    assert shown == codes
+    assert facts(document)["Related procedure codes"] == str(len(codes))
+
+
+def test_a_header_code_shows_its_children_and_is_not_billable(client):
+    document = page(client, "/codes/M54")
+    assert facts(document)["Status"].startswith("Header: not billable")
+    children = [e["value"] for e in properties(lookup(client, "M54"), "child")]
+    assert [code for code in code_links(document.get_element_by_id("children"))] == children
+    assert "M54.9" in children
+
+
+def test_a_seventh_character_code_names_its_character_and_its_place(client):
+    document = page(client, "/codes/S32.009A")
+    shown = facts(document)
+    assert shown["7th character"] == "A: initial encounter for closed fracture"
+    assert shown["Status"].startswith("Billable")
+    crumbs = code_links(document.find_class("crumbs")[0])
+    assert crumbs == ["S32", "S32.0", "S32.00", "S32.009"]
+    assert "No editorial guidance is written for S32.009A" in text(document)
+    header = page(client, "/codes/S32.009")
+    assert "add a 7th character" in facts(header)["Status"]
+    assert [c[-1] for c in code_links(header.get_element_by_id("children"))] == list("ABDGKS")
+
+
+def test_pages_for_every_code_with_guidance_and_a_sample_of_the_rest(client, engine):
+    release = engine.releases.default
+    guided = sorted(release.guidance_records())
+    assert len(guided) > 40
+    for code in guided:
+        document = page(client, f"/codes/{code}")
+        assert re.search(r"last verified \d{4}-\d{2}-\d{2}", section(document, "sources")), code
+        assert "documentation" in document.xpath("//section/@id"), code
+    codes = [row[0] for row in release.select("1", ())[1]]
+    for code in random.Random(8).sample(codes, 300):
+        page(client, f"/codes/{code}")
+
+
+def test_a_code_written_loosely_is_redirected_to_its_address(client):
+    response = client.get("/codes/m549")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/codes/M54.9")
+
+
+@pytest.mark.parametrize("code, status, expected", [
+    ("M54.99", 404, ["M54.9", "M54.5"]),  # nearest code and those beside it
+    ("T45.01A", 404, ["T45.0X1A"]),  # the missing placeholder X
+    ("QQQ", 404, []),
+])
+def test_an_unknown_code_gets_a_404_page_with_suggestions(client, code, status, expected):
+    document = page(client, f"/codes/{code}", status)
+    assert "is not an ICD-10-CM code" in text(document.find(".//h1"))
+    suggested = code_links(document.get_element_by_id("suggestions")) if expected else []
+    assert suggested[:len(expected)] == expected or set(expected) <= set(suggested)
+
+
+def test_an_unknown_release_gets_a_404_page(client):
+    document = page(client, "/codes/M54.9?version=1999", 404)
+    assert "Release 1999 is not loaded" in text(document.find(".//h1"))
+
+
+def test_text_is_escaped(client):
+    document = page(client, "/search?q=<script>alert(1)</script>")
+    assert not document.xpath("//script")
+    assert "<script>alert(1)</script>" in text(document.find(".//h1"))
+
+
+# ------------------------------------------------------------------------------------------ search
+
+def test_search_lists_codes_as_links_like_expand(client):
+    document = page(client, "/search?q=low+back+pain")
+    expansion = assert_fhir_response(client.get(
+        f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain&count=50"), 200, "ValueSet")
+    expected = [c["code"] for c in expansion["expansion"]["contains"]]
+    assert code_links(document.find_class("results")[0]) == expected
+    assert "M54.50" in expected
+    assert text(document.get_element_by_id("count")).startswith(f"{expansion['expansion']['total']} codes found")
+
+
+def test_search_pages_through_many_results(client):
+    first = page(client, "/search?q=fracture")
+    second_href = first.xpath("//a[@rel='next']/@href")[0]
+    second = page(client, second_href)
+    assert "Page 2 of" in text(second.find_class("pager")[0]) and second.xpath("//a[@rel='prev']")
+    assert not set(code_links(first.find_class("results")[0])) & set(code_links(second.find_class("results")[0]))
+    assert second.find_class("results")[0].get("start") == "51"
+
+
+@pytest.mark.parametrize("query", ["", "zzzqqxx", "(((", "a" * 5000, "M54", "page=-1"])
+def test_search_never_fails(client, query):
+    document = page(client, "/search", query_string={"q": query, "page": "-1"})
+    assert document.find(".//h1") is not None
+
+
+def test_the_home_page_explains_and_searches(client):
+    document = page(client, "/")
+    form = document.xpath("//form[@role='search']")[0]
+    assert form.get("action") == "/search" and form.xpath(".//label[@for='q']")
+    assert "/fhir/metadata" in document.xpath(".//a/@href")
+
+
+# ------------------------------------------------------------------------------------ FHIR URLs
+
+def test_a_browser_on_a_fhir_url_gets_the_page(client):
+    url = LOOKUP + "M54.9"
+    response = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Accept" in response.headers["Vary"]
+    assert response.get_data() == client.get("/codes/M54.9").get_data()
+    validate = client.get(f"/fhir/CodeSystem/$validate-code?system={ICD10CM}&code=S32.009A",
+                          headers={"Accept": BROWSER_ACCEPT})
+    assert "S32.009A" in text(lxml.html.fromstring(validate.get_data(as_text=True)).find(".//h1"))
+    search = client.get(f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain",
+                        headers={"Accept": BROWSER_ACCEPT})
+    assert search.get_data() == client.get("/search?q=low+back+pain").get_data()
+
+
+@pytest.mark.parametrize("headers, query", [
+    ({"Accept": "application/fhir+json"}, ""), ({"Accept": "*/*"}, ""), ({}, ""),
+    ({"Accept": BROWSER_ACCEPT}, "&_format=json"), ({"Accept": "text/html;q=0.5, application/json"}, ""),
+])
+def test_fhir_clients_still_get_fhir(client, headers, query):
+    assert_fhir_response(client.get(LOOKUP + "M54.9" + query, headers=headers), 200, "Parameters")
+
+
+def test_pages_are_cached_like_answers(client):
+    first = client.get("/codes/M54.9")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"].startswith("public")
+    assert client.get("/codes/M54.9", headers={"If-None-Match": etag}).status_code == 304
+    zipped = client.get("/codes/M54.9", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and len(zipped.data) < len(first.data) / 3
