@@ -31,6 +31,9 @@ from urllib.parse import quote
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from service.terminology.codes import normalize_code  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -110,6 +113,9 @@ WORKLOADS = {
     # $expand over all of ICD-10-CM: a text filter, count 20; and a hierarchy (is-a M54), count 10
     "expand-text": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs&filter={q}&count=20",
     "expand-isa": "/fhir/ValueSet/$expand?url={s}%3Ffhir_vs%3Disa/M54&count=10",
+    # the pages for people: a code's page (its address: dotted, as links write it) and a search
+    "page-code": "/codes/{n}",
+    "page-search": "/search?q={q}",
     # the general engine (any code system): a FHIR core value set from valuesets/ and codesystems/
     "general-validate": "/fhir/ValueSet/$validate-code?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender"
                         "&system=http%3A%2F%2Fhl7.org%2Ffhir%2Fadministrative-gender&code={g}",
@@ -122,7 +128,7 @@ def write_paths(codes: list[str], queries: list[str], operation: str, folder: Pa
     template = WORKLOADS[operation]
     path = folder / f"{operation}.txt"
     path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c), q=quote(q),
-                                              g=GENDERS[i % len(GENDERS)])
+                                              n=quote(normalize_code(c)), g=GENDERS[i % len(GENDERS)])
                               for i, (c, q) in enumerate(zip(codes, queries))) + "\n")
     return path
 

@@ -467,7 +467,7 @@ def test_codesystem_search_summary(client):
 
 # --------------------------------------------------------------------------------- HTTP and errors
 
-@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/CodeSystem/icd10cm-2026-04/extra", "/", "/metadata",
+@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/CodeSystem/icd10cm-2026-04/extra", "/nothing-here", "/metadata",
                                   "/fhir/CodeSystem/$closure"])
 def test_unknown_route_is_404(client, path):
     body = error(client.get(path), 404, "not-found")

@@ -134,7 +134,26 @@ def build(base_path: str, version: str) -> dict:
         "responses": {"200": {"description": "pass", "content": {"application/health+json": {"schema": {
             "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}}}},
             "503": {"description": "not ready"}}}})
+    _page_paths(spec)
     return spec.to_dict()
+
+
+def _page_paths(spec: APISpec) -> None:
+    """The pages for people (service/web): HTML, errors included."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    spec.path(path="/codes/{code}", operations={"get": {
+        "summary": "The page of a code", "parameters": [
+            {"in": "path", "name": "code", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9.]{1,10}$"}},
+            {"in": "query", "name": "version", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The page", "content": html},
+                      "301": {"description": "The code's address, for a code written loosely"},
+                      "404": {"description": "Not a code of the release, with suggestions", "content": html}}}})
+    for path, summary in (("/search", "Search codes by words or the start of a code"), ("/", "The home page")):
+        spec.path(path=path, operations={"get": {
+            "summary": summary, "parameters": [{"in": "query", "name": "q", "schema": {"type": "string"}},
+                                               {"in": "query", "name": "page", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The page", "content": html},
+                          **{status: {"description": _ERRORS[status], "content": html} for status in ("400", "422")}}}})
 
 
 @bp.get("/openapi.json")

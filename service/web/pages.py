@@ -48,6 +48,10 @@ def code(code: str):
 
 
 @bp.get("/")
+def home():
+    return search()
+
+
 @bp.get("/search")
 def search():
     query = request.args.get("q", "").strip()[:_MAX_QUERY]
