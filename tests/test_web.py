@@ -3,6 +3,7 @@ read with lxml.html. What a page shows is checked against the $lookup answer FHI
 
 from __future__ import annotations
 
+import gzip
 import random
 import re
 from urllib.parse import urlsplit
@@ -227,10 +228,19 @@ def test_fhir_clients_still_get_fhir(client, headers, query):
     assert_fhir_response(client.get(LOOKUP + "M54.9" + query, headers=headers), 200, "Parameters")
 
 
-def test_pages_are_cached_like_answers(client):
-    first = client.get("/codes/M54.9")
-    etag = first.headers["ETag"]
+def test_pages_are_kept_and_cached_like_answers(app):
+    client = app.test_client()
+    url = "/codes/S32.009A?test=kept"  # an address no other test asks for
+    kept_before = app.wsgi_app.cache.size
+    first = client.get(url)
+    assert app.wsgi_app.cache.size > kept_before  # kept by the answer cache
+    again = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert again.get_data() == first.get_data() and again.headers["Content-Type"] == first.headers["Content-Type"]
+    assert first.headers["Content-Type"] == "text/html; charset=utf-8"
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
     assert first.headers["Cache-Control"].startswith("public")
-    assert client.get("/codes/M54.9", headers={"If-None-Match": etag}).status_code == 304
-    zipped = client.get("/codes/M54.9", headers={"Accept-Encoding": "gzip"})
-    assert zipped.headers["Content-Encoding"] == "gzip" and len(zipped.data) < len(first.data) / 3
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    kept = app.wsgi_app.cache.size
+    client.get("/codes/M54.99")
+    assert app.wsgi_app.cache.size == kept  # a 404 page is not kept

@@ -20,10 +20,8 @@ from functools import partial
 
 from ..terminology.engine import TerminologyEngine
 from . import codesystem, valueset
-from .fhir import FORMAT, encode_as
+from .fhir import CACHEABLE, FORMAT, encode_as
 from .params import parse_query
-
-CACHEABLE = "icd10cm_tx.cacheable"
 
 
 class FastPath:

@@ -19,8 +19,7 @@ import orjson
 from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
 from .lru import SizedLRU
-from .fastpath import CACHEABLE
-from .fhir import CONTENT_TYPE, FHIR_JSON, FORMAT, JSON_TYPES, REQUEST_ID, XML_CONTENT_TYPE, XML_TYPES
+from .fhir import CACHEABLE, CONTENT_TYPE, FHIR_JSON, FORMAT, JSON_TYPES, REQUEST_ID, XML_CONTENT_TYPE, XML_TYPES
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
@@ -37,7 +36,7 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 _JSON_FORMATS = JSON_TYPES | {"json"}
 _XML_FORMATS = XML_TYPES | {"xml"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
-PAGE_PATHS = ("/codes/", "/search")  # pages for people: cached like FHIR answers
+PAGE_PATHS = ("/codes/", "/search")  # pages for people: HTML whatever Accept says, cached like FHIR answers
 
 
 class Protocol:
@@ -83,10 +82,10 @@ class Protocol:
 
     def _answer(self, environ, method: str):
         try:
-            wanted = negotiate(environ)
+            wanted = "html" if environ.get("PATH_INFO", "").startswith(PAGE_PATHS) else negotiate(environ)
         except ServiceError as error:
             return _error(error)
-        if self.page_for is not None and method in ("GET", "HEAD") and wants_html(environ):
+        if wanted != "html" and self.page_for is not None and method in ("GET", "HEAD") and wants_html(environ):
             page = self.page_for(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
             if page is not None:  # a browser on a FHIR URL: the page for people, at the same URL
                 environ["PATH_INFO"], environ["QUERY_STRING"] = page
@@ -98,11 +97,13 @@ class Protocol:
         if method == "HEAD":
             environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
         key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
-        zipped = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
+        kept = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
         gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
-        if zipped is not None:
+        zipped = None
+        if kept is not None:
+            content_type, zipped = kept
             status, body = "200 OK", zipped if gzip_ok else zlib.decompress(zipped, _GZIP_WBITS)
-            headers = [("Content-Type", XML_CONTENT_TYPE if wanted == "xml" else CONTENT_TYPE)]
+            headers = [("Content-Type", content_type)]
         else:
             status, headers, body = _call(self.app, environ)
             content_type = _header(headers, "Content-Type") or ""
@@ -111,7 +112,7 @@ class Protocol:
                 headers = _replace(headers, "Content-Type", XML_CONTENT_TYPE)
             if environ.get(CACHEABLE) and self.cache is not None and status.startswith("200"):
                 zipped = gzip.compress(body, compresslevel=1, mtime=0)
-                self.cache.put(key, zipped, len(zipped))
+                self.cache.put(key, (_header(headers, "Content-Type"), zipped), len(zipped))
                 body = zipped if gzip_ok else body
         if etag is not None and status.startswith("200") and _header(headers, "X-Answered-By") is None:
             headers += [("ETag", etag), ("Cache-Control", CACHE_CONTROL)]

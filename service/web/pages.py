@@ -3,14 +3,18 @@ Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request 
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..errors import ServiceError
+from ..http.fhir import CACHEABLE
 from ..terminology.codes import ICD10CM, normalize_code, placeholder_candidates
 from ..terminology.valuesets import IMPLICIT, implicit
-from .view import code_links, code_page
+from .view import code_page, link_codes
 
 bp = Blueprint("web", __name__, template_folder="templates")
+CODE_PATH = "/codes/"
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
@@ -21,7 +25,7 @@ def _engine():
     return current_app.extensions["terminology"]
 
 
-@bp.get("/codes/<code>")
+@bp.get(f"{CODE_PATH}<code>")
 def code(code: str):
     engine = _engine()
     version = request.args.get("version") or None
@@ -40,11 +44,18 @@ def code(code: str):
                           "the placeholder X before a 7th character.", _suggestions(code, release))
     fhir_url = url_for("codesystem.lookup", system=ICD10CM, code=page["code"], version=version, _format="json")
 
-    def code_url(other: str) -> str:
-        return url_for("web.code", code=other, version=version)
+    # Built by hand, not by url_for: a page links to dozens of codes.
+    prefix, suffix = request.script_root + CODE_PATH, f"?{urlencode({'version': version})}" if version else ""
 
+    def code_url(other: str) -> str:
+        return f"{prefix}{quote(other)}{suffix}"
+
+    def linked(text: str):
+        return link_codes(text, lambda c: release.concept(c) is not None, code_url)
+
+    request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
     return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], code_url=code_url,
-                           links=lambda text: code_links(text, lambda c: release.concept(c) is not None))
+                           linked=linked)
 
 
 @bp.get("/")
@@ -66,6 +77,7 @@ def search():
         except ServiceError as error:
             problem, status = error.message, error.status
     pages = -(-total // PAGE_SIZE)
+    request.environ[CACHEABLE] = status == 200
     return render_template("search.html", query=query, results=results, total=total, problem=problem,
                            page_number=page_number, pages=pages, first=(page_number - 1) * PAGE_SIZE + 1,
                            version=engine.releases.default.version, fhir_base=current_app.config["BASE_PATH"]), status

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 import orjson
+from markupsafe import Markup, escape
 
 from ..terminology.codes import ICD10CM
 from ..terminology.engine import TerminologyEngine
@@ -94,17 +95,12 @@ def _value_of(found: dict, name: str):
     return item.value if item else None
 
 
-def code_links(text: str, exists) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, is_code) so that every code it mentions can be a link (only codes that
-    ``exists`` knows: "vitamin B12" is no code)."""
-    pieces, last = [], 0
-    for match in _CODE.finditer(text):
-        if not exists(match.group()):
-            continue
-        if match.start() > last:
-            pieces.append((text[last:match.start()], False))
-        pieces.append((match.group(), True))
-        last = match.end()
-    if last < len(text):
-        pieces.append((text[last:], False))
-    return pieces
+def link_codes(text: str, exists, href) -> Markup:
+    """``text`` as HTML in which every code it mentions links to ``href(code)``; only codes that ``exists``
+    knows ("vitamin B12" is no code)."""
+    def link(match: re.Match) -> str:
+        code = match.group()
+        return f'<a href="{escape(href(code))}">{code}</a>' if exists(code) else code
+
+    # Escaped first: codes are letters, digits and a dot, which escaping leaves alone.
+    return Markup(_CODE.sub(link, str(escape(text))))
