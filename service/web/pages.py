@@ -3,6 +3,7 @@ Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request 
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -51,7 +52,7 @@ def code(code: str):
         return f"{prefix}{quote(other)}{suffix}"
 
     def linked(text: str):
-        return link_codes(text, lambda c: release.concept(c) is not None, code_url)
+        return link_codes(text, partial(_is_code, release), code_url)
 
     request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
     return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], code_url=code_url,
@@ -81,6 +82,12 @@ def search():
     return render_template("search.html", query=query, results=results, total=total, problem=problem,
                            page_number=page_number, pages=pages, first=(page_number - 1) * PAGE_SIZE + 1,
                            version=engine.releases.default.version, fhir_base=current_app.config["BASE_PATH"]), status
+
+
+@lru_cache(maxsize=16_384)
+def _is_code(release, text: str) -> bool:
+    """Whether a code-shaped word of some text is a code (kept: the same codes recur on many pages)."""
+    return release.concept(text) is not None
 
 
 def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]]):

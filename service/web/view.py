@@ -1,5 +1,5 @@
-"""What a code's page shows, read from the same $lookup answer FHIR clients get (so the page and
-the API cannot disagree), plus the code's place in the hierarchy. No Flask here."""
+"""What a code's page shows, read from the properties of the same $lookup answer FHIR clients get (so
+the page and the API cannot disagree), plus the code's place in the hierarchy. No Flask here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from ..terminology.codes import ICD10CM
 from ..terminology.engine import TerminologyEngine
-from ..http.render import LookupAnswer
+from ..terminology.model import LookupResult
 
 # Notes of the tabular, in the order a coder reads them, with their headings.
 NOTE_SECTIONS = (("includes", "Includes"), ("inclusionTerm", "Inclusion terms"), ("note", "Notes"),
@@ -35,10 +35,15 @@ class Item:
         return values[0] if values else None
 
 
-def properties(answer: dict) -> dict[str, list[Item]]:
+def properties(result: LookupResult) -> dict[str, list[Item]]:
+    """The answer's properties by code: its guidance entries and its tabular ones (the extension that
+    repeats the guidance is not needed here)."""
+    pieces = [result.guidance.entries] if result.guidance and result.guidance.entries else []
+    if result.pieces:
+        pieces.append(result.entries)
     found: dict[str, list[Item]] = {}
-    for entry in answer.get("parameter", ()):
-        if entry.get("name") != "property":
+    for entry in orjson.loads(b"[" + b",".join(pieces) + b"]"):
+        if entry["name"] != "property":
             continue
         parts = {}
         subs: dict[str, list] = {}
@@ -53,13 +58,17 @@ def properties(answer: dict) -> dict[str, list[Item]]:
 
 
 def _value(part: dict):
-    return next((v for k, v in part.items() if k.startswith("value")), None)
+    """The value[x] of a part (its one key besides "name")."""
+    for key, value in part.items():
+        if key != "name":
+            return value
+    return None
 
 
 def code_page(engine: TerminologyEngine, code: str, version: str | None = None) -> dict:
     """Everything the code's page shows (raises the engine's NotFound for an unknown code or release)."""
     result = engine.lookup(ICD10CM, code, version=version)
-    found = properties(orjson.loads(LookupAnswer(result).json()))
+    found = properties(result)
     release = engine.releases.resolve(result.version)
     concept = release.concept(result.code)
     ancestors = [(a, release.concept(a).display) for a in reversed(concept.ancestors)]
