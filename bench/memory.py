@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 
-from run import ROOT, SYSTEM, free_port, sample, start, stop, wait_until_up
+from run import ROOT, SYSTEM, free_port, sample, start_service, stop, wait_until_up
 
 
 def _memory(pid: int) -> dict:
@@ -43,8 +42,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     port = free_port()
-    process = start([sys.executable, "-m", "service", "serve", "--store", str(args.store), "--port", str(port),
-                     "--workers", str(args.workers)], {"ICD10CM_TX_ACCESS_LOG": "off"})
+    process = start_service(args.store, port, args.workers)
     base = f"http://127.0.0.1:{port}/fhir"
     try:
         wait_until_up(f"{base}/CodeSystem/$lookup?system={SYSTEM}&code=M54.9")

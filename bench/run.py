@@ -62,6 +62,12 @@ def start(command: list[str], env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_service(store: Path, port: int, workers: int) -> subprocess.Popen:
+    """`python -m service serve` on the store, without its access log."""
+    return start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port),
+                  "--workers", str(workers)], {"ICD10CM_TX_ACCESS_LOG": "off"})
+
+
 def stop(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
