@@ -148,6 +148,7 @@ def test_a_code_written_loosely_is_redirected_to_its_address(client):
 
 
 @pytest.mark.parametrize("code, status, expected", [
+    ("M54.9" + "9" * 3000, 404, ["M54.9"]),  # long input costs no more than a code
     ("M54.99", 404, ["M54.9", "M54.5"]),  # nearest code and those beside it
     ("T45.01A", 404, ["T45.0X1A"]),  # the missing placeholder X
     ("QQQ", 404, []),

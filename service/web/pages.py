@@ -19,6 +19,7 @@ CODE_PATH = "/codes/"
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
+_LONGEST_CODE = 8  # characters, with the dot (S32.009A)
 _ALL_CODES = implicit(IMPLICIT)
 
 
@@ -98,10 +99,10 @@ def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]]):
 def _suggestions(text: str, release) -> list[tuple[str, str]]:
     """Codes the visitor may have meant: the code with its placeholder X, else the nearest existing code
     above what was typed with the codes below it (or beside it), else a text search."""
-    code = normalize_code(text)
-    fixed = [c for c in placeholder_candidates(code) if release.concept(c) is not None]
+    code = normalize_code(text)[:_LONGEST_CODE]
+    fixed = [found for found in map(release.concept, placeholder_candidates(code)) if found is not None]
     if fixed:
-        return [(c, release.concept(c).display) for c in fixed]
+        return [(found.code, found.display) for found in fixed]
     while len(code.replace(".", "")) > 3 and release.concept(code) is None:
         code = code[:-1].rstrip(".")
     found = release.concept(code)

@@ -77,7 +77,7 @@ def code_page(engine: TerminologyEngine, code: str, version: str | None = None) 
     authored = any(name in found for name in ("summary", "documentation", "pitfall", "clinicalContext", "faq"))
     return {
         "code": result.code, "display": result.display, "version": result.version,
-        "normalized_from": result.normalized_from, "authored": authored,
+        "authored": authored,
         "billable": bool(concept.billable),
         "seventh": next((i for i in found.get("sevenChrDef", ()) if i.value == seventh), None),
         "needs_seventh": bool(concept.seventh) and not concept.billable,
