@@ -3,7 +3,7 @@ Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request 
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -52,8 +52,8 @@ def code(code: str):
     def code_url(other: str) -> str:
         return f"{prefix}{quote(other)}{suffix}"
 
-    def linked(text: str):
-        return link_codes(text, partial(_is_code, release), code_url)
+    def linked(text: str):  # every code the text mentions links to its page, except this page's own
+        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), code_url)
 
     request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
     return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], code_url=code_url,
