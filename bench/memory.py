@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from run import ROOT, SYSTEM, free_port, sample, start_service, stop, wait_until_up
+from run import ROOT, SYSTEM, sample, service_running
 
 
 def _memory(pid: int) -> dict:
@@ -41,11 +41,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    port = free_port()
-    process = start_service(args.store, port, args.workers)
-    base = f"http://127.0.0.1:{port}/fhir"
-    try:
-        wait_until_up(f"{base}/CodeSystem/$lookup?system={SYSTEM}&code=M54.9")
+    with service_running(args.store, args.workers) as (process, root):
+        base = f"{root}/fhir"
         workers = _children(process.pid)
         idle = {pid: _memory(pid) for pid in workers}
         codes, _ = sample(args.store, 5000)
@@ -60,8 +57,6 @@ def main() -> None:
         print(f"{args.requests} requests in {time.perf_counter() - started:.0f} s, {args.workers} workers")
         for pid in workers:
             print(f"worker {pid}: idle {idle[pid]}, after {loaded[pid]}")
-    finally:
-        stop(process)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from run import ROOT, SYSTEM, free_port, normalize_code, sample, start_service, stop, wait_until_up
+from run import ROOT, SYSTEM, normalize_code, sample, service_running
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -45,11 +45,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
-    port = free_port()
-    process = start_service(args.store, port, args.workers)
-    site = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{site}/health")
+    with service_running(args.store, args.workers) as (_, site):
         codes = [normalize_code(c) for c in sample(args.store, args.codes)[0]]
         measured: dict[str, list[dict]] = {"page": [], "json": []}
         with sync_playwright() as driver:
@@ -61,8 +57,6 @@ def main() -> None:
                 measured["json"].append(visit(
                     page, f"{site}/fhir/CodeSystem/$lookup?system={SYSTEM}&code={code}&_format=json"))
             browser.close()
-    finally:
-        stop(process)
     print(f"{len(codes)} codes, each once; medians (95th percentiles); page / JSON of the same answer")
     print(f"{'':>24} {'page':>16} {'FHIR JSON':>16} {'ratio':>7}")
     for name, label in (("ttfb", "time to first byte ms"), ("dcl", "DOMContentLoaded ms"),

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -62,10 +63,19 @@ def start(command: list[str], env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def start_service(store: Path, port: int, workers: int) -> subprocess.Popen:
-    """`python -m service serve` on the store, without its access log."""
-    return start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port),
-                  "--workers", str(workers)], {"ICD10CM_TX_ACCESS_LOG": "off"})
+@contextmanager
+def service_running(store: Path, workers: int):
+    """`python -m service serve` on the store (no access log) on a free port: yields (process, root URL)
+    once it answers, and stops it after."""
+    port = free_port()
+    process = start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port),
+                     "--workers", str(workers)], {"ICD10CM_TX_ACCESS_LOG": "off"})
+    root = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{root}/health")
+        yield process, root
+    finally:
+        stop(process)
 
 
 def stop(process: subprocess.Popen) -> None:

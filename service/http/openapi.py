@@ -11,9 +11,9 @@ from flask import Blueprint, Response, current_app
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from . import params
+from .fhir import FHIR_JSON, FHIR_XML
 
 bp = Blueprint("openapi", __name__)
-FHIR_JSON, FHIR_XML = "application/fhir+json", "application/fhir+xml"
 
 
 class _Open(Schema):

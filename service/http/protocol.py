@@ -36,19 +36,21 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 _JSON_FORMATS = JSON_TYPES | {"json"}
 _XML_FORMATS = XML_TYPES | {"xml"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
-PAGE_PATHS = ("/codes/", "/search")  # pages for people: HTML whatever Accept says, cached like FHIR answers
 
 
 class Protocol:
     """Wraps the application. ``state_tag`` names what answers depend on (store builds, resource files,
     software version): the answer to one GET does not change while it does not, so it makes the ETag."""
 
-    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0, page_for=None):
+    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0, page_for=None,
+                 page_paths: tuple[str, ...] = ()):
         self.app = app
         self.state_tag = state_tag
-        self.base_path = base_path
-        # page_for(path, query) -> (path, query) of the page for people that shows a FHIR URL, or None
+        # Pages for people (under page_paths) are HTML whatever Accept says; page_for(path, query) gives the
+        # (path, query) of the page that shows a FHIR URL to a browser, or None.
         self.page_for = page_for
+        self.page_paths = page_paths
+        self.cacheable_paths = (base_path, *page_paths)
         # Answers kept gzip-compressed: a 20 KB lookup keeps in about 4 KB, so five times as many fit,
         # and a client that accepts gzip gets the kept bytes as they are.
         self.cache = SizedLRU(cache_bytes) if cache_bytes > 0 else None
@@ -80,16 +82,23 @@ class Protocol:
         start_response(status, headers)
         return [body] if method != "HEAD" else [b""]
 
+    def _format(self, environ, method: str) -> str:
+        """json, xml or html. A browser on a FHIR URL that a page shows gets the page, at the same URL."""
+        if environ.get("PATH_INFO", "").startswith(self.page_paths):
+            return "html"
+        wanted = negotiate(environ)
+        if self.page_for is not None and method in ("GET", "HEAD") and wants_html(environ):
+            page = self.page_for(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+            if page is not None:
+                environ["PATH_INFO"], environ["QUERY_STRING"] = page
+                return "html"
+        return wanted
+
     def _answer(self, environ, method: str):
         try:
-            wanted = "html" if environ.get("PATH_INFO", "").startswith(PAGE_PATHS) else negotiate(environ)
+            wanted = self._format(environ, method)
         except ServiceError as error:
             return _error(error)
-        if wanted != "html" and self.page_for is not None and method in ("GET", "HEAD") and wants_html(environ):
-            page = self.page_for(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
-            if page is not None:  # a browser on a FHIR URL: the page for people, at the same URL
-                environ["PATH_INFO"], environ["QUERY_STRING"] = page
-                wanted = "html"
         environ[FORMAT] = wanted
         etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
         if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -126,8 +135,7 @@ class Protocol:
 
     def _cacheable(self, environ) -> bool:
         """GETs whose answer depends only on the URL and the server's state (not on a client's cache set)."""
-        return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(
-            (self.base_path, *PAGE_PATHS))
+        return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(self.cacheable_paths)
 
     def _etag(self, environ, wanted: str) -> str:
         key = "\n".join((self.state_tag, wanted, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),

@@ -3,7 +3,7 @@ Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -16,6 +16,7 @@ from .view import code_page, link_codes
 
 bp = Blueprint("web", __name__, template_folder="templates")
 CODE_PATH = "/codes/"
+PAGE_PATHS = (CODE_PATH, "/search")  # HTML whatever Accept says (the protocol layer's to know)
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
@@ -27,13 +28,20 @@ def _engine():
     return current_app.extensions["terminology"]
 
 
+@bp.app_template_global()
+def code_url(code: str, version: str | None = None) -> str:
+    """The address of a code's page, made by hand: url_for costs about 50 us, and a page links to dozens."""
+    suffix = f"?{urlencode({'version': version})}" if version else ""
+    return f"{request.script_root}{CODE_PATH}{quote(code)}{suffix}"
+
+
 @bp.get(f"{CODE_PATH}<code>")
 def code(code: str):
     engine = _engine()
     version = request.args.get("version") or None
     canonical = normalize_code(code)
     if canonical != code:  # m549 -> M54.9: one address per code
-        return redirect(url_for("web.code", code=canonical, version=version), 301)
+        return redirect(code_url(canonical, version), 301)
     try:
         release = engine.releases.resolve(version)
     except ServiceError as error:
@@ -46,18 +54,14 @@ def code(code: str):
                           "the placeholder X before a 7th character.", _suggestions(code, release))
     fhir_url = url_for("codesystem.lookup", system=ICD10CM, code=page["code"], version=version, _format="json")
 
-    # Built by hand, not by url_for: a page links to dozens of codes.
-    prefix, suffix = request.script_root + CODE_PATH, f"?{urlencode({'version': version})}" if version else ""
-
-    def code_url(other: str) -> str:
-        return f"{prefix}{quote(other)}{suffix}"
+    same_release = partial(code_url, version=version)  # links stay in the release asked for
 
     def linked(text: str):  # every code the text mentions links to its page, except this page's own
-        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), code_url)
+        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), same_release)
 
     request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
-    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], code_url=code_url,
-                           linked=linked)
+    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"],
+                           code_url=same_release, linked=linked)
 
 
 @bp.get("/")
