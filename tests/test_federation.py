@@ -18,7 +18,7 @@ from fhir.resources.R4B.parameters import Parameters
 from conftest import start_server, stop_server
 from helpers import assert_fhir, param
 from service.errors import LoadError
-from service.federation.upstreams import parse_upstreams
+from service.federation.upstreams import Upstreams, parse_upstreams
 
 LOCAL = "http://example.org/fhir/CodeSystem/local-colors"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -92,6 +92,14 @@ def test_capabilities_are_discovered_and_shown(federation):
     [entry] = [c for c in capabilities["codeSystem"] if c["uri"] == LOCAL]
     assert entry["extension"][0]["valueUrl"] == upstream
     assert entry["version"] == [{"code": "1.0.0"}]
+
+
+def test_discovery_runs_on_a_machine_up_for_less_than_the_refresh_interval(federation):
+    """The monotonic clock starts near 0 at boot: a refresh interval longer than the uptime must not read as
+    "discovered just now" before the first discovery (a fresh CI machine found no upstream code system)."""
+    upstream, front = federation
+    upstreams = Upstreams(parse_upstreams(json.dumps([{"url": upstream}])), refresh=time.monotonic() + 3600)
+    assert upstreams.for_system(LOCAL) is upstreams.upstreams[0]
 
 
 def test_nothing_is_forwarded_for_code_systems_held_here(federation):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ class Upstream:
     discover: bool = True
     # What discovery found: code system url -> versions.
     code_systems: dict[str, list[str]] = field(default_factory=dict)
-    discovered_at: float = 0.0
+    # monotonic time of the last discovery; -inf (never), not 0.0: a machine up for less than the refresh
+    # interval has a monotonic clock below it, and 0.0 would read as "discovered just now".
+    discovered_at: float = -math.inf
     down_until: float = 0.0
     failure: str = ""
 
