@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import resource
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -48,13 +51,20 @@ def _ensure_store(store: Path) -> None:
 def _serve(args) -> int:
     settings = Settings.from_env(store=args.store, host=args.host, port=args.port, workers=args.workers,
                                  threads=args.threads)
+    problem = _cannot_listen(settings.host, settings.port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     _ensure_store(settings.store)
     read_bundle(settings.store, resource_folders(settings))  # validated again only if a file changed
     parse_upstreams(settings.upstreams)  # a bad configuration stops here, with its reason
+    _allow_open_files(settings.workers * settings.connections + 256)
     os.environ.update(settings.to_env())
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
-    from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from .http.supervisor import Supervisor
 
     print(f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} "
           f"({settings.workers} workers)", flush=True)
@@ -62,9 +72,32 @@ def _serve(args) -> int:
         # A new store build: SIGHUP makes granian start fresh workers on it, one at a time, each before the
         # old one stops, so requests keep being answered. (kill -HUP on this process does the same.)
         watch(settings.store, settings.store_watch, lambda: os.kill(os.getpid(), signal.SIGHUP))
-    Granian("service.wsgi:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
-            workers=settings.workers, blocking_threads=settings.threads, log_access=False).serve()
+    Supervisor("service.rsgi:front", address=settings.host, port=settings.port, interface=Interfaces.RSGI,
+               workers=settings.workers, log_access=False,
+               backpressure=settings.connections, backlog=max(1024, settings.connections),
+               http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000))).serve()
     return 0
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise the soft limit on open files towards ``wanted`` (each connection is one), within the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, in one line (granian would say it in a traceback)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds: TIME_WAIT is no obstacle
+            probe.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is in use; choose another with --port (or ICD10CM_TX_PORT)"
+        return f"cannot listen on {host}:{port} ({error.strerror or error}); check --host and --port"
+    return None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, help="listen port (default 8080)")
     serve_cmd.add_argument("--workers", type=int, help="worker processes (default 2)")
-    serve_cmd.add_argument("--threads", type=int, help="threads per worker (default 1)")
+    serve_cmd.add_argument("--threads", type=int, help="threads per worker for requests that may be slow (default 4)")
     serve_cmd.set_defaults(run=_serve)
     return top
 

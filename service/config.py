@@ -23,7 +23,13 @@ class Settings:
     port: int = _setting(8080, "Port the server listens on.")
     base_path: str = _setting("/fhir", "Path of the FHIR base.")
     workers: int = _setting(2, "Server worker processes (one per core is a good start).")
-    threads: int = _setting(1, "Threads per worker serving requests.")
+    threads: int = _setting(4, "Threads per worker for the requests that may be slow (POSTs, expansions and "
+                               "searches, code systems held upstream); quick GETs are answered on the worker's "
+                               "event loop.")
+    connections: int = _setting(2048, "Most connections each worker holds at once; more wait in the listen queue.")
+    header_timeout: float = _setting(10.0, "Seconds a client has to send a request's headers (the connection is "
+                                           "closed after).")
+    body_timeout: float = _setting(30.0, "Seconds a client has to send a request's whole body (408 after).")
     store_watch: float = _setting(2.0, "Seconds between looks at the store: when a release file is rebuilt or added, "
                                        "the workers are restarted on it, one by one (0: never).")
     default_version: str | None = _setting(

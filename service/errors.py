@@ -50,6 +50,18 @@ class NotAcceptable(ServiceError):
     issue_code = "not-supported"
 
 
+class RequestTimeout(ServiceError):
+    """A client that did not send its whole request in time."""
+
+    status = 408
+    issue_code = "timeout"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    issue_code = "too-long"
+
+
 class UnsupportedMediaType(ServiceError):
     status = 415
     issue_code = "not-supported"

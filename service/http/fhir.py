@@ -14,6 +14,9 @@ CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
 XML_CONTENT_TYPE = f"{FHIR_XML}; charset=utf-8"
 FORMAT = "icd10cm_tx.format"  # the environ key of the format the client wants: json or xml (protocol layer)
 REQUEST_ID = "icd10cm_tx.request_id"  # the environ key of this request's id (given or made by the protocol layer)
+# The environ key of an error found before the application ran (a body too large or too slow): the protocol
+# layer renders it.
+FRONT_ERROR = "icd10cm_tx.front_error"
 # The environ key an answer sets when it depends only on its URL and the store: the protocol layer may keep it.
 CACHEABLE = "icd10cm_tx.cacheable"
 # The media types of each format, for bodies, Accept and _format (which also takes "json" and "xml").

@@ -19,7 +19,7 @@ import orjson
 from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
 from .lru import SizedLRU
-from .fhir import CACHEABLE, CONTENT_TYPE, FHIR_JSON, FORMAT, JSON_TYPES, REQUEST_ID, XML_CONTENT_TYPE, XML_TYPES
+from .fhir import CACHEABLE, CONTENT_TYPE, FHIR_JSON, FORMAT, FRONT_ERROR, JSON_TYPES, REQUEST_ID, XML_CONTENT_TYPE, XML_TYPES
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
@@ -61,7 +61,9 @@ class Protocol:
         request_id = given if _REQUEST_ID_OK.fullmatch(given) else uuid.uuid4().hex
         environ[REQUEST_ID] = request_id
         method = environ["REQUEST_METHOD"]
-        if method == "OPTIONS":
+        if FRONT_ERROR in environ:
+            status, headers, body = _error(environ[FRONT_ERROR])
+        elif method == "OPTIONS":
             status, headers, body = "204 No Content", self._preflight(environ), b""
         else:
             try:

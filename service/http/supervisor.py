@@ -1,0 +1,31 @@
+"""granian's process supervisor, with the workers sharing one listening socket.
+
+On Linux granian gives each worker a listening socket of its own (SO_REUSEPORT): when a worker dies,
+the kernel resets the connections waiting in that worker's queue, although the other workers are
+alive. Workers that accept from one shared socket (granian's way on other systems) lose none: a
+killed worker costs only the requests it was answering. With ``respawn_failed_workers`` the dead
+worker is replaced at once; granian gives up only on a crash loop (a worker dying again within 5.5 s
+of being replaced), and then exits for the system's supervisor to restart it.
+
+This reaches into granian's server class (``_init_shared_socket``); pyproject.toml pins granian's
+minor version, and tests/test_faults.py kills workers under load to keep it honest.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from granian.net import SocketSpec
+from granian.server import Server
+
+
+class Supervisor(Server):
+    def __init__(self, target: str, **options):
+        super().__init__(target, respawn_failed_workers=True, **options)
+
+    def _init_shared_socket(self) -> None:
+        self._ssp = None
+        self._shd = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
+        self._sfd = self._shd.get_fd()
+        self._sso = socket.socket(fileno=self._sfd)
+        self._sso.set_inheritable(True)
