@@ -158,6 +158,48 @@ def test_unpaged_expansion_over_the_limit_is_too_costly(client):
     assert body["issue"][0]["code"] == "too-costly"
 
 
+def test_a_page_is_cut_to_the_largest_page_whatever_count_asks(client):
+    big = {**CODE_SYSTEM, "url": "http://example.org/big", "concept": [{"code": f"c{i}"} for i in range(50)]}
+    response = client.post("/fhir/ValueSet/$expand", headers={"X-TOO-COSTLY-THRESHOLD": "10"}, json={
+        "resourceType": "Parameters", "parameter": [
+            {"name": "tx-resource", "resource": big}, {"name": "count", "valueInteger": 2_147_483_647},
+            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                              "compose": {"include": [{"system": "http://example.org/big"}]}}}]})
+    expansion = assert_fhir_response(response, 200, "ValueSet")["expansion"]
+    assert len(expansion["contains"]) == 10 and expansion["total"] == 50
+
+def _nested(depth: int) -> dict:
+    concept = {"code": f"c{depth}"}
+    for level in range(depth - 1, 0, -1):
+        concept = {"code": f"c{level}", "concept": [concept]}
+    return {**CODE_SYSTEM, "url": "http://example.org/deep", "concept": [concept]}
+
+
+def _chained(depth: int) -> dict:
+    """A hierarchy made by parent properties: no nesting in the resource, all of it in the expansion."""
+    return {**CODE_SYSTEM, "url": "http://example.org/deep", "property": [{"code": "parent", "type": "code"}],
+            "concept": [{"code": "c1"}] + [{"code": f"c{i}", "property": [{"code": "parent", "valueCode": f"c{i - 1}"}]}
+                                           for i in range(2, depth + 1)]}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("make, depth, status", [(_nested, 100, 200), (_nested, 130, 400), (_nested, 300, 400),
+                                                 (_chained, 100, 200), (_chained, 150, 422)])
+def test_nesting_beyond_the_limit_is_refused_naming_it(client, fmt, make, depth, status):
+    from lxml import etree
+    response = client.post(f"/fhir/ValueSet/$expand?_format={fmt}", json={"resourceType": "Parameters", "parameter": [
+        {"name": "tx-resource", "resource": make(depth)},
+        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                          "compose": {"include": [{"system": "http://example.org/deep"}]}}}]})
+    assert response.status_code == status
+    if fmt == "xml":
+        root = etree.fromstring(response.get_data())  # well-formed, whatever the depth
+        assert root.tag.endswith("ValueSet" if status == 200 else "OperationOutcome")
+    else:
+        assert_fhir_response(response, status, "ValueSet" if status == 200 else "OperationOutcome")
+    if status != 200:
+        assert "100 levels" in response.get_data(as_text=True)
+
 def test_catastrophic_regex_does_not_hang(client):
     response = post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": {
         "resourceType": "ValueSet", "status": "active", "compose": {"include": [{"system": COLORS, "filter": [

@@ -7,6 +7,7 @@ import json
 import logging
 
 import orjson
+import pytest
 
 from helpers import assert_fhir
 
@@ -66,6 +67,19 @@ def test_gzip_when_asked(client):
     assert "Content-Encoding" not in small.headers
 
 
+@pytest.mark.parametrize("accept_encoding, zipped", [
+    ("gzip", True), ("gzip, deflate, br", True), ("GZIP;q=0.5", True), ("*", True), ("x-gzip", True),
+    ("gzip;q=0", False), ("gzip;q=0.000", False), ("*;q=0", False), ("identity", False), ("br", False),
+    ("deflate, gzip;q=0", False), ("*, gzip;q=0", False), ("", False), ("identity;q=1, *;q=0", False),
+])
+def test_gzip_only_where_accept_encoding_allows_it(client, accept_encoding, zipped):
+    for _ in range(2):  # computed, then from the answer cache
+        response = client.get(LOOKUP, headers={"Accept-Encoding": accept_encoding})
+        assert (response.headers.get("Content-Encoding") == "gzip") is zipped
+        body = gzip.decompress(response.get_data()) if zipped else response.get_data()
+        assert orjson.loads(body)["resourceType"] == "Parameters"
+
+
 def test_health(client):
     live = client.get("/health")
     assert live.status_code == 200 and live.get_json() == {"status": "pass"}
@@ -82,9 +96,12 @@ def test_an_error_still_carries_the_protocol_headers(client):
 
 def test_an_expansion_page_is_bounded_whatever_count_asks(client, app):
     limit = app.config["MAX_EXPANSION"]
-    response = client.get("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs&count=100000")
-    expansion = assert_fhir(response.get_json(), "ValueSet").expansion
-    assert len(expansion.contains) == limit and expansion.total > 90_000
+    for count in (100_001, 2_147_483_647):  # the largest FHIR integer is cut to the largest page, not refused
+        response = client.get(f"/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs&count={count}")
+        expansion = assert_fhir(response.get_json(), "ValueSet").expansion
+        assert len(expansion.contains) == limit and expansion.total > 90_000
+    too_big = client.get("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs&count=2147483648")
+    assert too_big.status_code == 400 and "count" in too_big.get_data(as_text=True)
     unpaged = client.get("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/sid/icd-10-cm?fhir_vs")
     assert unpaged.status_code == 422 and "too-costly" in unpaged.get_data(as_text=True)
 

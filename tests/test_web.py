@@ -148,6 +148,18 @@ def test_a_code_written_loosely_is_redirected_to_its_address(client):
     assert response.headers["Location"].endswith("/codes/M54.9")
 
 
+def test_a_redirect_at_a_fhir_url_is_one_no_shared_cache_keeps(client):
+    """The browser's redirect must never reach a FHIR client through a cache: the same URL gives FHIR."""
+    url = "/fhir/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=m549"
+    response = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/codes/M54.9")
+    assert response.headers["Cache-Control"] == "no-store" and "Accept" in response.headers["Vary"].split(", ")
+    page = client.get(url.replace("m549", "M54.9"), headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 200 and page.headers["Vary"] == "Accept, Accept-Language"
+    fhir = client.get(url)
+    assert fhir.status_code == 200 and fhir.headers["Content-Type"].startswith("application/fhir+json")
+
+
 @pytest.mark.parametrize("code, status, expected", [
     ("M54.9" + "9" * 3000, 404, ["M54.9"]),  # long input costs no more than a code
     ("M54.99", 404, ["M54.9", "M54.5"]),  # nearest code and those beside it

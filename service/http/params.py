@@ -229,7 +229,8 @@ class ResourceField(fields.Field):
         return value
 
 
-_COUNT = validate.Range(min=0, max=100_000)
+# FHIR integers are 32-bit; a larger count is cut to the largest page (max_expansion), never refused.
+_COUNT = validate.Range(min=0, max=2_147_483_647)
 
 
 class ExpandSchema(OperationSchema):

@@ -36,6 +36,7 @@ _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-N
 _JSON_FORMATS = JSON_TYPES | {"json"}
 _XML_FORMATS = XML_TYPES | {"xml"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
+SHOWN_AS_PAGE = "icd10cm_tx.shown_as_page"  # environ key: a FHIR URL answered with a page, for a browser
 
 
 class Protocol:
@@ -93,6 +94,7 @@ class Protocol:
             page = self.page_for(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
             if page is not None:
                 environ["PATH_INFO"], environ["QUERY_STRING"] = page
+                environ[SHOWN_AS_PAGE] = True
                 return "html"
         return wanted
 
@@ -109,7 +111,7 @@ class Protocol:
             environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
         key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
         kept = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
-        gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        gzip_ok = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         zipped = None
         if kept is not None:
             content_type, zipped = kept
@@ -125,6 +127,8 @@ class Protocol:
                 zipped = gzip.compress(body, compresslevel=1, mtime=0)
                 self.cache.put(key, (_header(headers, "Content-Type"), zipped), len(zipped))
                 body = zipped if gzip_ok else body
+        if environ.get(SHOWN_AS_PAGE):
+            status, headers = _page_at_fhir_url(status, headers)
         if etag is not None and status.startswith("200") and _header(headers, "X-Answered-By") is None:
             headers += [("ETag", etag), ("Cache-Control", CACHE_CONTROL)]
             _vary(headers, "Accept, Accept-Language")
@@ -167,6 +171,23 @@ def negotiate(environ) -> str:
         return "json"  # the common case, decided without parsing
     best = _best_q(accept)
     return "xml" if best["xml"] > best["json"] else "json"
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether Accept-Encoding allows gzip (RFC 9110 12.5.3): named with q > 0, or "*" with q > 0 when
+    gzip is not named. "gzip;q=0" refuses it; no header, or only identity, means no compression."""
+    accept_encoding = accept_encoding.lower()
+    if "gzip" not in accept_encoding and "*" not in accept_encoding:
+        return False
+    named = star = None
+    for entry in accept_encoding.split(","):
+        coding, *options = (part.strip() for part in entry.split(";"))
+        q = next((_q(o[2:]) for o in options if o.startswith("q=")), 1.0)
+        if coding in ("gzip", "x-gzip"):
+            named = max(named or 0.0, q)
+        elif coding == "*":
+            star = q
+    return (named if named is not None else star or 0.0) > 0
 
 
 def wants_html(environ) -> bool:
@@ -221,6 +242,16 @@ def _error(error: ServiceError) -> tuple[str, list, bytes]:
             [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))], body)
 
 
+def _page_at_fhir_url(status: str, headers: list) -> tuple[str, list]:
+    """A FHIR URL answered with a page for a browser: the same URL gives FHIR to other clients, so the
+    answer varies on Accept, and a redirect (to the page's own address) is one no cache keeps."""
+    _vary(headers, "Accept")
+    if status.startswith("3"):
+        status = "302 Found"
+        headers = _replace(headers, "Cache-Control", "no-store")
+    return status, headers
+
+
 def _header(headers: list, name: str) -> str | None:
     name = name.lower()
     return next((v for k, v in headers if k.lower() == name), None)
@@ -232,6 +263,7 @@ def _replace(headers: list, name: str, value: str) -> list:
 
 
 def _vary(headers: list, names: str) -> None:
-    """One Vary header, however many reasons there are."""
-    current = _header(headers, "Vary")
-    headers[:] = _replace(headers, "Vary", f"{current}, {names}" if current else names)
+    """One Vary header, each name in it once, however many reasons there are."""
+    current = [n.strip() for n in (_header(headers, "Vary") or "").split(",") if n.strip()]
+    merged = current + [n.strip() for n in names.split(",") if n.strip() not in current]
+    headers[:] = _replace(headers, "Vary", ", ".join(merged))

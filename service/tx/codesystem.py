@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import InvalidRequest
+
 CONCEPT_PROPERTIES = "http://hl7.org/fhir/concept-properties"
+# The deepest concept hierarchy served: an answer nests one level per concept level (an expansion's contains,
+# a lookup's children), and JSON and XML writers have recursion limits of their own (orjson's is 255 levels).
+MAX_CONCEPT_DEPTH = 100
 _NOT_SELECTABLE_URIS = {f"{CONCEPT_PROPERTIES}#notSelectable", "http://hl7.org/fhir/concept-properties#not-selectable"}
 _INACTIVE_STATUSES = {"retired", "inactive"}
 _PARENT_PROPERTIES = {"parent", "subsumedBy"}
@@ -60,7 +65,10 @@ class CodeSystem:
             self._apply(supplement)
 
     # -- building -------------------------------------------------------------------------
-    def _read(self, concepts: list, parent: Concept | None) -> None:
+    def _read(self, concepts: list, parent: Concept | None, depth: int = 1) -> None:
+        if depth > MAX_CONCEPT_DEPTH and concepts:
+            raise InvalidRequest(f"CodeSystem {self.resource.get('url')} nests its concepts more than "
+                                 f"{MAX_CONCEPT_DEPTH} levels deep, more than this server handles")
         for item in concepts:
             if not isinstance(item, dict) or not isinstance(item.get("code"), str):
                 continue
@@ -75,7 +83,7 @@ class CodeSystem:
                 self.roots.append(concept)
             else:
                 _link(parent, concept)
-            self._read(item.get("concept", []), concept)
+            self._read(item.get("concept", []), concept, depth + 1)
 
     def _link_properties(self) -> None:
         """Hierarchy declared as properties (parent, subsumedBy, child) rather than by nesting."""

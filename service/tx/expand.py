@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..errors import TooCostly, Unprocessable
-from .codesystem import CodeSystem, Concept
+from .codesystem import MAX_CONCEPT_DEPTH, CodeSystem, Concept
 from .context import Context
 from .filters import concepts_for_filter
 from .render import EXPANSION_PROPERTY, contains_entry
@@ -206,6 +206,8 @@ class Expander:
         limit = self.context.too_costly_limit
         if count is None and len(members) > limit:
             raise TooCostly(self.context.message("VALUESET_TOO_COSTLY", self.context.vurl(value_set), limit))
+        if count is not None:
+            count = min(count, limit)  # the largest page, as for ICD-10-CM (docs/valuesets.md)
         hierarchical = (evaluated.hierarchical and not params.boolean("excludeNested", False)
                         and count is None and not offset and not (text and evaluated.whole_system))
         roots = _nest(members) if hierarchical else members
@@ -317,4 +319,11 @@ def _nest(members: list[Member]) -> list[Member]:
             roots.append(m)
         else:
             parent.children.append(m)
+    level, depth = roots, 0
+    while level:  # hierarchies made by parent properties can be deeper than any nesting of concepts
+        depth += 1
+        if depth > MAX_CONCEPT_DEPTH:
+            raise Unprocessable(f"The expansion would nest codes more than {MAX_CONCEPT_DEPTH} levels deep, more "
+                                "than this server handles; ask for it flat (excludeNested=true) or by pages (count)")
+        level = [child for m in level for child in m.children]
     return roots
