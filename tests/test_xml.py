@@ -232,3 +232,52 @@ def test_a_lookup_written_from_its_pieces_is_the_lookup_converted(engine):
             answer = LookupAnswer(engine.lookup(ICD10CM, code, **options))
             assert answer.xml() == fhir_xml.dumps(orjson.loads(answer.json())), (code, options)
             assert answer.xml() == fhir_xml.dumps(orjson.loads(answer.json()))  # the second time from kept pieces
+
+
+# Requests that echo a client's string somewhere in their answer (a message, an echoed parameter, a
+# resource sent with the request), in both engines; {} is the client's string.
+_ECHOES = [
+    ("GET", f"/fhir/CodeSystem/$lookup?system={ICD10CM}&code={{}}"),
+    ("GET", f"/fhir/CodeSystem/$validate-code?url={ICD10CM}&code=M54.9&display={{}}"),
+    ("GET", f"/fhir/ValueSet/$validate-code?url={ICD10CM}?fhir_vs&code={{}}"),
+    ("GET", f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter={{}}&count=2"),
+    ("GET", f"/fhir/ValueSet/$validate-code?url={GENDER_VS}&system=http://hl7.org/fhir/administrative-gender"
+            "&code={}"),
+    ("GET", "/fhir/CodeSystem/$lookup?system={}&code=x"),
+    ("POST", "code"), ("POST", "display"), ("POST", "resource"),
+]
+
+
+def _echo_request(client, method: str, where: str, text: str):
+    from urllib.parse import quote
+    if method == "GET":
+        return client.get(where.replace("{}", quote(text, safe="")) + "&_format=xml")
+    code_system = {"resourceType": "CodeSystem", "url": "http://example.org/echo", "status": "active",
+                   "content": "complete", "concept": [{"code": "a", "display": text if where == "resource" else "A"}]}
+    parameters = [{"name": "tx-resource", "resource": code_system},
+                  {"name": "url", "valueUri": "http://example.org/echo"},
+                  {"name": "code", "valueCode": text if where == "code" else "a"},
+                  {"name": "display", "valueString": text if where == "display" else "A"}]
+    return client.post("/fhir/CodeSystem/$validate-code?_format=xml",
+                       json={"resourceType": "Parameters", "parameter": parameters})
+
+
+def test_any_client_string_gives_well_formed_xml_or_a_4xx(client):
+    """Property: whatever a client puts in a parameter or a resource (control characters, U+FFFE, markup,
+    quotes), the XML answer parses, or the request is refused with a 4xx."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from lxml import etree
+
+    texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40) | st.sampled_from(
+        ["\x00", "a\x01b", "\x0b", "\x1f", "\ufffe", "\uffff", "]]>", "<x>&amp;\"'", "\x7f\x85\u2028"])
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.sampled_from(_ECHOES), texts)
+    def check(request, text):
+        response = _echo_request(client, *request, text)
+        assert response.status_code < 500, (request, text, response.get_data()[:300])
+        if response.status_code < 400 or response.headers["Content-Type"].startswith(FHIR_XML):
+            etree.fromstring(response.get_data())  # raises when not well-formed
+
+    check()

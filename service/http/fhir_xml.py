@@ -31,9 +31,12 @@ _STRING_OPENERS = {e[0]: f'<{e[0]} value="' for e in _TYPES["ParametersParameter
                    if e[0].startswith("value") and e[1] == "string"}
 # type -> name -> (type, repeats), for reading
 _ELEMENTS = {name: {e[0]: (e[1], bool(e[2])) for e in spec["e"]} for name, spec in _TYPES.items()}
-_NEEDS_ESCAPE = re.compile(r'[&<>"\n\r\t]')
+# XML 1.0 cannot hold the other control characters, U+FFFE, U+FFFF or lone surrogates, even escaped: a client
+# may send them (in a code, a display, a resource), and each becomes U+FFFD in XML, so every answer parses.
+_NOT_XML = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
+_NEEDS_ESCAPE = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
-                          "\t": "&#9;"})
+                          "\t": "&#9;", **{chr(c): "\ufffd" for c in _NOT_XML}})
 
 
 class XmlError(InvalidRequest):
@@ -208,7 +211,7 @@ def _write_element(out: list[str], name: str, kind: str, value, extra: dict | No
             _write_element(out, "extension", "Extension", extension, None)
         out.append(f"</{name}>")
     elif kind == "xhtml":
-        out.append(value)  # the narrative: XHTML already, with its own namespace
+        out.append(_xhtml(value))
     elif kind == "Resource":
         out.append(f"<{name}>")
         _write_resource(out, value)
@@ -220,6 +223,19 @@ def _write_element(out: list[str], name: str, kind: str, value, extra: dict | No
         out.append(f"<{name}{attributes}>")
         _write_children(out, value, kind)
         out.append(f"</{name}>")
+
+
+_XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
+_NO_NARRATIVE = '<div xmlns="http://www.w3.org/1999/xhtml">(narrative left out: it is not well-formed XHTML)</div>'
+
+
+def _xhtml(div) -> str:
+    """A narrative's div: XHTML already, with its own namespace, written as it is when it parses as one."""
+    try:
+        ok = isinstance(div, str) and etree.fromstring(div.encode(), _PARSER).tag == _XHTML_DIV
+    except (etree.XMLSyntaxError, ValueError, UnicodeEncodeError):
+        ok = False
+    return div if ok else _NO_NARRATIVE
 
 
 def element(name: str, text: str) -> str:
