@@ -163,8 +163,10 @@ def wrk(port: int, paths: Path, connections: int, duration: int, headers: list[s
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {"rps": rps, "p50_ms": latency.get("50"), "p99_ms": latency.get("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}
 
 
 def measure(env: dict, workloads: dict[str, Path], args) -> dict:

@@ -35,6 +35,8 @@ class Settings:
     default_version: str | None = _setting(
         None, "Release that answers when a request names no version (default: the newest release in effect today).")
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above it).")
+    request_budget: float = _setting(1.0, "Seconds of work one request may take (too-costly, 422, after): a store "
+                                          "query or a walk over a code system past it is stopped (0: no limit).")
     max_parameters: int = _setting(100, "Most parameters accepted in one request (400 above it).")
     max_expansion: int = _setting(1000, "Largest $expand answered without count (too-costly above it), and the "
                                         "largest page with count.")

@@ -404,3 +404,34 @@ def test_broken_inline_value_sets_are_4xx(client, value_set):
         {"name": "valueSet", "resource": value_set}, {"name": "count", "valueInteger": 5}]})
     assert 400 <= response.status_code < 500, response.data
     assert_fhir(response.get_json(), "OperationOutcome")
+
+
+@pytest.mark.parametrize("column", ["code", "display"])
+@pytest.mark.parametrize("pattern", [
+    ".*pain.*", "(?i).*FRACTURE.*left.*", "M54\\.[0-9]+", "[^a]*", "A.*|.*b", "Low back pain", ".*\\n.*",
+    "(?s).*", "^M54.*$", ".*(x|y)$", "", "(a+)+$", ".*[ÀÉé].*", "\\d+", "(?m)^S.*",
+])
+def test_a_regex_filter_matches_each_whole_value_as_fullmatch_would(engine, column, pattern):
+    """The one-pass scan over every title (joined by newlines) selects exactly the codes whose value the
+    pattern matches whole, as a match per row would: no match crosses a line, anchors mean the value's ends."""
+    import re2
+    release = engine.releases.default
+    rows = release.all_concepts()
+    values = {code: (code if column == "code" else display) for code, display, _, _ in rows}
+    regex = re2.compile(pattern)
+    expected = [code for code, value in values.items() if regex.fullmatch(value)]
+    assert release.regex_codes(pattern, column) == expected
+
+
+def test_a_query_past_the_request_budget_is_too_costly(engine):
+    from service import budget
+    from service.errors import TooCostly
+    from service.terminology.compose import compile_filter
+    release = engine.releases.default
+    broad = compile_filter({"property": "display", "op": "regex", "value": "(?i).*(e|o)[^q]*"}, lambda code: [])
+    with budget.budget(0.0), pytest.raises(TooCostly) as raised:
+        release.select(broad.sql, broad.params, limit=10)
+    assert raised.value.issue_code == "too-costly" and "0 s" in raised.value.message
+    with budget.budget(30.0):  # within budget: answered, and the same codes as without one
+        assert release.select(broad.sql, broad.params, limit=10) == release.select(broad.sql, broad.params, limit=10)
+    assert release.concept("M54.9").display  # the connection still answers after an interrupted query

@@ -180,3 +180,43 @@ def test_a_taken_port_is_one_clear_line(server, tmp_path):
     assert result.stderr.strip() == (f"error: port {port} on 127.0.0.1 is in use; choose another with --port "
                                      "(or ICD10CM_TX_PORT)")
     assert not any(Path(tmp_path).iterdir())  # and nothing was built first
+
+
+def test_costly_requests_do_not_hold_up_lookups(server):
+    """4 clients send the costliest requests there are (a regular expression over every title, pages of
+    1,000 codes): lookups from another client are still answered at once (before: seconds)."""
+    process, base = server
+    costly = [{"resourceType": "Parameters", "parameter": [
+        {"name": "count", "valueInteger": 1000},
+        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm",
+             "filter": [{"property": "display", "op": "regex", "value": pattern}]}]}}}]}
+              for pattern in (".*a.*", "(?i).*[aeiou].*", ".*(e|o).*", "[A-Z].*")]
+    stop, answers = threading.Event(), []
+
+    def client(i: int):
+        session = requests.Session()
+        while not stop.is_set():
+            answers.append(session.post(f"{base}/ValueSet/$expand", json=costly[i % len(costly)], timeout=30,
+                                        headers={"Content-Type": "application/fhir+json"}).status_code)
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1)
+        session = requests.Session()
+        seconds = []
+        for code in ("E11.9", "I10", "J45.909", "M54.50", "S52.501A", "Z00.00") * 10:
+            started = time.perf_counter()
+            assert session.get(f"{base}/CodeSystem/$lookup", params={
+                "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}, timeout=10).status_code == 200
+            seconds.append(time.perf_counter() - started)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    seconds.sort()
+    assert seconds[len(seconds) // 2] < 0.05 and seconds[-1] < 0.5, seconds[-5:]
+    assert answers and set(answers) <= {200, 422}  # answered, or cut as too-costly: never a failure

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from .. import budget
 from ..errors import PayloadTooLarge, RequestTimeout, ServiceError
 from .fhir import FRONT_ERROR
 
@@ -42,8 +43,9 @@ class Front:
     (``module:attribute``), imported in each worker when granian starts it."""
 
     def __init__(self, target: str | Callable, *, max_body_bytes: int, body_timeout: float, threads: int,
-                 inline_paths: tuple[str, ...] = ()):
+                 request_budget: float | None = None, inline_paths: tuple[str, ...] = ()):
         self.target = target
+        self.request_budget = request_budget  # seconds of work one request may take (service.budget)
         self.inline_paths = inline_paths  # path prefixes whose GETs are always cheap (pages, metadata, health)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
@@ -111,12 +113,13 @@ class Front:
             answer[:] = [int(status[:3]), list(headers)]
             return lambda data: None
 
-        chunks = self.app(environ, start_response)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+        with budget.budget(self.request_budget):
+            chunks = self.app(environ, start_response)
+            try:
+                body = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
         return answer[0], answer[1], body
 
 

@@ -1,14 +1,19 @@
 """Read-only access to the release files of a store directory.
 
-Each release file is opened once per process, read-only and ``immutable`` (we never change a
-file in place: a rebuild writes a new file and renames it over the old one, and this process
-keeps reading the file it opened). One connection is shared by the threads of a worker;
-SQLite serialises access to it internally.
+Each release file is opened read-only and ``immutable`` (we never change a file in place: a
+rebuild writes a new file and renames it over the old one, and this process keeps reading the
+file it opened), with one connection per thread: a connection serialises its statements, so a
+long query on one thread would otherwise hold up every lookup of the worker.
+
+Every statement runs within the request's time budget (``service.budget``): SQLite calls back
+every few thousand steps, and a query past its budget is interrupted and answered ``too-costly``.
 """
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +21,7 @@ from pathlib import Path
 import orjson
 import re2
 
+from .. import budget
 from ..errors import StoreError
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION
 
@@ -74,15 +80,16 @@ class Release:
 
     def __init__(self, path: Path):
         self.path = path
+        self._local = threading.local()
+        self.regex_codes = lru_cache(maxsize=32)(self._regex_codes)
+        self._columns: dict[str, tuple[bytes, list[int], list[str]]] = {}
+        self._columns_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
         try:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-            self._db.execute("PRAGMA mmap_size=268435456")
-            self._db.create_function("re2match", 2, _re2match, deterministic=True)
-            self.meta = dict(self._db.execute("SELECT key, value FROM meta"))
-            groupings = self._db.execute(
-                "SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
+            self.meta = dict(self._rows("SELECT key, value FROM meta"))
+            groupings = self._rows("SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
             self.groupings = {row[0]: Grouping(*row[1:]) for row in groupings}
-            self.guidance_codes = frozenset(row[0] for row in self._db.execute("SELECT code FROM guidance"))
+            self.guidance_codes = frozenset(row[0] for row in self._rows("SELECT code FROM guidance"))
         except sqlite3.Error as error:
             raise StoreError(f"{path}: not a readable release file ({error})") from error
         if self.meta.get("schema_version") != SCHEMA_VERSION:
@@ -94,31 +101,88 @@ class Release:
         self.notes = lru_cache(maxsize=4096)(self._notes)
         self.note_fragments = lru_cache(maxsize=16384)(self._note_fragments)
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection to the release file."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            db.execute("PRAGMA mmap_size=268435456")
+            db.create_function("re2codes", 2, self._regex_codes_json, deterministic=True)
+            db.set_progress_handler(budget.exceeded, 4000)
+            self._local.db = db
+            with self._columns_lock:
+                self._connections.append(db)
+        return db
+
+    def _rows(self, sql: str, args: tuple = ()) -> list:
+        """Every row of a statement, run within the request's time budget."""
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:
+            if budget.exceeded():  # interrupted by the progress handler, or by re2codes
+                raise budget.too_costly() from None
+            raise
+
+    def _row(self, sql: str, args: tuple = ()):
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
+
+    # -- regular expressions --------------------------------------------------------------------------
+    def _regex_codes_json(self, pattern: str, column: str) -> bytes:
+        """SQL function: the codes whose ``column`` (code or display) the pattern matches whole, as a JSON
+        array (``c.code IN (SELECT value FROM json_each(re2codes(?, 'display')))``, evaluated once)."""
+        return orjson.dumps(self.regex_codes(pattern, column))
+
+    def _regex_codes(self, pattern: str, column: str) -> list[str]:
+        """One RE2 pass over the whole column, joined by newlines: 10-60 ms for the 98,000 titles, against
+        a Python call per row before. RE2 runs in linear time; never_nl keeps each match within one line."""
+        text, starts, codes = self._column(column)
+        regex = re2.compile(b"(?m)^(?:" + pattern.encode() + b")$", _LINE_OPTIONS)
+        found = []
+        for number, match in enumerate(regex.finditer(text)):
+            if number % 4096 == 4095:
+                budget.check()
+            found.append(codes[bisect.bisect_right(starts, match.start()) - 1])
+        return found
+
+    def _column(self, column: str) -> tuple[bytes, list[int], list[str]]:
+        """(the column's values joined by newlines, where each starts, the code of each), built once."""
+        with self._columns_lock:
+            if column not in self._columns:
+                rows = self._rows(f"SELECT code, {_REGEX_COLUMNS[column]} FROM concept ORDER BY seq")
+                values = [value.encode() for _, value in rows]
+                starts, at = [], 0
+                for value in values:
+                    starts.append(at)
+                    at += len(value) + 1
+                self._columns[column] = (b"\n".join(values), starts, [code for code, _ in rows])
+            return self._columns[column]
+
     def concept(self, code: str) -> ConceptRow | None:
-        row = self._db.execute(
-            "SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
-            " seventh_owner FROM concept WHERE code = ?", (code,)).fetchone()
+        row = self._row("SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
+                        " seventh_owner FROM concept WHERE code = ?", (code,))
         return None if row is None else ConceptRow(*row)
 
     def _notes(self, owner: str) -> tuple[dict, ...]:
-        row = self._db.execute("SELECT notes FROM notes WHERE owner = ?", (owner,)).fetchone()
+        row = self._row("SELECT notes FROM notes WHERE owner = ?", (owner,))
         return tuple(orjson.loads(row[0])) if row else ()
 
     def _note_fragments(self, owner: str) -> tuple[bytes, bytes]:
         """(own, inherited) pre-rendered $lookup entries of an owner's notes."""
-        row = self._db.execute("SELECT own, inherited FROM notes WHERE owner = ?", (owner,)).fetchone()
+        row = self._row("SELECT own, inherited FROM notes WHERE owner = ?", (owner,))
         return (row[0], row[1]) if row else (b"", b"")
 
     def guidance_record(self, code: str) -> bytes | None:
         """The editorial guidance record of a code (JSON), if it has one."""
-        row = self._db.execute("SELECT record FROM guidance WHERE code = ?", (code,)).fetchone()
+        row = self._row("SELECT record FROM guidance WHERE code = ?", (code,))
         return row[0] if row else None
 
     def valuesets(self) -> list[dict]:
-        return [orjson.loads(r) for (r,) in self._db.execute("SELECT resource FROM valueset ORDER BY id")]
+        return [orjson.loads(r) for (r,) in self._rows("SELECT resource FROM valueset ORDER BY id")]
 
     def guidance_records(self) -> dict[str, dict]:
-        return {code: orjson.loads(record) for code, record in self._db.execute("SELECT code, record FROM guidance")}
+        return {code: orjson.loads(record) for code, record in self._rows("SELECT code, record FROM guidance")}
 
     def select(self, condition: str, params: tuple, *, match: str | None = None, phrase: str = "",
                limit: int | None = None, offset: int = 0) -> tuple[int, list[tuple[str, str, int]]]:
@@ -136,7 +200,7 @@ class Release:
             source = "search JOIN concept c ON c.rank = search.rowid"
             counted = "search" if condition == "1" else source  # every code: count in the index alone
             condition, args = f"search MATCH ? AND {condition}", (match, *params)
-        total = self._db.execute(f"SELECT count(*) FROM {counted} WHERE {condition}", args).fetchone()[0]
+        total = self._row(f"SELECT count(*) FROM {counted} WHERE {condition}", args)[0]
         if match is not None:
             if total <= RANKED_MATCHES:
                 # A title that is the phrase, or the phrase and a comma ("Pneumonia, unspecified organism":
@@ -149,30 +213,28 @@ class Release:
                 order = "search.rowid"
         if limit == 0 or total <= offset:
             return total, []
-        rows = self._db.execute(
+        rows = self._rows(
             f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*args, -1 if limit is None else limit, offset)).fetchall()
+            (*args, -1 if limit is None else limit, offset))
         return total, rows
 
     def all_concepts(self) -> list[tuple[str, str, str | None, int]]:
         """(code, display, parent, billable) of every code, in tabular order."""
-        return self._db.execute("SELECT code, display, parent, billable FROM concept ORDER BY seq").fetchall()
+        return self._rows("SELECT code, display, parent, billable FROM concept ORDER BY seq")
 
     def close(self) -> None:
-        self._db.close()
+        with self._columns_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+            self._local = threading.local()
 
 
 RANKED_MATCHES = 500
-
-
-def _re2match(pattern: str, value: str) -> bool:
-    """SQL function for regex filters: RE2 runs in linear time, so no pattern can hang a worker."""
-    return _compiled(pattern).fullmatch(value) is not None
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str):
-    return re2.compile(pattern)
+_REGEX_COLUMNS = {"code": "code", "display": "display"}  # what a regex filter may name (never SQL from a client)
+_LINE_OPTIONS = re2.Options()
+_LINE_OPTIONS.never_nl = True
+_LINE_OPTIONS.max_mem = 8 << 20  # as the general engine's: a pattern whose automaton is larger fails to compile
 
 
 def open_store(directory: Path) -> list[Release]:

@@ -19,6 +19,9 @@ SUPPORTED = ("concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, 
              "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
              "parent|child|sevenChrDef exists true|false")
 _BOOLEAN = {"true": 1, "false": 0}
+MAX_PATTERN = 1000  # characters of a regular expression
+REGEX_OPTIONS = re2.Options()
+REGEX_OPTIONS.max_mem = 8 << 20  # bytes of RE2's automaton: a larger pattern is refused
 _END = "\x7f"  # sorts after every character of a code: [code, code + _END) holds its descendants
 
 
@@ -70,13 +73,16 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
             condition = f"c.code IN ({','.join('?' * len(codes))})" if codes else "0"
             return Compiled(f"NOT {condition}" if op == "not-in" else condition, tuple(codes))
     if op == "regex" and prop in ("concept", "code", "display"):
+        if len(value) > MAX_PATTERN:
+            raise InvalidRequest(f"The regular expression is longer than {MAX_PATTERN} characters",
+                                 issue_code="too-costly")
         try:
-            re2.compile(value)
+            re2.compile(value, options=REGEX_OPTIONS)
         except re2.error as error:
             raise InvalidRequest(f"The regex filter '{value}' is not a valid regular expression ({error})",
                                  tx_code="vs-invalid") from None
-        column = "c.display" if prop == "display" else "c.code"
-        return Compiled(f"re2match(?, {column})", (value,))
+        column = "display" if prop == "display" else "code"
+        return Compiled("c.code IN (SELECT value FROM json_each(re2codes(?, ?)))", (value, column))
     if op == "=" and prop in ("billable", "notSelectable") and value in _BOOLEAN:
         billable = _BOOLEAN[value] if prop == "billable" else 1 - _BOOLEAN[value]
         return Compiled("c.billable = ?", (billable,))
