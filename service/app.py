@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     upstreams = Upstreams(parse_upstreams(settings.upstreams), settings.upstream_timeout,
                           settings.upstream_retry_after, settings.upstream_refresh)
     upstreams.discover_in_background()
-    app.extensions["general"] = GeneralEngine(library, ResourceCache(settings.store / "cache"),
+    cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
+    app.extensions["general"] = GeneralEngine(library, cache,
                                               settings.max_expansion, files, upstreams)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())

@@ -42,6 +42,9 @@ class Settings:
                                         "largest page with count.")
     answer_cache_mb: int = _setting(32, "Megabytes of encoded ICD-10-CM $lookup and $validate-code answers (JSON "
                                         "or XML, kept gzip-compressed) each worker keeps (0: none).")
+    cache_sets_mb: float = _setting(16.0, "Megabytes of $cache-control sets (their JSON) each worker keeps in memory, "
+                                          "and the store keeps on disk; the least recently used go first.")
+    cache_set_idle: float = _setting(3600.0, "Seconds a $cache-control set is kept without being used.")
     access_log: str = _setting("on", "One JSON line per request (request id, method, path, status, ms) on the "
                                      "icd10cm_tx.access logger: on or off.")
     resource_dirs: str = _setting("", "More folders of FHIR CodeSystem/ValueSet/ConceptMap files, separated by the "

@@ -76,10 +76,21 @@ def october_xml(tmp_path_factory) -> Path:
 def multi_store_dir(store_dir, october_xml, tmp_path_factory) -> Path:
     """A store with two releases side by side: 2026 (from the October-named file) and 2026-04."""
     path = tmp_path_factory.mktemp("multi-store")
-    for release_file in store_dir.glob("*.sqlite"):
-        shutil.copyfile(release_file, path / release_file.name)
+    share_releases(store_dir, path)
     load(october_xml, path)
     return path
+
+
+def share_releases(source: Path, target: Path) -> None:
+    """The release files of ``source`` in ``target`` as hard links: no copy of 109 MB each. Safe for tests
+    that read them or rebuild them (a rebuild renames a new file into place); a test that writes into a
+    release file must copy it."""
+    target.mkdir(parents=True, exist_ok=True)
+    for release_file in source.glob("icd10cm-*.sqlite"):
+        try:
+            os.link(release_file, target / release_file.name)
+        except OSError:  # another file system
+            shutil.copyfile(release_file, target / release_file.name)
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import PROJECT_ROOT, _free_port, start_server, stop_server
+from conftest import PROJECT_ROOT, _free_port, share_releases, start_server, stop_server
 from service.loaders.load import load
 
 pytestmark = pytest.mark.live
@@ -133,9 +133,7 @@ def _wait_for(url: str, process) -> None:
 
 def test_a_rebuilt_store_restarts_the_workers_without_losing_a_request(store_dir, tmp_path):
     store = tmp_path / "store"
-    store.mkdir()
-    for release in store_dir.glob("icd10cm-*.sqlite"):
-        shutil.copy(release, store / release.name)
+    share_releases(store_dir, store)  # the rebuild renames a new file over the link: the shared one stays as it was
     process, base = start_server(store, tmp_path / "server.log", {"ICD10CM_TX_STORE_WATCH": "0.5"}, workers=2)
     url = base + LOOKUP
     failures: list = []

@@ -6,10 +6,13 @@ suites (``test_tx_ecosystem.py``) cover the finer points of the expected answers
 from __future__ import annotations
 
 import json
+import time
 
+import orjson
 import pytest
 
 from helpers import assert_fhir_response, param, params_named
+from service.errors import NotFound
 from service.loaders.resources import read_bundle, read_resources
 from service.tx.cache import ResourceCache
 from service.tx.languages import Languages, choose
@@ -135,7 +138,8 @@ def test_cache_control_keeps_resources_for_later_requests(client):
     client.post("/fhir/$cache-control?mode=end", json={"resourceType": "Parameters"}, headers={"X-Cache-Id": cache_id})
     response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"},
                           headers={"X-Cache-Id": cache_id})
-    assert response.status_code == 404
+    outcome = assert_fhir_response(response, 404, "OperationOutcome")  # never answered without the set
+    assert "Send the resources again" in outcome["issue"][0]["details"]["text"]
 
 
 def test_cache_sets_are_shared_between_worker_processes(tmp_path):
@@ -143,8 +147,32 @@ def test_cache_sets_are_shared_between_worker_processes(tmp_path):
     cache_id = first.start([CODE_SYSTEM])
     assert second.get(cache_id) == [CODE_SYSTEM]
     second.end(cache_id)
-    assert ResourceCache(tmp_path).get(cache_id) == []
-    assert first.get("../../etc/passwd") == []
+    for gone in (cache_id, "../../etc/passwd"):
+        with pytest.raises(NotFound):
+            ResourceCache(tmp_path).get(gone)
+
+
+def test_cache_sets_are_bounded_by_bytes_in_memory_and_on_disk(tmp_path):
+    one_set = [{**CODE_SYSTEM, "url": "http://example.org/padded", "description": "x" * 1000}]
+    size = len(orjson.dumps(one_set))
+    cache = ResourceCache(tmp_path, max_bytes=3 * size + 10)
+    ids = [cache.start(one_set) for _ in range(6)]
+    assert cache.memory_bytes() <= 3 * size + 10
+    assert sum(p.stat().st_size for p in tmp_path.glob("*.json")) <= 3 * size + 10
+    assert all(cache.get(i) == one_set for i in ids[-3:])  # the newest are kept
+    with pytest.raises(NotFound):
+        cache.get(ids[0])  # the least recently used went, in memory and on disk
+
+
+def test_cache_sets_expire_and_are_private_to_the_service_user(tmp_path):
+    cache = ResourceCache(tmp_path / "cache", idle_seconds=0.3)
+    cache_id = cache.start([CODE_SYSTEM])
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (tmp_path / "cache").glob("*.json"))
+    time.sleep(0.5)
+    for reader in (cache, ResourceCache(tmp_path / "cache", idle_seconds=0.3)):  # this worker and another
+        with pytest.raises(NotFound):
+            reader.get(cache_id)
 
 
 def test_unpaged_expansion_over_the_limit_is_too_costly(client):
