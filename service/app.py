@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,
                             cache_bytes=settings.answer_cache_mb * 1_048_576,
                             page_for=partial(fhir_urls.page_for, base_path=settings.base_path),
-                            page_paths=pages.PAGE_PATHS)
+                            page_paths=pages.PAGE_PATHS, page_headers=pages.SECURITY_HEADERS)
     logging.getLogger("icd10cm_tx.access").setLevel(logging.INFO if settings.access_log == "on" else logging.WARNING)
     register_error_handlers(app)
     logging.getLogger(__name__).info(

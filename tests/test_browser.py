@@ -186,3 +186,31 @@ def test_the_accessibility_check_finds_violations(page):
     problems = accessibility_problems(page, "known-bad")
     assert any(p.startswith("image-alt (critical)") for p in problems), problems
     assert any(p.startswith("label (critical)") for p in problems), problems
+
+
+@pytest.mark.parametrize("width", [320, 360, 1280])
+@pytest.mark.parametrize("path", ["/codes/M54.9", "/codes/S32.009A", "/search?q=low+back+pain", "/",
+                                  "/blocks/M50-M54", "/codes/M54.99"])
+def test_no_sideways_scroll_and_every_control_visible(browser, site, width, path):
+    """On a phone (320-360 px) and a desktop: the page fits its width (nothing scrolls sideways, long source
+    URLs wrap), the search box and its button are on screen, and the style sheet applies under the page's
+    Content-Security-Policy (a blocked style would leave the button unstyled)."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        failed = []
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 and "favicon" in r.url else None)
+        page.on("console", lambda m: failed.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(site + path)
+        page.wait_for_load_state("load")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls {overflow} px sideways at {width} px"
+        for control in (page.get_by_label("Search codes"), page.get_by_role("button", name="Search")):
+            box = control.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (path, width, box)
+        color = page.get_by_role("button", name="Search").evaluate("b => getComputedStyle(b).backgroundColor")
+        assert color == "rgb(11, 92, 171)", color  # the accent colour of site.css
+        screenshot(page, f"width-{width}{path.replace('/', '_').replace('?', '_')}")
+        assert not failed, failed
+    finally:
+        context.close()

@@ -59,7 +59,9 @@ def test_the_code_page_shows_every_section_of_the_lookup(client):
     answer = lookup(client, "M54.9")
     assert text(document.find(".//h1")) == "M54.9 Dorsalgia, unspecified"
     assert facts(document) == {
-        "Status": "Billable: valid on a claim", "Chapter": "13", "Block": "M50-M54, within M40-M54",
+        "Status": "Billable: valid on a claim",
+        "Chapter": "13: Diseases of the musculoskeletal system and connective tissue (M00-M99)",
+        "Block": "Other dorsopathies (M50-M54), within Dorsopathies (M40-M54)",
         "Region": "Spine", "Related procedure codes": "none listed", "Release": "ICD-10-CM 2026-04",
         "For software": "This answer as FHIR JSON"}
     sections = {"documentation": "documentation", "pitfalls": "pitfall", "clinical-context": "clinicalContext",
@@ -258,3 +260,57 @@ def test_pages_are_kept_and_cached_like_answers(app):
     kept = app.wsgi_app.cache.size
     client.get("/codes/M54.99")
     assert app.wsgi_app.cache.size == kept  # a 404 page is not kept
+
+
+# ----------------------------------------------------------------------------------- blocks, security
+
+def test_a_block_page_lists_its_categories_and_its_place(client):
+    document = page(client, "/blocks/M50-M54")
+    assert text(document.find(".//h1")) == "M50-M54 Other dorsopathies"
+    assert code_links(document) == ["M50", "M51", "M53", "M54"]
+    crumbs = text(document.find(".//nav[@aria-label='Breadcrumb']"))
+    assert "Chapter 13: Diseases of the musculoskeletal system" in crumbs and "Dorsopathies (M40-M54)" in crumbs
+    outer = page(client, "/blocks/M40-M54")
+    assert "/blocks/M50-M54" in outer.xpath(".//a/@href")  # the blocks within it
+    assert client.get("/blocks/M50-M55").status_code == 404
+
+
+def test_a_range_in_text_is_one_link_to_its_block_and_a_code_the_code_page():
+    from service.web.view import link_codes
+    blocks = {"M50-M54", "T36-T50"}
+    html = str(link_codes("Excludes1: disorders (M50-M54), S00-T88 and M54.5", lambda code: True,
+                          lambda code: f"/codes/{code}", lambda block: f"/blocks/{block}" if block in blocks else None))
+    assert html == ('Excludes1: disorders (<a href="/blocks/M50-M54">M50-M54</a>), S00-T88 and '
+                    '<a href="/codes/M54.5">M54.5</a>')
+
+
+def test_the_code_page_links_its_blocks(client):
+    document = page(client, "/codes/M54.9")
+    assert {"/blocks/M50-M54", "/blocks/M40-M54"} <= set(document.xpath(".//a/@href"))
+
+
+@pytest.mark.parametrize("path", ["/", "/codes/M54.9", "/codes/M54.99", "/search?q=sciatica", "/blocks/M50-M54",
+                                  "/blocks/nope"])
+def test_pages_carry_the_security_headers_and_a_policy_that_fits_them(client, path):
+    import base64
+    import hashlib
+    client.get(path)
+    response = client.get(path)  # the second from the answer cache, for the pages it keeps
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert "script-src" not in policy  # no script at all
+    document = lxml.html.fromstring(response.get_data(as_text=True))
+    [style] = document.xpath("//style/text()")  # the one inline style sheet is the one the policy allows
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert policy["style-src"] == f"'sha256-{digest}'"
+    assert document.xpath("//link[@rel='icon']/@href") == ["/favicon.svg"]
+
+
+def test_the_icon_is_served(client):
+    for path in ("/favicon.svg", "/favicon.ico"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["Content-Type"] == "image/svg+xml"
+        assert response.get_data().startswith(b"<svg")

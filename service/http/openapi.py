@@ -148,6 +148,16 @@ def _page_paths(spec: APISpec) -> None:
         "responses": {"200": {"description": "The page", "content": html},
                       "301": {"description": "The code's address, for a code written loosely"},
                       "404": {"description": "Not a code of the release, with suggestions", "content": html}}}})
+    spec.path(path="/blocks/{block}", operations={"get": {
+        "summary": "The page of a block (a range of categories): its chapter and its categories", "parameters": [
+            {"in": "path", "name": "block", "required": True,
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,12}$"}},
+            {"in": "query", "name": "version", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The page", "content": html},
+                      "404": {"description": "Not a block of the release", "content": html}}}})
+    spec.path(path="/favicon.svg", operations={"get": {
+        "summary": "The site's icon", "responses": {"200": {"description": "An SVG image",
+                                                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}}})
     for path, summary in (("/search", "Search codes by words or the start of a code"), ("/", "The home page")):
         spec.path(path=path, operations={"get": {
             "summary": summary, "parameters": [{"in": "query", "name": "q", "schema": {"type": "string"}},

@@ -44,13 +44,14 @@ class Protocol:
     software version): the answer to one GET does not change while it does not, so it makes the ETag."""
 
     def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0, page_for=None,
-                 page_paths: tuple[str, ...] = ()):
+                 page_paths: tuple[str, ...] = (), page_headers: dict[str, str] | None = None):
         self.app = app
         self.state_tag = state_tag
         # Pages for people (under page_paths) are HTML whatever Accept says; page_for(path, query) gives the
         # (path, query) of the page that shows a FHIR URL to a browser, or None.
         self.page_for = page_for
         self.page_paths = page_paths
+        self.page_headers = list((page_headers or {}).items())  # on every HTML answer, kept or not
         self.cacheable_paths = (base_path, *page_paths)
         # Answers kept gzip-compressed: a 20 KB lookup keeps in about 4 KB, so five times as many fit,
         # and a client that accepts gzip gets the kept bytes as they are.
@@ -75,6 +76,7 @@ class Protocol:
                                                             "been logged"))
         headers.append(("X-Request-Id", request_id))
         headers.extend(_CORS)
+        headers.append(("X-Content-Type-Options", "nosniff"))
         if access_log.isEnabledFor(logging.INFO):
             query = environ.get("QUERY_STRING")
             access_log.info(orjson.dumps({
@@ -129,6 +131,8 @@ class Protocol:
                 body = zipped if gzip_ok else body
         if environ.get(SHOWN_AS_PAGE):
             status, headers = _page_at_fhir_url(status, headers)
+        if content_type.startswith("text/html"):
+            headers += self.page_headers
         if etag is not None and status.startswith("200") and _header(headers, "X-Answered-By") is None:
             headers += [("ETag", etag), ("Cache-Control", CACHE_CONTROL)]
             _vary(headers, "Accept, Accept-Language")

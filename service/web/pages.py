@@ -1,22 +1,39 @@
-"""Pages for people, beside the FHIR base: a page per code at /codes/<code>, search at /search (and /).
-Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request per page)."""
+"""Pages for people, beside the FHIR base: a page per code at /codes/<code>, per block at /blocks/<range>,
+search at /search (and /). Plain server-rendered HTML: no JavaScript, the style sheet inlined (one request
+per page), and a Content-Security-Policy that allows that style sheet, this site's icon and its own
+search form, nothing else."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from functools import lru_cache, partial
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from ..errors import ServiceError
 from ..http.fhir import CACHEABLE
 from ..terminology.codes import ICD10CM, normalize_code, placeholder_candidates
 from ..terminology.valuesets import IMPLICIT, implicit
-from .view import code_page, link_codes
+from .view import block_page, code_page, link_codes
 
 bp = Blueprint("web", __name__, template_folder="templates")
 CODE_PATH = "/codes/"
-PAGE_PATHS = (CODE_PATH, "/search")  # HTML whatever Accept says (the protocol layer's to know)
+BLOCK_PATH = "/blocks/"
+PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search")  # HTML whatever Accept says (the protocol layer's to know)
+_TEMPLATES = Path(__file__).with_name("templates")
+SITE_CSS = Markup((_TEMPLATES / "site.css").read_text())  # inlined in every page, and allowed by its hash
+_CSS_HASH = base64.b64encode(hashlib.sha256(SITE_CSS.encode()).digest()).decode()
+ICON = (_TEMPLATES / "icon.svg").read_bytes()
+# Every HTML answer carries these (the protocol layer adds them, to answers from its cache too).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; img-src 'self'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",  # (and nosniff, on every answer)
+}
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
@@ -33,6 +50,39 @@ def code_url(code: str, version: str | None = None) -> str:
     """The address of a code's page, made by hand: url_for costs about 50 us, and a page links to dozens."""
     suffix = f"?{urlencode({'version': version})}" if version else ""
     return f"{request.script_root}{CODE_PATH}{quote(code)}{suffix}"
+
+
+@bp.app_template_global()
+def block_url(block: str, version: str | None = None) -> str:
+    suffix = f"?{urlencode({'version': version})}" if version else ""
+    return f"{request.script_root}{BLOCK_PATH}{quote(block)}{suffix}"
+
+
+@bp.app_context_processor
+def _site() -> dict:
+    return {"site_css": SITE_CSS}
+
+
+@bp.get("/favicon.svg")
+@bp.get("/favicon.ico")
+def icon():
+    return Response(ICON, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.get(f"{BLOCK_PATH}<block>")
+def block(block: str):
+    engine = _engine()
+    version = request.args.get("version") or None
+    try:
+        page = block_page(engine, block, version)
+    except ServiceError as error:
+        return _not_found(f"Release {version} is not loaded", error.message, [])
+    if page is None:
+        return _not_found(f"{block} is not a block of ICD-10-CM", "A block is a range of categories such as "
+                          "M50-M54, as the tabular lists them under each chapter.", [])
+    request.environ[CACHEABLE] = True
+    return render_template("block.html", b=page, version=page["version"], asked_version=version,
+                           code_url=partial(code_url, version=version))
 
 
 @bp.get(f"{CODE_PATH}<code>")
@@ -56,11 +106,15 @@ def code(code: str):
 
     same_release = partial(code_url, version=version)  # links stay in the release asked for
 
+    def block_link(block: str) -> str | None:
+        return block_url(block, version) if f"block:{block}" in release.groupings else None
+
     def linked(text: str):  # every code the text mentions links to its page, except this page's own
-        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), same_release)
+        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), same_release,
+                          block_link)
 
     request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
-    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"],
+    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], asked_version=version,
                            code_url=same_release, linked=linked)
 
 

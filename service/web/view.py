@@ -20,6 +20,9 @@ NOTE_SECTIONS = (("includes", "Includes"), ("inclusionTerm", "Inclusion terms"),
                  ("codeFirst", "Code first"), ("useAdditionalCode", "Use additional code"), ("codeAlso", "Code also"),
                  ("sevenChrNote", "7th character note"), ("sevenChrDef", "7th characters"))
 _CODE = re.compile(r"\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?\b")
+# A range of categories (M50-M54) is one thing, a block, not two codes; or a code alone.
+_MENTION = re.compile(r"\b(?P<range>[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z])\b|" + _CODE.pattern)
+_END = "\x7f"  # sorts after every character of a code
 
 
 @dataclass
@@ -104,12 +107,30 @@ def _value_of(found: dict, name: str):
     return item.value if item else None
 
 
-def link_codes(text: str, exists, href) -> Markup:
-    """``text`` as HTML in which every code it mentions links to ``href(code)``; only codes that ``exists``
-    knows ("vitamin B12" is no code)."""
+def link_codes(text: str, exists, href, block_href=lambda block: None) -> Markup:
+    """``text`` as HTML in which every code it mentions links to ``href(code)``, only codes that ``exists``
+    knows ("vitamin B12" is no code), and every range of categories to ``block_href(range)``, when that is a
+    block (a range that is not stays text: it is not two codes)."""
     def link(match: re.Match) -> str:
-        code = match.group()
-        return f'<a href="{escape(href(code))}">{code}</a>' if exists(code) else code
+        mention = match.group()
+        target = block_href(mention) if match.group("range") else href(mention) if exists(mention) else None
+        return f'<a href="{escape(target)}">{mention}</a>' if target else mention
 
     # Escaped first: codes are letters, digits and a dot, which escaping leaves alone.
-    return Markup(_CODE.sub(link, str(escape(text))))
+    return Markup(_MENTION.sub(link, str(escape(text))))
+
+
+def block_page(engine: TerminologyEngine, block: str, version: str | None = None) -> dict | None:
+    """What a block's page shows: its title, its chapter, and the categories in it (None: no such block)."""
+    release = engine.releases.resolve(version)
+    found = release.groupings.get(f"block:{block}")
+    if found is None:
+        return None
+    chapter = release.groupings.get(f"chapter:{found.chapter}")
+    _, categories = release.select("c.parent IS NULL AND c.code >= ? AND c.code < ?", (found.first, found.last + _END))
+    blocks = [g for g in release.groupings.values() if g.kind == "block" and g.id != found.id]
+    within = [(g.id, g.title) for g in blocks if found.first <= g.first and g.last <= found.last]
+    around = [(g.id, g.title) for g in blocks if g.first <= found.first and found.last <= g.last]
+    return {"id": found.id, "title": found.title.removesuffix(f" ({found.id})"), "version": release.version,
+            "chapter": (found.chapter, chapter.title if chapter else ""), "around": around, "blocks": within,
+            "categories": [(c, d) for c, d, _ in categories]}
