@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from conftest import PROJECT_ROOT, _free_port, share_releases, start_server, stop_server
+from service.config import settings_table
 from service.loaders.load import load
 
 pytestmark = pytest.mark.live
@@ -172,7 +174,6 @@ def test_the_compose_file_fits_the_image_and_the_template():
     """No Docker engine here: check what can be checked without one. The nginx service fills every
     variable of the template, mounts it where the nginx image reads templates, and waits for healthy
     replicas; the replicas' health check asks for readiness, as the Dockerfile's does."""
-    import yaml
 
     compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
     tx, nginx = compose["services"]["tx"], compose["services"]["nginx"]
@@ -186,3 +187,50 @@ def test_the_compose_file_fits_the_image_and_the_template():
     assert wanted == set(nginx["environment"]), wanted
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert "/health?ready" in dockerfile and "service load" in dockerfile and "EXPOSE 8080" in dockerfile
+
+
+# ------------------------------------------------------------------------------------------ Kubernetes
+
+KUBERNETES = PROJECT_ROOT / "deploy" / "kubernetes"
+
+
+def _manifests() -> dict[str, dict]:
+    return {doc["kind"]: doc for path in sorted(KUBERNETES.glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text())}
+
+
+@pytest.mark.parametrize("version", ["1.29.0", "1.33.0"])
+def test_the_kubernetes_manifests_are_valid_against_the_schemas(version):
+    import kubernetes_validate
+    manifests = _manifests()
+    assert set(manifests) == {"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+                              "Kustomization"}
+    for kind, manifest in manifests.items():
+        if kind != "Kustomization":  # kustomize's own file, not a Kubernetes resource
+            kubernetes_validate.validate(manifest, version, strict=True)  # raises on any unknown or wrong field
+    listed = set(manifests["Kustomization"]["resources"])
+    assert listed == {p.name for p in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_the_kubernetes_manifests_fit_the_image_and_each_other():
+    manifests = _manifests()
+    deployment, service = manifests["Deployment"], manifests["Service"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    for selector in (service["spec"]["selector"], manifests["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"]):
+        assert selector.items() <= labels.items()
+    target = manifests["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"].split(":")[0] == "icd10cm-tx"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert f"EXPOSE {env['ICD10CM_TX_PORT']}" in dockerfile
+    assert [p["containerPort"] for p in container["ports"]] == [int(env["ICD10CM_TX_PORT"])]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health?ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0  # no lost capacity on a roll
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001  # the image's user
+    assert "useradd --system --uid 10001" in dockerfile
+    for name in set(env) - {"ICD10CM_TX_HOST"}:  # every setting the manifest gives is one the service reads
+        assert name in {variable for _, variable, _, _ in settings_table()}, name
