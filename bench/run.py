@@ -86,12 +86,19 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-SERVERS = ("granian", "gunicorn-sync", "gunicorn-gthread")
+SERVERS = ("granian", "granian-wsgi", "gunicorn-sync", "gunicorn-gthread")
+# granian as `serve` runs it (service/http/supervisor.py): RSGI, uvloop, behind the front of service/http/server.py (bodies read on the event loop,
+# quick GETs answered inline); the same front around the ceilings.
+_FRONTS = {"ceiling_app:app": "ceiling_app:front", "ceiling_app:raw": "ceiling_app:front_raw",
+           "service.wsgi:app": "service.rsgi:front"}
 
 
 def server(kind: str, target: str, port: int, workers: int, threads: int) -> list[str]:
     """The command that serves a WSGI ``target`` (module:app)."""
     if kind == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "uvloop", "--runtime-mode", "st",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws", _FRONTS[target]]
+    if kind == "granian-wsgi":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", target]
     worker_class = kind.removeprefix("gunicorn-")  # sync: no keep-alive; gthread: keep-alive

@@ -61,9 +61,6 @@ def _serve(args) -> int:
     _allow_open_files(settings.workers * settings.connections + 256)
     os.environ.update(settings.to_env())
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-
     from .http.supervisor import Supervisor
 
     print(f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} "
@@ -72,10 +69,7 @@ def _serve(args) -> int:
         # A new store build: SIGHUP makes granian start fresh workers on it, one at a time, each before the
         # old one stops, so requests keep being answered. (kill -HUP on this process does the same.)
         watch(settings.store, settings.store_watch, lambda: os.kill(os.getpid(), signal.SIGHUP))
-    Supervisor("service.rsgi:front", address=settings.host, port=settings.port, interface=Interfaces.RSGI,
-               workers=settings.workers, log_access=False,
-               backpressure=settings.connections, backlog=max(1024, settings.connections),
-               http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000))).serve()
+    Supervisor("service.rsgi:front", settings).serve()
     return 0
 
 
