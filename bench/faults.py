@@ -135,6 +135,38 @@ class StalledClients:
             sock.close()
 
 
+def baseline(port, root, process, paths, args) -> dict:
+    return wrk(port, paths, args.connections, args.duration)
+
+
+def worker_killed(port, root, process, paths, args) -> dict:
+    threading.Timer(args.duration / 3, lambda: os.kill(workers_of(process)[0], signal.SIGKILL)).start()
+    result = wrk(port, paths, args.connections, args.duration)
+    result["server_alive"] = process.poll() is None
+    time.sleep(2)
+    return result
+
+
+def stalled_clients(port, root, process, paths, args) -> dict:
+    with StalledClients(port, 400) as stalled:
+        time.sleep(0.5)
+        result = wrk(port, paths, args.connections, args.duration)
+    result["held_connections"] = stalled.count
+    return result
+
+
+def costly_clients(port, root, process, paths, args) -> dict:
+    with CostlyClients(root, 4) as costly:
+        time.sleep(1)
+        result = wrk(port, paths, args.connections, args.duration)
+    result["costly_answers"] = dict(costly.statuses)
+    return result
+
+
+SCENARIOS = {"baseline": baseline, "worker_killed": worker_killed, "stalled_clients": stalled_clients,
+             "costly_clients": costly_clients}
+
+
 def workers_of(process) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     return sorted(int(pid) for pid in found)
@@ -146,7 +178,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--answer-cache-mb", type=int, default=32)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, of: " + ", ".join(SCENARIOS))
     args = parser.parse_args()
+    wanted = ["baseline"] + [s for s in args.scenarios.split(",") if s != "baseline"]
     if not any(args.store.glob("icd10cm-*.sqlite")):
         subprocess.run([sys.executable, "-m", "service", "load", "--store", str(args.store)], cwd=ROOT, check=True)
     folder = Path(tempfile.mkdtemp(prefix="faults-"))
@@ -161,35 +195,22 @@ def main() -> None:
     try:
         wait_until_up(f"{root}/health")
         wrk(port, paths, args.connections, 3)  # warm up
-        results["baseline"] = wrk(port, paths, args.connections, args.duration)
-
-        killer = threading.Timer(args.duration / 3, lambda: os.kill(workers_of(process)[0], signal.SIGKILL))
-        killer.start()
-        results["worker_killed"] = wrk(port, paths, args.connections, args.duration)
-        results["worker_killed"]["server_alive"] = process.poll() is None
-        time.sleep(2)
-
-        with StalledClients(port, 400) as stalled:
-            time.sleep(0.5)
-            results["stalled_clients"] = wrk(port, paths, args.connections, args.duration)
-            results["stalled_clients"]["held_connections"] = stalled.count
-
-        with CostlyClients(root, 4) as costly:
-            time.sleep(1)
-            results["costly_clients"] = wrk(port, paths, args.connections, args.duration)
-        results["costly_clients"]["costly_answers"] = dict(costly.statuses)
+        for name in wanted:
+            results[name] = SCENARIOS[name](port, root, process, paths, args)
     finally:
         stop(process)
     base = results["baseline"]["p99_ms"]
     print(f"$lookup over 5,000 random codes, {args.connections} connections, {args.duration} s per scenario, "
           f"answer cache {args.answer_cache_mb} MB")
     print(f"{'scenario':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/base':>9} {'failed':>7}")
-    for name in ("baseline", "worker_killed", "stalled_clients", "costly_clients"):
+    for name in wanted:
         r = results[name]
         print(f"{name:18} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['p99_ms'] / base:9.2f} "
               f"{r['non_2xx'] + r.get('socket_errors', 0):7d}")
-    print(f"worker killed: server still up: {results['worker_killed']['server_alive']}")
-    print(f"costly clients' answers: {results['costly_clients']['costly_answers']}")
+    if "worker_killed" in results:
+        print(f"worker killed: server still up: {results['worker_killed']['server_alive']}")
+    if "costly_clients" in results:
+        print(f"costly clients' answers: {results['costly_clients']['costly_answers']}")
     out = BENCH / "results" / f"faults-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -82,7 +82,9 @@ def stop(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+    except ProcessLookupError:  # it is gone already
+        return
+    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
 
 

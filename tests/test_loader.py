@@ -535,3 +535,9 @@ def test_serve_rebuilds_a_stale_default_release(store_dir, tmp_path):
     with pytest.raises(StaleRelease) as raised:
         _ensure_store(store)
     assert "python -m service load someone-elses.xml" in raised.value.message
+
+
+def test_tests_share_the_release_files_instead_of_copying_them(store_dir, multi_store_dir):
+    """A copy is 109 MB: the session's release is built once, and stores made from it link to it."""
+    [built] = store_dir.glob("icd10cm-*.sqlite")
+    assert (multi_store_dir / built.name).stat().st_ino == built.stat().st_ino

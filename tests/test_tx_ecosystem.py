@@ -27,13 +27,28 @@ def _known_failures() -> set[str]:
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
-def test_tx_ecosystem_suites(live_server, tmp_path):
-    if not (SUITES / "run.py").exists():
-        where = (f"HL7's terminology ecosystem suites are not at {SUITES}: they come with the project's shared "
+def require_suites(suites: Path) -> None:
+    """Skip without the suites, except under CI, which must run them: there a missing suite is a broken
+    checkout, not a pass."""
+    if not (suites / "run.py").exists():
+        where = (f"HL7's terminology ecosystem suites are not at {suites}: they come with the project's shared "
                  "folder (shared/tx-ecosystem, beside this clone); see docs/general.md")
         if os.environ.get("CI"):
-            pytest.fail(where)  # CI must run them: a missing suite is a broken checkout, not a pass
+            pytest.fail(where)
         pytest.skip(where)
+
+
+def test_a_missing_suite_fails_under_ci_and_is_skipped_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="tx-ecosystem"):
+        require_suites(tmp_path)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="docs/general.md"):
+        require_suites(tmp_path)
+
+
+def test_tx_ecosystem_suites(live_server, tmp_path):
+    require_suites(SUITES)
     run = subprocess.run([sys.executable, str(SUITES / "run.py"), live_server, "--tests", str(SUITES / "tests"),
                           "-o", str(tmp_path)], capture_output=True, text=True, timeout=900)
     results_file = tmp_path / "test-results.json"

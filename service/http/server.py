@@ -79,7 +79,10 @@ class Front:
             status, headers, answer = await self.loop.run_in_executor(self.pool, self.call, environ)
         if failed:
             headers.append(("Connection", "close"))  # what is left of the body is not read
-        protocol.response_bytes(status, headers, answer)
+        try:
+            protocol.response_bytes(status, headers, answer)
+        except RuntimeError:  # RSGIProtocolClosed: the client left before its answer; nothing to tell it
+            pass
 
     async def _body(self, environ: dict, protocol) -> bytes | ServiceError:
         """The whole request body, read within the deadline and the size limit, or the error that says
