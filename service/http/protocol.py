@@ -120,7 +120,7 @@ class Protocol:
             status, body = "200 OK", zipped if gzip_ok else zlib.decompress(zipped, _GZIP_WBITS)
             headers = [("Content-Type", content_type)]
         else:
-            status, headers, body = _call(self.app, environ)
+            status, headers, body = call_wsgi(self.app, environ)
             content_type = _header(headers, "Content-Type") or ""
             if wanted == "xml" and content_type.startswith(FHIR_JSON):
                 body = fhir_xml.dumps(orjson.loads(body))
@@ -223,7 +223,7 @@ def _q(text: str) -> float:
         return 0.0
 
 
-def _call(app, environ) -> tuple[str, list, bytes]:
+def call_wsgi(app, environ) -> tuple[str, list, bytes]:
     """The wrapped application's status, headers and whole body (answers here are small and buffered)."""
     answer: list = []
 

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import budget
 from ..errors import PayloadTooLarge, RequestTimeout, ServiceError
 from .fhir import FRONT_ERROR
+from .protocol import call_wsgi
 
 _INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STORE_OPERATIONS = ("/$lookup", "/$validate-code", "/$subsumes")  # inline when they name ICD-10-CM
@@ -109,22 +110,10 @@ class Front:
         return PayloadTooLarge(f"The request body is larger than this server accepts ({self.max_body_bytes:,} bytes)")
 
     def call(self, environ: dict) -> tuple[int, list, bytes]:
-        """The WSGI application's status, headers and whole body."""
-        answer: list = []
-
-        def start_response(status, headers, exc_info=None):
-            answer[:] = [int(status[:3]), list(headers)]
-            return lambda data: None
-
+        """The WSGI application's status code, headers and whole body, within the request's time budget."""
         with budget.budget(self.request_budget):
-            chunks = self.app(environ, start_response)
-            try:
-                body = b"".join(chunks)
-            finally:
-                if hasattr(chunks, "close"):
-                    chunks.close()
-        return answer[0], answer[1], body
-
+            status, headers, body = call_wsgi(self.app, environ)
+        return int(status[:3]), headers, body
 
     def inline(self, environ: dict) -> bool:
         """Whether a request is one the store answers alone and quickly (see the module's text)."""
