@@ -17,8 +17,9 @@ def fixed(operation: str):
 
 
 def raw(environ, start_response):
-    start_response("200 OK", [("Content-Type", "application/fhir+json; charset=utf-8"),
-                              ("Content-Length", str(len(BODY)))])
+    start_response(
+        "200 OK", [("Content-Type", "application/fhir+json; charset=utf-8"), ("Content-Length", str(len(BODY)))]
+    )
     return [BODY]
 
 

@@ -35,8 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 import requests
-
-from run import BENCH, ROOT, SYSTEM, free_port, sample, start, stop, wait_until_up, wrk, write_paths
+from run import BENCH, ROOT, SYSTEM, free_port, sample, start, stop, wait_until_up, write_paths, wrk
 
 VALUE_SET = "http://hl7.org/fhir/sid/icd-10-cm?fhir_vs"
 # Patterns that match most of the 98,000 titles: the regular expressions that cost the most.
@@ -45,14 +44,38 @@ PATTERNS = [".*a.*", "(?i).*[aeiou].*", ".*(e|o).*", "[A-Z].*", ".*", "(?i).*(le
 
 def costly_requests() -> list[tuple[str, str, dict | None]]:
     """(method, path, JSON body) of each costly request, in turn."""
-    regex = [("POST", "/fhir/ValueSet/$expand", {"resourceType": "Parameters", "parameter": [
-        {"name": "count", "valueInteger": 1000},
-        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
-            {"system": SYSTEM, "filter": [{"property": "display", "op": "regex", "value": p}]}]}}}]})
-        for p in PATTERNS]
-    pages = [("GET", f"/fhir/ValueSet/$expand?url={VALUE_SET}&count=1000&offset={o}", None) for o in (0, 40_000, 90_000)]
-    search = [("GET", f"/fhir/ValueSet/$expand?url={VALUE_SET}&filter={q}&count=1000", None)
-              for q in ("a", "of", "fracture", "unspecified")]
+    regex = [
+        (
+            "POST",
+            "/fhir/ValueSet/$expand",
+            {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "count", "valueInteger": 1000},
+                    {
+                        "name": "valueSet",
+                        "resource": {
+                            "resourceType": "ValueSet",
+                            "status": "active",
+                            "compose": {
+                                "include": [
+                                    {"system": SYSTEM, "filter": [{"property": "display", "op": "regex", "value": p}]}
+                                ]
+                            },
+                        },
+                    },
+                ],
+            },
+        )
+        for p in PATTERNS
+    ]
+    pages = [
+        ("GET", f"/fhir/ValueSet/$expand?url={VALUE_SET}&count=1000&offset={o}", None) for o in (0, 40_000, 90_000)
+    ]
+    search = [
+        ("GET", f"/fhir/ValueSet/$expand?url={VALUE_SET}&filter={q}&count=1000", None)
+        for q in ("a", "of", "fracture", "unspecified")
+    ]
     return regex + pages + search
 
 
@@ -72,8 +95,9 @@ class CostlyClients:
             method, path, body = work[i % len(work)]
             i += 1
             try:
-                response = session.request(method, self.root + path, json=body, timeout=30,
-                                           headers={"Content-Type": "application/fhir+json"})
+                response = session.request(
+                    method, self.root + path, json=body, timeout=30, headers={"Content-Type": "application/fhir+json"}
+                )
                 self.statuses[response.status_code] += 1
             except requests.RequestException:
                 self.statuses["failed"] += 1
@@ -102,8 +126,10 @@ class StalledClients:
     def _open(self, i: int) -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", self.port))
         if i % 2:
-            sock.sendall(b"POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json"
-                         b"\r\nContent-Length: 1000\r\n\r\n{")
+            sock.sendall(
+                b"POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json"
+                b"\r\nContent-Length: 1000\r\n\r\n{"
+            )
         else:
             sock.sendall(b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n")
         sock.setblocking(False)
@@ -163,8 +189,12 @@ def costly_clients(port, root, process, paths, args) -> dict:
     return result
 
 
-SCENARIOS = {"baseline": baseline, "worker_killed": worker_killed, "stalled_clients": stalled_clients,
-             "costly_clients": costly_clients}
+SCENARIOS = {
+    "baseline": baseline,
+    "worker_killed": worker_killed,
+    "stalled_clients": stalled_clients,
+    "costly_clients": costly_clients,
+}
 
 
 def workers_of(process) -> list[int]:
@@ -187,11 +217,16 @@ def main() -> None:
     codes, queries = sample(args.store, 5000)
     paths = write_paths(codes, queries, "lookup", folder)
     port = free_port()
-    process = start([sys.executable, "-m", "service", "serve", "--store", str(args.store), "--port", str(port)],
-                    {"ICD10CM_TX_ACCESS_LOG": "off", "ICD10CM_TX_ANSWER_CACHE_MB": str(args.answer_cache_mb)})
+    process = start(
+        [sys.executable, "-m", "service", "serve", "--store", str(args.store), "--port", str(port)],
+        {"ICD10CM_TX_ACCESS_LOG": "off", "ICD10CM_TX_ANSWER_CACHE_MB": str(args.answer_cache_mb)},
+    )
     root = f"http://127.0.0.1:{port}"
-    results: dict = {"duration_s": args.duration, "connections": args.connections,
-                     "answer_cache_mb": args.answer_cache_mb}
+    results: dict = {
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "answer_cache_mb": args.answer_cache_mb,
+    }
     try:
         wait_until_up(f"{root}/health")
         wrk(port, paths, args.connections, 3)  # warm up
@@ -200,13 +235,17 @@ def main() -> None:
     finally:
         stop(process)
     base = results["baseline"]["p99_ms"]
-    print(f"$lookup over 5,000 random codes, {args.connections} connections, {args.duration} s per scenario, "
-          f"answer cache {args.answer_cache_mb} MB")
+    print(
+        f"$lookup over 5,000 random codes, {args.connections} connections, {args.duration} s per scenario, "
+        f"answer cache {args.answer_cache_mb} MB"
+    )
     print(f"{'scenario':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/base':>9} {'failed':>7}")
     for name in wanted:
         r = results[name]
-        print(f"{name:18} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['p99_ms'] / base:9.2f} "
-              f"{r['non_2xx'] + r.get('socket_errors', 0):7d}")
+        print(
+            f"{name:18} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['p99_ms'] / base:9.2f} "
+            f"{r['non_2xx'] + r.get('socket_errors', 0):7d}"
+        )
     if "worker_killed" in results:
         print(f"worker killed: server still up: {results['worker_killed']['server_alive']}")
     if "costly_clients" in results:

@@ -29,8 +29,21 @@ CODES = 500
 
 
 def serve(store: Path, port: int, env: dict, threads: int = 1):
-    return start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port),
-                  "--threads", str(threads)], env)
+    return start(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+        ],
+        env,
+    )
 
 
 def main() -> None:
@@ -39,8 +52,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", default="1,8")
-    parser.add_argument("--front-threads", type=int, default=4,
-                        help="threads per worker of the front, which mostly waits on the upstream")
+    parser.add_argument(
+        "--front-threads",
+        type=int,
+        default=4,
+        help="threads per worker of the front, which mostly waits on the upstream",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -48,18 +65,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "resources").mkdir()
-        (folder / "resources" / "bench.json").write_text(json.dumps({
-            "resourceType": "CodeSystem", "id": "bench", "url": SYSTEM, "version": "1", "name": "Bench",
-            "status": "active", "content": "complete",
-            "concept": [{"code": f"c{i}", "display": f"Concept {i}"} for i in range(CODES)]}))
+        (folder / "resources" / "bench.json").write_text(
+            json.dumps(
+                {
+                    "resourceType": "CodeSystem",
+                    "id": "bench",
+                    "url": SYSTEM,
+                    "version": "1",
+                    "name": "Bench",
+                    "status": "active",
+                    "content": "complete",
+                    "concept": [{"code": f"c{i}", "display": f"Concept {i}"} for i in range(CODES)],
+                }
+            )
+        )
         rng = random.Random(7)
         paths = folder / "paths.txt"
-        paths.write_text("\n".join(f"/fhir/CodeSystem/$lookup?system={quote(SYSTEM, safe='')}&code=c{rng.randrange(CODES)}"
-                                   for _ in range(5000)) + "\n")
+        paths.write_text(
+            "\n".join(
+                f"/fhir/CodeSystem/$lookup?system={quote(SYSTEM, safe='')}&code=c{rng.randrange(CODES)}"
+                for _ in range(5000)
+            )
+            + "\n"
+        )
         upstream_port, front_port = free_port(), free_port()
         upstream = serve(args.store, upstream_port, {"ICD10CM_TX_RESOURCE_DIRS": str(folder / "resources")})
-        front = serve(args.store, front_port, {"ICD10CM_TX_UPSTREAMS": json.dumps(
-            [{"url": f"http://127.0.0.1:{upstream_port}/fhir"}])}, args.front_threads)
+        front = serve(
+            args.store,
+            front_port,
+            {"ICD10CM_TX_UPSTREAMS": json.dumps([{"url": f"http://127.0.0.1:{upstream_port}/fhir"}])},
+            args.front_threads,
+        )
         try:
             probe = f"/fhir/CodeSystem/$lookup?system={quote(SYSTEM, safe='')}&code=c1"
             for port in (upstream_port, front_port):
@@ -82,9 +118,11 @@ def main() -> None:
             print(f"{name:<8}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")
     for c in connections:
         direct, routed = results["direct"][c], results["routed"][c]
-        print(f"routing adds at {c} connection(s): p50 +{routed['p50_ms'] - direct['p50_ms']:.2f} ms, "
-              f"p99 +{routed['p99_ms'] - direct['p99_ms']:.2f} ms; throughput {routed['rps'] / direct['rps']:.0%} "
-              "of direct")
+        print(
+            f"routing adds at {c} connection(s): p50 +{routed['p50_ms'] - direct['p50_ms']:.2f} ms, "
+            f"p99 +{routed['p99_ms'] - direct['p99_ms']:.2f} ms; throughput {routed['rps'] / direct['rps']:.0%} "
+            "of direct"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"federation-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))

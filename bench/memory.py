@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-
 from run import ROOT, SYSTEM, sample, service_running
 
 
@@ -47,8 +46,11 @@ def main() -> None:
         idle = {pid: _memory(pid) for pid in workers}
         codes, _ = sample(args.store, 5000)
         rng = random.Random(7)
-        urls = [f"{base}/CodeSystem/{rng.choice(['$lookup?system', '$validate-code?url'])}={SYSTEM}&code={code}"
-                + rng.choice(["", "&_format=xml"]) for code in (rng.choice(codes) for _ in range(args.requests))]
+        urls = [
+            f"{base}/CodeSystem/{rng.choice(['$lookup?system', '$validate-code?url'])}={SYSTEM}&code={code}"
+            + rng.choice(["", "&_format=xml"])
+            for code in (rng.choice(codes) for _ in range(args.requests))
+        ]
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool, requests.Session() as session:
             statuses = list(pool.map(lambda url: session.get(url, timeout=30).status_code, urls))

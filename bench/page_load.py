@@ -17,11 +17,18 @@ import statistics
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-
 from run import ROOT, SYSTEM, normalize_code, sample, service_running
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 TIMING = """() => { const n = performance.getEntriesByType("navigation")[0];
   return {ttfb: n.responseStart - n.requestStart, dcl: n.domContentLoadedEventEnd - n.startTime,
           load: n.loadEventEnd - n.startTime, bytes: n.transferSize}; }"""
@@ -54,17 +61,24 @@ def main() -> None:
             visit(page, f"{site}/codes/M54.9")  # warm: the browser, the templates, the workers
             for code in codes:
                 measured["page"].append(visit(page, f"{site}/codes/{code}"))
-                measured["json"].append(visit(
-                    page, f"{site}/fhir/CodeSystem/$lookup?system={SYSTEM}&code={code}&_format=json"))
+                measured["json"].append(
+                    visit(page, f"{site}/fhir/CodeSystem/$lookup?system={SYSTEM}&code={code}&_format=json")
+                )
             browser.close()
     print(f"{len(codes)} codes, each once; medians (95th percentiles); page / JSON of the same answer")
     print(f"{'':>24} {'page':>16} {'FHIR JSON':>16} {'ratio':>7}")
-    for name, label in (("ttfb", "time to first byte ms"), ("dcl", "DOMContentLoaded ms"),
-                        ("load", "load event ms"), ("bytes", "bytes transferred")):
+    for name, label in (
+        ("ttfb", "time to first byte ms"),
+        ("dcl", "DOMContentLoaded ms"),
+        ("load", "load event ms"),
+        ("bytes", "bytes transferred"),
+    ):
         page_median, page_p95 = summary([m[name] for m in measured["page"]])
         json_median, json_p95 = summary([m[name] for m in measured["json"]])
-        print(f"{label:>24} {page_median:>8.1f} ({page_p95:>5.1f}) {json_median:>8.1f} ({json_p95:>5.1f})"
-              f" {page_median / json_median:>7.2f}")
+        print(
+            f"{label:>24} {page_median:>8.1f} ({page_p95:>5.1f}) {json_median:>8.1f} ({json_p95:>5.1f})"
+            f" {page_median / json_median:>7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from service.terminology.codes import normalize_code  # noqa: E402
+from service.terminology.codes import normalize_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -59,8 +59,14 @@ def wait_until_up(url: str, timeout: float = 60) -> float:
 
 
 def start(command: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @contextmanager
@@ -68,8 +74,21 @@ def service_running(store: Path, workers: int):
     """`python -m service serve` on the store (no access log) on a free port: yields (process, root URL)
     once it answers, and stops it after."""
     port = free_port()
-    process = start([sys.executable, "-m", "service", "serve", "--store", str(store), "--port", str(port),
-                     "--workers", str(workers)], {"ICD10CM_TX_ACCESS_LOG": "off"})
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        {"ICD10CM_TX_ACCESS_LOG": "off"},
+    )
     root = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{root}/health")
@@ -91,22 +110,72 @@ def stop(process: subprocess.Popen) -> None:
 SERVERS = ("granian", "granian-wsgi", "gunicorn-sync", "gunicorn-gthread")
 # granian as `serve` runs it (service/http/supervisor.py): RSGI, uvloop, behind the front of service/http/server.py (bodies read on the event loop,
 # quick GETs answered inline); the same front around the ceilings.
-_FRONTS = {"ceiling_app:app": "ceiling_app:front", "ceiling_app:raw": "ceiling_app:front_raw",
-           "service.wsgi:app": "service.rsgi:front"}
+_FRONTS = {
+    "ceiling_app:app": "ceiling_app:front",
+    "ceiling_app:raw": "ceiling_app:front_raw",
+    "service.wsgi:app": "service.rsgi:front",
+}
 
 
 def server(kind: str, target: str, port: int, workers: int, threads: int) -> list[str]:
     """The command that serves a WSGI ``target`` (module:app)."""
     if kind == "granian":
-        return [sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "uvloop", "--runtime-mode", "st",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws", _FRONTS[target]]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "rsgi",
+            "--loop",
+            "uvloop",
+            "--runtime-mode",
+            "st",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-ws",
+            _FRONTS[target],
+        ]
     if kind == "granian-wsgi":
-        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", target]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--no-ws",
+            target,
+        ]
     worker_class = kind.removeprefix("gunicorn-")  # sync: no keep-alive; gthread: keep-alive
-    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--keep-alive", "5",
-            "--log-level", "warning", target]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        worker_class,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--keep-alive",
+        "5",
+        "--log-level",
+        "warning",
+        target,
+    ]
 
 
 def sample(store: Path, count: int) -> tuple[list[str], list[str]]:
@@ -121,8 +190,8 @@ def sample(store: Path, count: int) -> tuple[list[str], list[str]]:
     queries = []
     for _, display in picked:
         words = [w for w in re.findall(r"[a-z]+", display.lower()) if len(w) > 3]
-        words = words[:rng.choice((1, 2))] or ["pain"]
-        queries.append(" ".join(w[:rng.randint(3, 7)] for w in words))
+        words = words[: rng.choice((1, 2))] or ["pain"]
+        queries.append(" ".join(w[: rng.randint(3, 7)] for w in words))
     return codes, queries
 
 
@@ -143,7 +212,7 @@ WORKLOADS = {
     "page-search": "/search?q={q}",
     # the general engine (any code system): a FHIR core value set from valuesets/ and codesystems/
     "general-validate": "/fhir/ValueSet/$validate-code?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender"
-                        "&system=http%3A%2F%2Fhl7.org%2Ffhir%2Fadministrative-gender&code={g}",
+    "&system=http%3A%2F%2Fhl7.org%2Ffhir%2Fadministrative-gender&code={g}",
     "general-expand": "/fhir/ValueSet/$expand?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender",
 }
 GENDERS = ("male", "female", "other", "unknown", "none")  # "none" is not a code: a failed validation
@@ -152,9 +221,19 @@ GENDERS = ("male", "female", "other", "unknown", "none")  # "none" is not a code
 def write_paths(codes: list[str], queries: list[str], operation: str, folder: Path) -> Path:
     template = WORKLOADS[operation]
     path = folder / f"{operation}.txt"
-    path.write_text("\n".join(template.format(s=quote(SYSTEM, safe=""), c=quote(c), q=quote(q),
-                                              n=quote(normalize_code(c)), g=GENDERS[i % len(GENDERS)])
-                              for i, (c, q) in enumerate(zip(codes, queries))) + "\n")
+    path.write_text(
+        "\n".join(
+            template.format(
+                s=quote(SYSTEM, safe=""),
+                c=quote(c),
+                q=quote(q),
+                n=quote(normalize_code(c)),
+                g=GENDERS[i % len(GENDERS)],
+            )
+            for i, (c, q) in enumerate(zip(codes, queries, strict=True))
+        )
+        + "\n"
+    )
     return path
 
 
@@ -165,17 +244,37 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def wrk(port: int, paths: Path, connections: int, duration: int, headers: list[str] = ()) -> dict:
     threads = 1 if connections == 1 else 2
     output = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
-         *(option for header in headers for option in ("-H", header)),
-         "-s", str(BENCH / "paths.lua"), f"http://127.0.0.1:{port}", "--", str(paths)],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            *(option for header in headers for option in ("-H", header)),
+            "-s",
+            str(BENCH / "paths.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(paths),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latency = {p: float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(output)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return {"rps": rps, "p50_ms": latency.get("50"), "p99_ms": latency.get("99"),
-            "non_2xx": int(errors.group(1)) if errors else 0,
-            "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}
+    return {
+        "rps": rps,
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": sum(map(int, sockets.groups())) if sockets else 0,
+    }
 
 
 def measure(env: dict, workloads: dict[str, Path], args) -> dict:
@@ -184,8 +283,9 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
     alike. The figures kept are the medians over the rounds."""
     ports = {"ceiling": free_port(), "ceiling-raw": free_port(), "service": free_port()}
     targets = {"ceiling": "ceiling_app:app", "ceiling-raw": "ceiling_app:raw", "service": "service.wsgi:app"}
-    processes = [start(server(args.server, targets[name], port, args.workers, args.threads), env)
-                 for name, port in ports.items()]
+    processes = [
+        start(server(args.server, targets[name], port, args.workers, args.threads), env) for name, port in ports.items()
+    ]
     try:
         for port in ports.values():
             wait_until_up(f"http://127.0.0.1:{port}/fhir/CodeSystem/$lookup")
@@ -199,7 +299,8 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
             for connections in args.connections:
                 for name, port, paths in runs:
                     samples.setdefault(name, {}).setdefault(connections, []).append(
-                        wrk(port, paths, connections, args.duration, args.headers))
+                        wrk(port, paths, connections, args.duration, args.headers)
+                    )
         return {name: {c: _median(results) for c, results in by_conn.items()} for name, by_conn in samples.items()}
     finally:
         for process in processes:
@@ -226,8 +327,9 @@ def cold_start(store: Path) -> float:
 def full_load() -> float:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "service", "load", "--store", folder], cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "service", "load", "--store", folder], cwd=ROOT, check=True, capture_output=True
+        )
         return time.perf_counter() - started
 
 
@@ -239,8 +341,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--server", choices=SERVERS, default="granian", help="the WSGI server of both")
-    parser.add_argument("--answer-cache-mb", type=int, help="the service's answer cache (default: its default; "
-                        "0 measures every answer computed)")
+    parser.add_argument(
+        "--answer-cache-mb",
+        type=int,
+        help="the service's answer cache (default: its default; 0 measures every answer computed)",
+    )
     parser.add_argument("--no-load", action="store_true", help="skip the cold-start and full-load figures")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip, as HTTP client libraries do")
     parser.add_argument("--codes", type=int, default=5000)
@@ -263,10 +368,17 @@ def main() -> None:
             env["ICD10CM_TX_ANSWER_CACHE_MB"] = str(args.answer_cache_mb)
         service = measure(env, workloads, args)
         ceiling = service.pop("ceiling")
-    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "server": args.server, "gzip": args.gzip,
-              "workers": args.workers,
-              "threads": args.threads, "answer_cache_mb": args.answer_cache_mb, "duration_s": args.duration,
-              "ceiling": ceiling, "service": service}
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "server": args.server,
+        "gzip": args.gzip,
+        "workers": args.workers,
+        "threads": args.threads,
+        "answer_cache_mb": args.answer_cache_mb,
+        "duration_s": args.duration,
+        "ceiling": ceiling,
+        "service": service,
+    }
     if not args.no_load:
         report.update(cold_start_s=round(cold_start(args.store), 2), full_load_s=round(full_load(), 2))
 
@@ -274,8 +386,9 @@ def main() -> None:
     for name, by_conn in [("ceiling", ceiling), *service.items()]:  # ceiling-raw: the WSGI server alone
         for c, r in by_conn.items():
             ratio = r["rps"] / ceiling[c]["rps"]
-            print(f"{name:<16}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}"
-                  f"{r['non_2xx']:>9}")
+            print(
+                f"{name:<16}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}{r['non_2xx']:>9}"
+            )
     for operation in ("lookup", "validate-code"):
         if operation not in service or operation.split("-")[0] + "-noguid" not in service:
             continue

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import orjson
-
 from run import ROOT
+
 from service.http import fhir_xml
 from service.http.render import LookupAnswer
 from service.terminology.codes import ICD10CM

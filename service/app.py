@@ -3,48 +3,53 @@
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 import logging
+from functools import partial
 
 import orjson
-
 from flask import Flask
 
 from .config import Settings
+from .federation.upstreams import Upstreams, parse_upstreams
+from .guidance.fhir import structure_definition, supplement_resource
 from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
-from .http.protocol import Protocol
-from .web import fhir_urls, pages
-from .guidance.fhir import structure_definition, supplement_resource
 from .http.outcome import register_error_handlers
-from .federation.upstreams import Upstreams, parse_upstreams
+from .http.protocol import Protocol
 from .loaders.resources import read_bundle, resource_folders
 from .terminology.engine import TerminologyEngine
 from .tx.cache import ResourceCache
 from .tx.engine import GeneralEngine
 from .tx.icd10cm import Icd10cmCodeSystem
 from .tx.library import Library
+from .web import fhir_urls, pages
 
 
 def create_app(settings: Settings | None = None, engine: TerminologyEngine | None = None) -> Flask:
     settings = settings or Settings.from_env()
     engine = engine or TerminologyEngine.from_store(settings.store, settings.default_version)
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, MAX_PARAMETERS=settings.max_parameters,
-                      MAX_EXPANSION=settings.max_expansion,
-                      BASE_PATH=settings.base_path)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_PARAMETERS=settings.max_parameters,
+        MAX_EXPANSION=settings.max_expansion,
+        BASE_PATH=settings.base_path,
+    )
     app.extensions["terminology"] = engine
     library, files = Library(), read_bundle(settings.store, resource_folders(settings))
     for resource in files:
         library.add(resource)
     for release in engine.releases:
         library.add_code_system(Icd10cmCodeSystem(release))
-    upstreams = Upstreams(parse_upstreams(settings.upstreams), settings.upstream_timeout,
-                          settings.upstream_retry_after, settings.upstream_refresh)
+    upstreams = Upstreams(
+        parse_upstreams(settings.upstreams),
+        settings.upstream_timeout,
+        settings.upstream_retry_after,
+        settings.upstream_refresh,
+    )
     upstreams.discover_in_background()
     cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
-    app.extensions["general"] = GeneralEngine(library, cache,
-                                              settings.max_expansion, files, upstreams)
+    app.extensions["general"] = GeneralEngine(library, cache, settings.max_expansion, files, upstreams)
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
     default = engine.releases.default
@@ -55,16 +60,27 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
-    fast = FastPath(app.wsgi_app, engine, base_path=settings.base_path, max_parameters=settings.max_parameters,
-                    max_expansion=settings.max_expansion)
-    app.wsgi_app = Protocol(fast, _state_tag(engine, files), settings.base_path,
-                            cache_bytes=settings.answer_cache_mb * 1_048_576,
-                            page_for=partial(fhir_urls.page_for, base_path=settings.base_path),
-                            page_paths=pages.PAGE_PATHS, page_headers=pages.SECURITY_HEADERS)
+    fast = FastPath(
+        app.wsgi_app,
+        engine,
+        base_path=settings.base_path,
+        max_parameters=settings.max_parameters,
+        max_expansion=settings.max_expansion,
+    )
+    app.wsgi_app = Protocol(
+        fast,
+        _state_tag(engine, files),
+        settings.base_path,
+        cache_bytes=settings.answer_cache_mb * 1_048_576,
+        page_for=partial(fhir_urls.page_for, base_path=settings.base_path),
+        page_paths=pages.PAGE_PATHS,
+        page_headers=pages.SECURITY_HEADERS,
+    )
     logging.getLogger("icd10cm_tx.access").setLevel(logging.INFO if settings.access_log == "on" else logging.WARNING)
     register_error_handlers(app)
     logging.getLogger(__name__).info(
-        "ICD-10-CM releases: %s (default %s)", engine.releases.versions_text, engine.releases.default.version)
+        "ICD-10-CM releases: %s (default %s)", engine.releases.versions_text, engine.releases.default.version
+    )
     return app
 
 

@@ -40,5 +40,7 @@ def check() -> None:
 
 
 def too_costly() -> TooCostly:
-    return TooCostly(f"This request needs more work than one request may take ({_local.seconds:g} s of the "
-                     "server's time); narrow it (a more specific filter or pattern, a smaller count) and ask again")
+    return TooCostly(
+        f"This request needs more work than one request may take ({_local.seconds:g} s of the "
+        "server's time); narrow it (a more specific filter or pattern, a smaller count) and ask again"
+    )

@@ -26,8 +26,10 @@ def _load(args) -> int:
     settings = Settings.from_env(store=args.store)
     stats = load(args.source, settings.store, version=args.version, effective=args.effective)
     read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once
-    print(f"loaded ICD-10-CM {stats.version}: {stats.codes:,} codes ({stats.billable:,} billable), "
-          f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s")
+    print(
+        f"loaded ICD-10-CM {stats.version}: {stats.codes:,} codes ({stats.billable:,} billable), "
+        f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s"
+    )
     return 0
 
 
@@ -49,8 +51,9 @@ def _ensure_store(store: Path) -> None:
 
 
 def _serve(args) -> int:
-    settings = Settings.from_env(store=args.store, host=args.host, port=args.port, workers=args.workers,
-                                 threads=args.threads)
+    settings = Settings.from_env(
+        store=args.store, host=args.host, port=args.port, workers=args.workers, threads=args.threads
+    )
     problem = _cannot_listen(settings.host, settings.port)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -63,8 +66,10 @@ def _serve(args) -> int:
     os.environ["ICD10CM_TX_STORE"] = str(settings.store.resolve())
     from .http.supervisor import Supervisor
 
-    print(f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} "
-          f"({settings.workers} workers)", flush=True)
+    print(
+        f"serving ICD-10-CM at http://{settings.host}:{settings.port}{settings.base_path} ({settings.workers} workers)",
+        flush=True,
+    )
     if settings.store_watch > 0:
         # A new store build: SIGHUP makes granian start fresh workers on it, one at a time, each before the
         # old one stops, so requests keep being answered. (kill -HUP on this process does the same.)
@@ -98,8 +103,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     load_cmd = commands.add_parser("load", help="build a release file in the store from the CDC tabular XML")
-    load_cmd.add_argument("source", nargs="?", help="CDC tabular XML or release zip (default: April 1 2026, "
-                                                     "from the simple-icd-10-cm package)")
+    load_cmd.add_argument(
+        "source",
+        nargs="?",
+        help="CDC tabular XML or release zip (default: April 1 2026, from the simple-icd-10-cm package)",
+    )
     load_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
     load_cmd.add_argument("--version", help="version id to publish (default: from the file: YYYY or YYYY-04)")
     load_cmd.add_argument("--effective", help="date the release takes effect, YYYY-MM-DD (default: from the version)")

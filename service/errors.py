@@ -13,8 +13,15 @@ class ServiceError(Exception):
     # Optional code from http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
     tx_code: str | None = None
 
-    def __init__(self, message: str, *, expression: str | None = None, tx_code: str | None = None,
-                 issue_code: str | None = None, issues: list[dict] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        expression: str | None = None,
+        tx_code: str | None = None,
+        issue_code: str | None = None,
+        issues: list[dict] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.expression = expression

@@ -28,8 +28,8 @@ from service.loaders.load import load
 from service.loaders.sources import default_source_path
 from service.terminology.engine import TerminologyEngine
 
-
 # ----------------------------------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="session")
 def store_dir(tmp_path_factory) -> Path:
@@ -107,9 +107,24 @@ def start_server(store_dir: Path, log_path: Path, env_extra: dict | None = None,
     env.update(env_extra or {})
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--store", str(store_dir), "--port", str(port),
-             "--workers", str(workers)],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "service",
+                "serve",
+                "--store",
+                str(store_dir),
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}/fhir"
     deadline = time.monotonic() + 30
     while True:

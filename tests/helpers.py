@@ -15,22 +15,67 @@ FHIR_JSON = "application/fhir+json"
 
 # http://hl7.org/fhir/R4/valueset-issue-type.html and valueset-issue-severity.html:
 # fhir.resources does not check bound codes, so assert_fhir does.
-ISSUE_TYPES = frozenset({
-    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
-    "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found",
-    "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict",
-    "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
-})
+ISSUE_TYPES = frozenset(
+    {
+        "invalid",
+        "structure",
+        "required",
+        "value",
+        "invariant",
+        "security",
+        "login",
+        "unknown",
+        "expired",
+        "forbidden",
+        "suppressed",
+        "processing",
+        "not-supported",
+        "duplicate",
+        "multiple-matches",
+        "not-found",
+        "deleted",
+        "too-long",
+        "code-invalid",
+        "extension",
+        "too-costly",
+        "business-rule",
+        "conflict",
+        "transient",
+        "lock-error",
+        "no-store",
+        "exception",
+        "timeout",
+        "incomplete",
+        "throttled",
+        "informational",
+    }
+)
 ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
 # http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
-TX_ISSUE_CODES = frozenset({
-    "display-comment", "not-in-vs", "this-code-not-in-vs", "invalid-code", "invalid-display", "cannot-infer",
-    "not-found", "code-comment", "code-rule", "vs-invalid", "status-check", "unknown-system", "process-note",
-    "inactive-display", "version-error", "invalid-data",
-})
+TX_ISSUE_CODES = frozenset(
+    {
+        "display-comment",
+        "not-in-vs",
+        "this-code-not-in-vs",
+        "invalid-code",
+        "invalid-display",
+        "cannot-infer",
+        "not-found",
+        "code-comment",
+        "code-rule",
+        "vs-invalid",
+        "status-check",
+        "unknown-system",
+        "process-note",
+        "inactive-display",
+        "version-error",
+        "invalid-data",
+    }
+)
 
 
 # --------------------------------------------------------------------------------------- FHIR checks
+
 
 def _json_rules(value, path: str = "$") -> list[str]:
     """FHIR JSON forbids null, empty strings, empty arrays and empty objects anywhere."""
@@ -50,16 +95,25 @@ def _json_rules(value, path: str = "$") -> list[str]:
             problems.append(f"{path} is an empty object")
         for key, item in value.items():
             problems += _json_rules(item, f"{path}.{key}")
-            expected = _PRIMITIVE_TYPES.get(key[len("value"):]) if key.startswith("value") else None
+            expected = _PRIMITIVE_TYPES.get(key[len("value") :]) if key.startswith("value") else None
             # JSON types of primitives (the models coerce 1 to true and 5 to "5"; FHIR JSON does not).
-            if expected is not None and not (type(item) in expected):
+            if expected is not None and type(item) not in expected:
                 problems.append(f"{path}.{key} is a JSON {type(item).__name__}, not {expected[0].__name__}")
     return problems
 
 
 _PRIMITIVE_TYPES = {
-    "Boolean": (bool,), "Integer": (int,), "Decimal": (int, float), "String": (str,), "Code": (str,),
-    "Uri": (str,), "Url": (str,), "Canonical": (str,), "Id": (str,), "Markdown": (str,), "Date": (str,),
+    "Boolean": (bool,),
+    "Integer": (int,),
+    "Decimal": (int, float),
+    "String": (str,),
+    "Code": (str,),
+    "Uri": (str,),
+    "Url": (str,),
+    "Canonical": (str,),
+    "Id": (str,),
+    "Markdown": (str,),
+    "Date": (str,),
     "DateTime": (str,),
 }
 
@@ -122,6 +176,7 @@ def assert_fhir_response(response, status: int | None = None, resource_type: str
 
 
 # ---------------------------------------------------------------------------------- Parameters helpers
+
 
 def param(body: dict, name: str):
     """The value[x] (or resource/part) of the single parameter called ``name``; None when absent."""

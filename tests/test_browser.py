@@ -10,17 +10,24 @@ import re
 import shutil
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402 - after the skip above
+from axe_playwright_python.sync_playwright import Axe
 
 pytestmark = pytest.mark.live
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 # Quiet and self-contained: no sandbox (containers), no GPU, no calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _chromium() -> str:
@@ -69,8 +76,10 @@ def accessibility_problems(page, name: str) -> list[str]:
     report = Axe().run(page).response
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(report["violations"], indent=1))
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in report["violations"]]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in report["violations"]
+    ]
 
 
 def test_the_code_page_shows_each_section(page, site):
@@ -80,9 +89,18 @@ def test_the_code_page_shows_each_section(page, site):
     expect(page.locator("h1")).to_have_text("M54.9 Dorsalgia, unspecified")
     for term, value in (("Status", "Billable"), ("Chapter", "13"), ("Block", "M50-M54"), ("Region", "Spine")):
         expect(page.locator(f"dt:text-is('{term}') + dd")).to_contain_text(value)
-    for heading in ("Documentation tips", "Coding pitfalls", "Clinical context", "Coding rules for this code",
-                    "Tabular notes", "More specific codes", "Sibling codes", "Frequently asked questions",
-                    "What the note should capture", "Sources"):
+    for heading in (
+        "Documentation tips",
+        "Coding pitfalls",
+        "Clinical context",
+        "Coding rules for this code",
+        "Tabular notes",
+        "More specific codes",
+        "Sibling codes",
+        "Frequently asked questions",
+        "What the note should capture",
+        "Sources",
+    ):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(page.locator("#verified")).to_contain_text(re.compile(r"last verified \d{4}-\d{2}-\d{2}"))
     expect(page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="M54 Dorsalgia")).to_be_visible()
@@ -171,9 +189,16 @@ def test_the_pages_work_without_javascript(browser, site):
         context.close()
 
 
-@pytest.mark.parametrize("path, name", [("/codes/M54.9", "code-M54.9"), ("/codes/S32.009A", "code-S32.009A"),
-                                        ("/search?q=low+back+pain", "search"), ("/", "home"),
-                                        ("/codes/M54.99", "not-found")])
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/codes/M54.9", "code-M54.9"),
+        ("/codes/S32.009A", "code-S32.009A"),
+        ("/search?q=low+back+pain", "search"),
+        ("/", "home"),
+        ("/codes/M54.99", "not-found"),
+    ],
+)
 def test_no_accessibility_violations(page, site, path, name):
     """The issue asks for no serious ones; the pages have none of any impact."""
     page.goto(site + path)
@@ -189,8 +214,9 @@ def test_the_accessibility_check_finds_violations(page):
 
 
 @pytest.mark.parametrize("width", [320, 360, 1280])
-@pytest.mark.parametrize("path", ["/codes/M54.9", "/codes/S32.009A", "/search?q=low+back+pain", "/",
-                                  "/blocks/M50-M54", "/codes/M54.99"])
+@pytest.mark.parametrize(
+    "path", ["/codes/M54.9", "/codes/S32.009A", "/search?q=low+back+pain", "/", "/blocks/M50-M54", "/codes/M54.99"]
+)
 def test_no_sideways_scroll_and_every_control_visible(browser, site, width, path):
     """On a phone (320-360 px) and a desktop: the page fits its width (nothing scrolls sideways, long source
     URLs wrap), the search box and its button are on screen, and the style sheet applies under the page's

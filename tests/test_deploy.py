@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from conftest import PROJECT_ROOT, _free_port, share_releases, start_server, stop_server
+
 from service.config import settings_table
 from service.loaders.load import load
 
@@ -80,9 +80,12 @@ def test_two_replicas_behind_nginx(store_dir, tmp_path, nginx_binary):
         replicas = [start_server(store_dir, tmp_path / f"replica{i}.log") for i in range(2)]
         listen = _free_port()
         conf = _nginx_conf(tmp_path, listen, [base.split("/")[2] for _, base in replicas])
-        nginx = subprocess.Popen([nginx_binary, "-c", str(conf), "-p", str(tmp_path), "-e",
-                                  str(tmp_path / "error.log")],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        nginx = subprocess.Popen(
+            [nginx_binary, "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         front = f"http://127.0.0.1:{listen}/fhir"
         _wait_for(f"http://127.0.0.1:{listen}/nginx-health", nginx)
         session = requests.Session()
@@ -107,9 +110,17 @@ def test_two_replicas_behind_nginx(store_dir, tmp_path, nginx_binary):
         time.sleep(0.5)
         assert _requests_seen(tmp_path / "replica1.log", after) == after
         # A POST is retried on the live replica too (every operation here only reads).
-        response = session.post(front + "/CodeSystem/$validate-code", json={"resourceType": "Parameters", "parameter": [
-            {"name": "url", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"}, {"name": "code", "valueCode": "M54.5"}]},
-                                timeout=10)
+        response = session.post(
+            front + "/CodeSystem/$validate-code",
+            json={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "url", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"},
+                    {"name": "code", "valueCode": "M54.5"},
+                ],
+            },
+            timeout=10,
+        )
         assert response.status_code == 200
     finally:
         if nginx is not None:
@@ -195,16 +206,23 @@ KUBERNETES = PROJECT_ROOT / "deploy" / "kubernetes"
 
 
 def _manifests() -> dict[str, dict]:
-    return {doc["kind"]: doc for path in sorted(KUBERNETES.glob("*.yaml"))
-            for doc in yaml.safe_load_all(path.read_text())}
+    return {
+        doc["kind"]: doc for path in sorted(KUBERNETES.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())
+    }
 
 
 @pytest.mark.parametrize("version", ["1.29.0", "1.33.0"])
 def test_the_kubernetes_manifests_are_valid_against_the_schemas(version):
     import kubernetes_validate
+
     manifests = _manifests()
-    assert set(manifests) == {"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler",
-                              "Kustomization"}
+    assert set(manifests) == {
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "Kustomization",
+    }
     for kind, manifest in manifests.items():
         if kind != "Kustomization":  # kustomize's own file, not a Kubernetes resource
             kubernetes_validate.validate(manifest, version, strict=True)  # raises on any unknown or wrong field

@@ -30,10 +30,11 @@ def test_every_guidance_property_is_documented():
 def test_the_readme_starts_a_new_user_small_and_readable():
     """The first example is pretty-printed, the smaller answers are shown, and a taken port has its way out."""
     import re
+
     readme = (DOCS.parent / "README.md").read_text()
-    quick_start = readme[readme.index("## Quick start"):readme.index("## Try it")]
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Try it")]
     assert "--port" in quick_start
-    try_it = readme[readme.index("## Try it"):]
+    try_it = readme[readme.index("## Try it") :]
     examples = re.findall(r'^curl "([^"]+)"', try_it, re.M)
     assert "_pretty=true" in examples[0]
     assert any("guidance=none" in e for e in examples[:3]) and any("property=" in e for e in examples[:3])

@@ -6,16 +6,15 @@ import datetime as dt
 
 import orjson
 import pytest
+from helpers import ICD10CM, ICD10CM_OID, assert_fhir, inclusion_designations, properties
 
 from service.errors import InvalidRequest, NotFound, StoreError
+from service.http.render import LookupAnswer
 from service.store.reader import open_store
 from service.terminology.codes import normalize_code, placeholder_candidates
-from service.http.render import LookupAnswer
 from service.terminology.engine import TerminologyEngine
 from service.terminology.model import CodeableConcept, Coding
 from service.terminology.releases import Releases, UnknownVersion
-
-from helpers import ICD10CM, ICD10CM_OID, assert_fhir, inclusion_designations, properties
 
 
 class Looked:
@@ -54,6 +53,7 @@ def one(looked, code):
 
 # ------------------------------------------------------------------------------------------ $lookup
 
+
 def test_lookup_m54_9(engine):
     result = look(engine, "M54.9")
     assert (result.code, result.display, result.version) == ("M54.9", "Dorsalgia, unspecified", "2026-04")
@@ -69,7 +69,9 @@ def test_lookup_m54_9(engine):
     assert chapter["value"] == "13"
     assert chapter["description"] == "Diseases of the musculoskeletal system and connective tissue (M00-M99)"
     assert [(b["value"], b["description"]) for b in props(result, "block")] == [
-        ("M50-M54", "Other dorsopathies (M50-M54)"), ("M40-M54", "Dorsopathies (M40-M54)")]
+        ("M50-M54", "Other dorsopathies (M50-M54)"),
+        ("M40-M54", "Dorsopathies (M40-M54)"),
+    ]
 
 
 def test_lookup_notes_say_where_they_come_from(engine):
@@ -77,10 +79,12 @@ def test_lookup_notes_say_where_they_come_from(engine):
     excludes1 = props(result, "excludes1")
     by_text = {e["value"]: e["subproperties"] for e in excludes1}
     assert by_text["psychogenic dorsalgia (F45.41)"] == {
-        "level": ["ancestor"], "source": ["M54"], "reference": ["F45.41"]}
+        "level": ["ancestor"],
+        "source": ["M54"],
+        "reference": ["F45.41"],
+    }
     assert by_text["discitis NOS (M46.4-)"] == {"level": ["block"], "source": ["M50-M54"], "reference": ["M46.4-"]}
-    assert by_text["current injury - see injury of spine by body region"] == {
-        "level": ["block"], "source": ["M50-M54"]}
+    assert by_text["current injury - see injury of spine by body region"] == {"level": ["block"], "source": ["M50-M54"]}
     # Nearest first: the category's note before the block's.
     assert [e["value"] for e in excludes1][0] == "psychogenic dorsalgia (F45.41)"
 
@@ -125,8 +129,10 @@ def test_lookup_normalizes_what_people_send(engine, sent):
 def test_lookup_header_lists_children(engine):
     result = look(engine, "M54.5")
     assert [(c["value"], c["description"]) for c in props(result, "child")] == [
-        ("M54.50", "Low back pain, unspecified"), ("M54.51", "Vertebrogenic low back pain"),
-        ("M54.59", "Other low back pain")]
+        ("M54.50", "Low back pain, unspecified"),
+        ("M54.51", "Vertebrogenic low back pain"),
+        ("M54.59", "Other low back pain"),
+    ]
     assert one(result, "notSelectable")["value"] is True
     assert one(result, "billable")["value"] is False
 
@@ -137,13 +143,16 @@ def test_lookup_category_has_no_parent(engine):
     assert [c["value"] for c in props(result, "child")][:2] == ["M54.0", "M54.1"]
 
 
-@pytest.mark.parametrize("wanted, codes", [
-    (["parent"], {"parent"}),
-    (["billable", "chapter"], {"billable", "chapter"}),
-    (["excludes1"], {"excludes1"}),
-    (["inclusionTerm"], {"inclusionTerm"}),
-    (["nonsense"], set()),
-])
+@pytest.mark.parametrize(
+    "wanted, codes",
+    [
+        (["parent"], {"parent"}),
+        (["billable", "chapter"], {"billable", "chapter"}),
+        (["excludes1"], {"excludes1"}),
+        (["inclusionTerm"], {"inclusionTerm"}),
+        (["nonsense"], set()),
+    ],
+)
 def test_lookup_property_filter(engine, wanted, codes):
     result = look(engine, "M54.9", properties=wanted)
     assert {p["code"] for p in props(result)} == codes
@@ -161,7 +170,10 @@ def test_lookup_star_is_everything(engine):
 def test_excludes1_filter_keeps_every_level(engine):
     result = look(engine, "M54.9", properties=["excludes1"])
     assert [(e["subproperties"]["level"][0], e["subproperties"]["source"][0]) for e in props(result)] == [
-        ("ancestor", "M54"), ("block", "M50-M54"), ("block", "M50-M54")]
+        ("ancestor", "M54"),
+        ("block", "M50-M54"),
+        ("block", "M50-M54"),
+    ]
 
 
 # ------------------------------------------------------------------------------ 7th characters
@@ -178,17 +190,24 @@ def test_header_needing_a_7th_character_lists_the_whole_table(engine):
     assert defs[2]["description"] == "initial encounter for open fracture type IIIA, IIIB, or IIIC"
     assert [c["value"] for c in props(result, "child")] == [f"S52.501{c}" for c in S52_CHARS]
     assert [n["value"] for n in props(result, "sevenChrNote")] == [
-        "The appropriate 7th character is to be added to all codes from category S52"]
+        "The appropriate 7th character is to be added to all codes from category S52"
+    ]
 
 
 def test_generated_code_lists_only_its_own_character(engine):
     result = look(engine, "S52.501B")
-    assert result.display == "Unspecified fracture of the lower end of right radius, initial encounter for open fracture type I or II"
+    assert (
+        result.display
+        == "Unspecified fracture of the lower end of right radius, initial encounter for open fracture type I or II"
+    )
     [b] = props(result, "sevenChrDef")
     assert b["value"] == "B"
     assert b["description"] == "initial encounter for open fracture type I or II"
-    assert b["subproperties"] == {"level": ["ancestor"], "source": ["S52"],
-                                  "inclusionTerm": ["initial encounter for open fracture NOS"]}
+    assert b["subproperties"] == {
+        "level": ["ancestor"],
+        "source": ["S52"],
+        "inclusionTerm": ["initial encounter for open fracture NOS"],
+    }
     assert one(result, "parent")["value"] == "S52.501"
     assert one(result, "billable")["value"] is True
 
@@ -198,7 +217,8 @@ def test_nearest_definition_overrides(engine):
     assert [d["value"] for d in props(result, "sevenChrDef")] == list("ADGKPS")
     assert {d["subproperties"]["source"][0] for d in props(result, "sevenChrDef")} == {"S52.01"}
     assert [n["value"] for n in props(result, "sevenChrNote")] == [
-        "The appropriate 7th character is to be added to all codes in subcategory S52.01"]
+        "The appropriate 7th character is to be added to all codes in subcategory S52.01"
+    ]
     generated = look(engine, "S52.011P")
     [p] = props(generated, "sevenChrDef")
     assert (p["value"], p["description"]) == ("P", "subsequent encounter for fracture with malunion")
@@ -255,16 +275,20 @@ def test_lookup_agrees_with_the_tabular_on_a_sample(engine, tabular):
 
 # ------------------------------------------------------------------------------- $lookup errors
 
-@pytest.mark.parametrize("system, code, error, expression", [
-    (ICD10CM, "", InvalidRequest, "code"),
-    (ICD10CM, "   ", InvalidRequest, "code"),
-    (ICD10CM, None, InvalidRequest, "code"),
-    (None, "M54.9", InvalidRequest, "system"),
-    ("http://snomed.info/sct", "M54.9", NotFound, "system"),
-    ("http://hl7.org/fhir/sid/icd-10", "M54.9", NotFound, "system"),
-    (ICD10CM, "M54.99", NotFound, "code"),
-    (ICD10CM, "S06.1X7S", NotFound, "code"),
-])
+
+@pytest.mark.parametrize(
+    "system, code, error, expression",
+    [
+        (ICD10CM, "", InvalidRequest, "code"),
+        (ICD10CM, "   ", InvalidRequest, "code"),
+        (ICD10CM, None, InvalidRequest, "code"),
+        (None, "M54.9", InvalidRequest, "system"),
+        ("http://snomed.info/sct", "M54.9", NotFound, "system"),
+        ("http://hl7.org/fhir/sid/icd-10", "M54.9", NotFound, "system"),
+        (ICD10CM, "M54.99", NotFound, "code"),
+        (ICD10CM, "S06.1X7S", NotFound, "code"),
+    ],
+)
 def test_lookup_errors(engine, system, code, error, expression):
     with pytest.raises(error) as raised:
         engine.lookup(system, code)
@@ -291,6 +315,7 @@ def test_lookup_versions(engine):
 
 
 # ----------------------------------------------------------------------------------- $validate-code
+
 
 def validate(engine, code, display=None, version=None, system=ICD10CM, **options):
     return validate_code(engine, Coding(system, code, version, display), **options)
@@ -353,7 +378,11 @@ def test_validate_wrong_display(engine):
     assert result.result is False
     [issue] = result.issues
     assert (issue.severity, issue.code, issue.tx_code, issue.expression) == (
-        "error", "invalid", "invalid-display", "display")
+        "error",
+        "invalid",
+        "invalid-display",
+        "display",
+    )
     assert "'Dorsalgia, unspecified'" in issue.text and "'Back pain'" in issue.text
     assert result.display == "Dorsalgia, unspecified"
     assert result.message == issue.text
@@ -381,8 +410,9 @@ def test_validate_unknown_code_without_suggestion(engine):
     assert [i.tx_code for i in result.issues] == ["invalid-code"]
 
 
-@pytest.mark.parametrize("sent, expected", [("m549", "M54.9"), ("M549", "M54.9"), ("s52501b", "S52.501B"),
-                                            (" M54.9", "M54.9")])
+@pytest.mark.parametrize(
+    "sent, expected", [("m549", "M54.9"), ("M549", "M54.9"), ("s52501b", "S52.501B"), (" M54.9", "M54.9")]
+)
 def test_validate_normalized_code_is_valid_with_a_warning(engine, sent, expected):
     result = validate(engine, sent)
     assert result.result is True
@@ -419,7 +449,9 @@ def test_validate_no_code(engine):
     assert result.result is False
     assert result.issues[0].tx_code == "invalid-code"
     with pytest.raises(InvalidRequest):
-        validate_code(engine, )
+        validate_code(
+            engine,
+        )
 
 
 def test_validate_coding_paths(engine):
@@ -428,8 +460,10 @@ def test_validate_coding_paths(engine):
 
 
 def test_validate_codeable_concept_one_valid_coding_is_enough(engine):
-    result = validate_code(engine, codeable_concept=CodeableConcept([Coding("http://snomed.info/sct", "279039007"),
-                                                                    Coding(ICD10CM, "M54.9")]))
+    result = validate_code(
+        engine,
+        codeable_concept=CodeableConcept([Coding("http://snomed.info/sct", "279039007"), Coding(ICD10CM, "M54.9")]),
+    )
     assert result.result is True
     assert result.code == "M54.9" and result.display == "Dorsalgia, unspecified"
     [issue] = result.issues
@@ -438,11 +472,11 @@ def test_validate_codeable_concept_one_valid_coding_is_enough(engine):
 
 
 def test_validate_codeable_concept_all_invalid(engine):
-    result = validate_code(engine, codeable_concept=CodeableConcept([Coding(ICD10CM, "XX"), Coding(ICD10CM, "M54.5")]),
-                                  abstract=False)
+    result = validate_code(
+        engine, codeable_concept=CodeableConcept([Coding(ICD10CM, "XX"), Coding(ICD10CM, "M54.5")]), abstract=False
+    )
     assert result.result is False
-    assert [i.expression for i in result.issues] == ["CodeableConcept.coding[0].code",
-                                                     "CodeableConcept.coding[1].code"]
+    assert [i.expression for i in result.issues] == ["CodeableConcept.coding[0].code", "CodeableConcept.coding[1].code"]
     assert all(i.severity == "error" for i in result.issues)
     empty = validate_code(engine, codeable_concept=CodeableConcept([]))
     assert empty.result is False and empty.issues[0].expression == "CodeableConcept.coding"
@@ -450,19 +484,23 @@ def test_validate_codeable_concept_all_invalid(engine):
 
 # ------------------------------------------------------------------------------- release selection
 
+
 @pytest.fixture(scope="module")
 def multi_engine(multi_store_dir):
     return TerminologyEngine.from_store(multi_store_dir)
 
 
-@pytest.mark.parametrize("date, version", [
-    ("2026-05-01", "2026-04"),
-    ("2026-04-01", "2026-04"),
-    ("2026-03-31", "2026"),
-    ("2025-10-01", "2026"),
-    ("2026-01-15T10:00:00Z", "2026"),
-    ("2030-01-01", "2026-04"),
-])
+@pytest.mark.parametrize(
+    "date, version",
+    [
+        ("2026-05-01", "2026-04"),
+        ("2026-04-01", "2026-04"),
+        ("2026-03-31", "2026"),
+        ("2025-10-01", "2026"),
+        ("2026-01-15T10:00:00Z", "2026"),
+        ("2030-01-01", "2026-04"),
+    ],
+)
 def test_version_by_date(multi_engine, date, version):
     assert look(multi_engine, "M54.9", date=date).version == version
     assert validate(multi_engine, "M54.9", date=date).version == version
@@ -510,17 +548,31 @@ def test_default_version_setting_answers_unversioned_requests(multi_store_dir):
 
 # ------------------------------------------------------------------------------------ code forms
 
-@pytest.mark.parametrize("raw, normalized", [
-    ("m549", "M54.9"), (" M54.9 ", "M54.9"), ("M54", "M54"), ("s52501b", "S52.501B"), ("T07XXXA", "T07.XXXA"),
-    ("m54.9", "M54.9"),
-])
+
+@pytest.mark.parametrize(
+    "raw, normalized",
+    [
+        ("m549", "M54.9"),
+        (" M54.9 ", "M54.9"),
+        ("M54", "M54"),
+        ("s52501b", "S52.501B"),
+        ("T07XXXA", "T07.XXXA"),
+        ("m54.9", "M54.9"),
+    ],
+)
 def test_normalize_code(raw, normalized):
     assert normalize_code(raw) == normalized
 
 
-@pytest.mark.parametrize("code, candidate", [
-    ("T45.01A", "T45.0X1A"), ("T07A", "T07.XXXA"), ("S00.0A", "S00.0XXA"), ("S0600A", "S06.0X0A"),
-])
+@pytest.mark.parametrize(
+    "code, candidate",
+    [
+        ("T45.01A", "T45.0X1A"),
+        ("T07A", "T07.XXXA"),
+        ("S00.0A", "S00.0XXA"),
+        ("S0600A", "S06.0X0A"),
+    ],
+)
 def test_placeholder_candidates(code, candidate):
     assert candidate in placeholder_candidates(code)
 

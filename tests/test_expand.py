@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import ICD10CM, assert_fhir
 
 from service.errors import LoadError
 from service.loaders.valuesets import VALUESET_DIR, read_valuesets
-
-from helpers import ICD10CM, assert_fhir
 
 EXPAND = "/fhir/ValueSet/$expand"
 ALL = f"{ICD10CM}?fhir_vs"
@@ -28,11 +27,25 @@ def codes(body) -> list[str]:
 
 
 def compose_expand(client, *filters, status=200, **params):
-    value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
-        {"system": ICD10CM, "filter": [dict(zip(("property", "op", "value"), f)) for f in filters]}]}}
-    response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
-        {"name": "valueSet", "resource": value_set},
-        *({"name": k, ("valueInteger" if isinstance(v, int) else "valueString"): v} for k, v in params.items())]})
+    value_set = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [
+                {"system": ICD10CM, "filter": [dict(zip(("property", "op", "value"), f, strict=True)) for f in filters]}
+            ]
+        },
+    }
+    response = client.post(
+        EXPAND,
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "valueSet", "resource": value_set},
+                *({"name": k, ("valueInteger" if isinstance(v, int) else "valueString"): v} for k, v in params.items()),
+            ],
+        },
+    )
     body = response.get_json()
     assert response.status_code == status, body
     assert_fhir(body)
@@ -40,6 +53,7 @@ def compose_expand(client, *filters, status=200, **params):
 
 
 # ------------------------------------------------------------------------------------ hierarchy
+
 
 def test_every_ancestor_is_a_prefix_of_its_descendants(tabular):
     """Why is-a can be a range on the code index: ICD-10-CM codes extend their parent's code."""
@@ -61,24 +75,49 @@ def test_seventh_character_codes_are_below_their_base(client):
     assert codes(expand(client, url=f"{ALL}=isa/S52.501")) == ["S52.501", *(f"S52.501{c}" for c in "ABCDEFGHJKMNPQRS")]
 
 
-@pytest.mark.parametrize("filters, expected", [
-    ((("concept", "is-a", "M54.5"),), {"M54.5", "M54.50", "M54.51", "M54.59"}),
-    ((("concept", "descendent-of", "M54.5"),), {"M54.50", "M54.51", "M54.59"}),
-    ((("concept", "is-a", "M54"), ("concept", "is-not-a", "M54.1"), ("billable", "=", "true"),
-      ("concept", "is-not-a", "M54.0")),
-     {"M54.2", "M54.30", "M54.31", "M54.32", "M54.40", "M54.41", "M54.42", "M54.50", "M54.51", "M54.59", "M54.6",
-      "M54.81", "M54.89", "M54.9"}),
-    ((("concept", "generalizes", "M54.51"),), {"M54", "M54.5", "M54.51"}),
-    ((("concept", "in", "M54.9,M53.9"),), {"M54.9", "M53.9"}),
-    ((("concept", "is-a", "M54.5"), ("concept", "not-in", "M54.50,M54.5")), {"M54.51", "M54.59"}),
-    ((("code", "regex", "M54\\.5[0-9]"),), {"M54.50", "M54.51", "M54.59"}),
-    ((("block", "=", "M50-M54"), ("display", "regex", "(?i).*sciatica.*")),
-     {"M54.3", "M54.30", "M54.31", "M54.32", "M54.4", "M54.40", "M54.41", "M54.42"}),
-    ((("chapter", "=", "13"), ("parent", "=", "M54.5")), {"M54.50", "M54.51", "M54.59"}),
-    ((("concept", "is-a", "T07"), ("sevenChrDef", "exists", "true")), {"T07", "T07.XXXA", "T07.XXXD", "T07.XXXS"}),
-    ((("concept", "is-a", "M54.5"), ("child", "exists", "false")), {"M54.50", "M54.51", "M54.59"}),
-    ((("concept", "is-a", "M54.5"), ("notSelectable", "=", "true")), {"M54.5"}),
-])
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ((("concept", "is-a", "M54.5"),), {"M54.5", "M54.50", "M54.51", "M54.59"}),
+        ((("concept", "descendent-of", "M54.5"),), {"M54.50", "M54.51", "M54.59"}),
+        (
+            (
+                ("concept", "is-a", "M54"),
+                ("concept", "is-not-a", "M54.1"),
+                ("billable", "=", "true"),
+                ("concept", "is-not-a", "M54.0"),
+            ),
+            {
+                "M54.2",
+                "M54.30",
+                "M54.31",
+                "M54.32",
+                "M54.40",
+                "M54.41",
+                "M54.42",
+                "M54.50",
+                "M54.51",
+                "M54.59",
+                "M54.6",
+                "M54.81",
+                "M54.89",
+                "M54.9",
+            },
+        ),
+        ((("concept", "generalizes", "M54.51"),), {"M54", "M54.5", "M54.51"}),
+        ((("concept", "in", "M54.9,M53.9"),), {"M54.9", "M53.9"}),
+        ((("concept", "is-a", "M54.5"), ("concept", "not-in", "M54.50,M54.5")), {"M54.51", "M54.59"}),
+        ((("code", "regex", "M54\\.5[0-9]"),), {"M54.50", "M54.51", "M54.59"}),
+        (
+            (("block", "=", "M50-M54"), ("display", "regex", "(?i).*sciatica.*")),
+            {"M54.3", "M54.30", "M54.31", "M54.32", "M54.4", "M54.40", "M54.41", "M54.42"},
+        ),
+        ((("chapter", "=", "13"), ("parent", "=", "M54.5")), {"M54.50", "M54.51", "M54.59"}),
+        ((("concept", "is-a", "T07"), ("sevenChrDef", "exists", "true")), {"T07", "T07.XXXA", "T07.XXXD", "T07.XXXS"}),
+        ((("concept", "is-a", "M54.5"), ("child", "exists", "false")), {"M54.50", "M54.51", "M54.59"}),
+        ((("concept", "is-a", "M54.5"), ("notSelectable", "=", "true")), {"M54.5"}),
+    ],
+)
 def test_compose_filters(client, filters, expected):
     assert set(codes(compose_expand(client, *filters, count=100))) == expected
 
@@ -158,8 +197,10 @@ SEARCH_QUALITY = [
 
 
 def precision(client, k: int) -> float:
-    hits = sum(bool(set(codes(expand(client, url=ALL, filter=query, count=k))) & expected)
-               for query, expected in SEARCH_QUALITY)
+    hits = sum(
+        bool(set(codes(expand(client, url=ALL, filter=query, count=k))) & expected)
+        for query, expected in SEARCH_QUALITY
+    )
     return hits / len(SEARCH_QUALITY)
 
 
@@ -170,8 +211,9 @@ def test_search_quality(client):
 
 
 def test_search_words_in_any_order_and_prefixes(client):
-    assert codes(expand(client, url=ALL, filter="lumb radic", count=2)) == \
-        codes(expand(client, url=ALL, filter="radic lumb", count=2))
+    assert codes(expand(client, url=ALL, filter="lumb radic", count=2)) == codes(
+        expand(client, url=ALL, filter="radic lumb", count=2)
+    )
     assert codes(expand(client, url=ALL, filter="backache", count=5)) == ["M54.9"]
 
 
@@ -199,12 +241,20 @@ def test_too_costly_without_count(client):
 
 # ------------------------------------------------------------------------------------- ValueSets
 
+
 def test_shipped_value_sets(client):
     bundle = client.get("/fhir/ValueSet").get_json()
     assert_fhir(bundle, "Bundle")
     ids = {e["resource"]["id"] for e in bundle["entry"]}
-    assert ids == {"icd10cm-billable", "icd10cm-dorsopathies", "icd10cm-dorsalgia-billable", "icd10cm-spine-unspecified",
-                   "icd10cm-low-back-pain", "administrative-gender", "publication-status"}
+    assert ids == {
+        "icd10cm-billable",
+        "icd10cm-dorsopathies",
+        "icd10cm-dorsalgia-billable",
+        "icd10cm-spine-unspecified",
+        "icd10cm-low-back-pain",
+        "administrative-gender",
+        "publication-status",
+    }
     assert all("compose" in e["resource"] and "expansion" not in e["resource"] for e in bundle["entry"])
     billable = client.get("/fhir/ValueSet/icd10cm-billable/$expand?count=0").get_json()
     assert billable["expansion"]["total"] == 74_719
@@ -245,13 +295,17 @@ def test_value_set_files_are_validated(tmp_path):
 
 # ------------------------------------------------------------------------------------- $subsumes
 
-@pytest.mark.parametrize("a, b, outcome", [
-    ("S52.501", "S52.501A", "subsumes"),
-    ("S52.501A", "S52", "subsumed-by"),
-    ("M54.9", "M54.9", "equivalent"),
-    ("M549", "M54", "subsumed-by"),
-    ("M54.9", "M53.9", "not-subsumed"),
-])
+
+@pytest.mark.parametrize(
+    "a, b, outcome",
+    [
+        ("S52.501", "S52.501A", "subsumes"),
+        ("S52.501A", "S52", "subsumed-by"),
+        ("M54.9", "M54.9", "equivalent"),
+        ("M549", "M54", "subsumed-by"),
+        ("M54.9", "M53.9", "not-subsumed"),
+    ],
+)
 def test_subsumes(client, a, b, outcome):
     response = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": a, "codeB": b})
     body = response.get_json()
@@ -260,14 +314,22 @@ def test_subsumes(client, a, b, outcome):
 
 
 def test_subsumes_errors(client):
-    unknown = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": "M54.99",
-                                                                     "codeB": "M54"})
+    unknown = client.get(
+        "/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": "M54.99", "codeB": "M54"}
+    )
     assert unknown.status_code == 404
     missing = client.get("/fhir/CodeSystem/$subsumes", query_string={"system": ICD10CM, "codeA": "M54"})
     assert missing.status_code == 400
-    post = client.post("/fhir/CodeSystem/$subsumes", json={"resourceType": "Parameters", "parameter": [
-        {"name": "codingA", "valueCoding": {"system": ICD10CM, "code": "T07"}},
-        {"name": "codingB", "valueCoding": {"system": ICD10CM, "code": "T07.XXXA"}}]})
+    post = client.post(
+        "/fhir/CodeSystem/$subsumes",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "codingA", "valueCoding": {"system": ICD10CM, "code": "T07"}},
+                {"name": "codingB", "valueCoding": {"system": ICD10CM, "code": "T07.XXXA"}},
+            ],
+        },
+    )
     assert post.get_json()["parameter"] == [{"name": "outcome", "valueCode": "subsumes"}]
 
 
@@ -294,8 +356,9 @@ def test_value_set_validate_member(client):
 
 
 def test_value_set_validate_says_why_a_code_is_not_a_member(client):
-    found, _ = vs_validate(client, url="https://icd10cm-tx.org/fhir/ValueSet/icd10cm-dorsalgia-billable",
-                           code="M54.5", guidance="none")  # the system is inferred: ICD-10-CM only
+    found, _ = vs_validate(
+        client, url="https://icd10cm-tx.org/fhir/ValueSet/icd10cm-dorsalgia-billable", code="M54.5", guidance="none"
+    )  # the system is inferred: ICD-10-CM only
     assert found["result"]["valueBoolean"] is False
     issues = found["issues"]["resource"]["issue"]
     not_in = [i for i in issues if i["details"]["coding"][0]["code"] == "not-in-vs"]
@@ -308,11 +371,21 @@ def test_value_set_validate_says_why_a_code_is_not_a_member(client):
 def test_value_set_validate_implicit_and_inline(client):
     found, _ = vs_validate(client, url=f"{ALL}=isa/M54", system=ICD10CM, code="M549", guidance="none")
     assert found["result"]["valueBoolean"] is True and found["normalized-code"]["valueCode"] == "M54.9"
-    value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
-        {"system": ICD10CM, "concept": [{"code": "M54.9"}, {"code": "M53.9"}]}]}}
-    response = client.post(VS_VALIDATE, json={"resourceType": "Parameters", "parameter": [
-        {"name": "valueSet", "resource": value_set},
-        {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.2"}}]})
+    value_set = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {"include": [{"system": ICD10CM, "concept": [{"code": "M54.9"}, {"code": "M53.9"}]}]},
+    }
+    response = client.post(
+        VS_VALIDATE,
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "valueSet", "resource": value_set},
+                {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.2"}},
+            ],
+        },
+    )
     body = response.get_json()
     assert_fhir(body, "Parameters")
     assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is False
@@ -320,12 +393,19 @@ def test_value_set_validate_implicit_and_inline(client):
 
 
 def test_expansion_designations_properties_and_definition(client):
-    body = expand(client, url=f"{ALL}=isa/M54.5", includeDesignations="true", property=["billable", "parent"],
-                  includeDefinition="true")
+    body = expand(
+        client,
+        url=f"{ALL}=isa/M54.5",
+        includeDesignations="true",
+        property=["billable", "parent"],
+        includeDefinition="true",
+    )
     contains = {c["code"]: c for c in body["expansion"]["contains"]}
     assert [d["value"] for d in contains["M54.50"]["designation"]] == ["Loin pain", "Lumbago NOS"]
-    values = {e["extension"][0]["valueCode"]: next(v for k, v in e["extension"][1].items() if k.startswith("value"))
-              for e in contains["M54.50"]["extension"]}
+    values = {
+        e["extension"][0]["valueCode"]: next(v for k, v in e["extension"][1].items() if k.startswith("value"))
+        for e in contains["M54.50"]["extension"]
+    }
     assert values == {"billable": True, "parent": "M54.5"}
     declared = [e["extension"][0]["valueCode"] for e in body["expansion"]["extension"]]
     assert declared == ["billable", "parent"]
@@ -346,13 +426,51 @@ def test_system_version_parameters(client):
 
 # -------------------------------------------------------------------------------------- bad input
 
-NASTY_VALUES = ["", " ", "%", "_", "*", "\"", "'", "' OR 1=1 --", "a" * 3000, "M54.9\n", "\x00", "☃", "M", "-",
-                "((((", "[a-", "\\", "NEAR(", "AND", "OR NOT", "^", "$", "{}", "M54.5-", "isa/", "|"]
+NASTY_VALUES = [
+    "",
+    " ",
+    "%",
+    "_",
+    "*",
+    '"',
+    "'",
+    "' OR 1=1 --",
+    "a" * 3000,
+    "M54.9\n",
+    "\x00",
+    "☃",
+    "M",
+    "-",
+    "((((",
+    "[a-",
+    "\\",
+    "NEAR(",
+    "AND",
+    "OR NOT",
+    "^",
+    "$",
+    "{}",
+    "M54.5-",
+    "isa/",
+    "|",
+]
 
 
 @pytest.mark.parametrize("value", NASTY_VALUES)
-@pytest.mark.parametrize("name", ["filter", "url", "count", "offset", "valueSetVersion", "system-version",
-                                  "check-system-version", "excludeNotForUI", "property"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "filter",
+        "url",
+        "count",
+        "offset",
+        "valueSetVersion",
+        "system-version",
+        "check-system-version",
+        "excludeNotForUI",
+        "property",
+    ],
+)
 def test_expand_never_fails_on_bad_input(client, name, value):
     params = {"url": f"{ALL}=isa/M54", "count": "5", name: value}
     response = client.get(EXPAND, query_string=params)
@@ -361,8 +479,20 @@ def test_expand_never_fails_on_bad_input(client, name, value):
 
 
 @pytest.mark.parametrize("value", NASTY_VALUES)
-@pytest.mark.parametrize("target", ["vs-code", "vs-url", "vs-system", "subsumes-a", "subsumes-system", "search-url",
-                                    "search-count", "filter-value", "filter-op"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "vs-code",
+        "vs-url",
+        "vs-system",
+        "subsumes-a",
+        "subsumes-system",
+        "search-url",
+        "search-count",
+        "filter-value",
+        "filter-op",
+    ],
+)
 def test_other_operations_never_fail_on_bad_input(client, target, value):
     if target.startswith("vs-"):
         params = {"url": LOW_BACK_PAIN, "system": ICD10CM, "code": "M54.50"}
@@ -377,44 +507,82 @@ def test_other_operations_never_fail_on_bad_input(client, target, value):
     else:
         spec = {"property": "concept", "op": "is-a", "value": "M54"}
         spec["value" if target == "filter-value" else "op"] = value
-        response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
-            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": {
-                "include": [{"system": ICD10CM, "filter": [spec]}]}}},
-            {"name": "count", "valueInteger": 5}]})
+        response = client.post(
+            EXPAND,
+            json={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {
+                        "name": "valueSet",
+                        "resource": {
+                            "resourceType": "ValueSet",
+                            "status": "active",
+                            "compose": {"include": [{"system": ICD10CM, "filter": [spec]}]},
+                        },
+                    },
+                    {"name": "count", "valueInteger": 5},
+                ],
+            },
+        )
     assert response.status_code < 500, response.data
     assert_fhir(response.get_json())
 
 
-@pytest.mark.parametrize("value_set", [
-    {"resourceType": "ValueSet"},
-    {"resourceType": "ValueSet", "compose": []},
-    {"resourceType": "ValueSet", "compose": {"include": "x"}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": "x"}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": [{"property": 1}]}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": "M54"}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": [{"code": 5}]}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["http://example.org/none"]}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": "x"}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": "http://snomed.info/sct"}]}},
-    {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM}], "exclude": [{"system": 5}]}},
-    {"resourceType": "Patient"},
-])
+@pytest.mark.parametrize(
+    "value_set",
+    [
+        {"resourceType": "ValueSet"},
+        {"resourceType": "ValueSet", "compose": []},
+        {"resourceType": "ValueSet", "compose": {"include": "x"}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": "x"}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "filter": [{"property": 1}]}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": "M54"}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM, "concept": [{"code": 5}]}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["http://example.org/none"]}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": "x"}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": "http://snomed.info/sct"}]}},
+        {"resourceType": "ValueSet", "compose": {"include": [{"system": ICD10CM}], "exclude": [{"system": 5}]}},
+        {"resourceType": "Patient"},
+    ],
+)
 def test_broken_inline_value_sets_are_4xx(client, value_set):
-    response = client.post(EXPAND, json={"resourceType": "Parameters", "parameter": [
-        {"name": "valueSet", "resource": value_set}, {"name": "count", "valueInteger": 5}]})
+    response = client.post(
+        EXPAND,
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "valueSet", "resource": value_set}, {"name": "count", "valueInteger": 5}],
+        },
+    )
     assert 400 <= response.status_code < 500, response.data
     assert_fhir(response.get_json(), "OperationOutcome")
 
 
 @pytest.mark.parametrize("column", ["code", "display"])
-@pytest.mark.parametrize("pattern", [
-    ".*pain.*", "(?i).*FRACTURE.*left.*", "M54\\.[0-9]+", "[^a]*", "A.*|.*b", "Low back pain", ".*\\n.*",
-    "(?s).*", "^M54.*$", ".*(x|y)$", "", "(a+)+$", ".*[ÀÉé].*", "\\d+", "(?m)^S.*",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        ".*pain.*",
+        "(?i).*FRACTURE.*left.*",
+        "M54\\.[0-9]+",
+        "[^a]*",
+        "A.*|.*b",
+        "Low back pain",
+        ".*\\n.*",
+        "(?s).*",
+        "^M54.*$",
+        ".*(x|y)$",
+        "",
+        "(a+)+$",
+        ".*[ÀÉé].*",
+        "\\d+",
+        "(?m)^S.*",
+    ],
+)
 def test_a_regex_filter_matches_each_whole_value_as_fullmatch_would(engine, column, pattern):
     """The one-pass scan over every title (joined by newlines) selects exactly the codes whose value the
     pattern matches whole, as a match per row would: no match crosses a line, anchors mean the value's ends."""
     import re2
+
     release = engine.releases.default
     rows = release.all_concepts()
     values = {code: (code if column == "code" else display) for code, display, _, _ in rows}
@@ -427,6 +595,7 @@ def test_a_query_past_the_request_budget_is_too_costly(engine):
     from service import budget
     from service.errors import TooCostly
     from service.terminology.compose import compile_filter
+
     release = engine.releases.default
     broad = compile_filter({"property": "display", "op": "regex", "value": "(?i).*(e|o)[^q]*"}, lambda code: [])
     with budget.budget(0.0), pytest.raises(TooCostly) as raised:

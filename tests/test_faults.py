@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from conftest import PROJECT_ROOT, start_server, stop_server
 
 pytestmark = pytest.mark.live
@@ -26,9 +25,12 @@ LOOKUP = "/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=E11.
 @pytest.fixture(scope="module")
 def server(store_dir, tmp_path_factory):
     """(process, FHIR base) of a 2-worker server with short client timeouts."""
-    process, base = start_server(store_dir, tmp_path_factory.mktemp("faults") / "server.log",
-                                 {"ICD10CM_TX_BODY_TIMEOUT": str(TIMEOUT), "ICD10CM_TX_HEADER_TIMEOUT": str(TIMEOUT)},
-                                 workers=2)
+    process, base = start_server(
+        store_dir,
+        tmp_path_factory.mktemp("faults") / "server.log",
+        {"ICD10CM_TX_BODY_TIMEOUT": str(TIMEOUT), "ICD10CM_TX_HEADER_TIMEOUT": str(TIMEOUT)},
+        workers=2,
+    )
     try:
         yield process, base
     finally:
@@ -54,8 +56,10 @@ def _timed_get(url: str) -> tuple[int, float]:
 
 def _stalled_body(address, declared: int = 1000) -> socket.socket:
     sock = socket.create_connection(address)
-    sock.sendall(b"POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
-                 b"Content-Length: %d\r\n\r\n{" % declared)
+    sock.sendall(
+        b"POST /fhir/CodeSystem/$lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+        b"Content-Length: %d\r\n\r\n{" % declared
+    )
     return sock
 
 
@@ -152,9 +156,10 @@ def test_stalled_headers_are_closed_after_the_header_timeout(server):
 def test_a_body_over_the_limit_is_413_chunked_or_not(server, chunked):
     process, base = server
     body = b'{"resourceType":"Parameters","parameter":[' + b" " * 1_100_000 + b"]}"
-    data = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
-    response = requests.post(base + "/CodeSystem/$lookup", data=data, timeout=30,
-                             headers={"Content-Type": "application/fhir+json"})
+    data = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    response = requests.post(
+        base + "/CodeSystem/$lookup", data=data, timeout=30, headers={"Content-Type": "application/fhir+json"}
+    )
     assert response.status_code == 413
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "too-long"
@@ -162,10 +167,16 @@ def test_a_body_over_the_limit_is_413_chunked_or_not(server, chunked):
 
 def test_a_chunked_body_within_the_limit_is_read_whole(server):
     process, base = server
-    body = b'{"resourceType":"Parameters","parameter":[{"name":"code","valueCode":"E11.9"},' \
-           b'{"name":"system","valueUri":"http://hl7.org/fhir/sid/icd-10-cm"}]}'
-    response = requests.post(base + "/CodeSystem/$lookup", data=iter([body[:30], body[30:]]), timeout=30,
-                             headers={"Content-Type": "application/fhir+json"})
+    body = (
+        b'{"resourceType":"Parameters","parameter":[{"name":"code","valueCode":"E11.9"},'
+        b'{"name":"system","valueUri":"http://hl7.org/fhir/sid/icd-10-cm"}]}'
+    )
+    response = requests.post(
+        base + "/CodeSystem/$lookup",
+        data=iter([body[:30], body[30:]]),
+        timeout=30,
+        headers={"Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 200 and "E11.9" in response.text
 
 
@@ -173,12 +184,19 @@ def test_a_taken_port_is_one_clear_line(server, tmp_path):
     process, base = server
     host, port = _address(base)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICD10CM_TX_")}
-    result = subprocess.run([sys.executable, "-m", "service", "serve", "--store", str(tmp_path), "--port", str(port)],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--store", str(tmp_path), "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.strip() == (f"error: port {port} on 127.0.0.1 is in use; choose another with --port "
-                                     "(or ICD10CM_TX_PORT)")
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is in use; choose another with --port (or ICD10CM_TX_PORT)"
+    )
     assert not any(Path(tmp_path).iterdir())  # and nothing was built first
 
 
@@ -186,19 +204,43 @@ def test_costly_requests_do_not_hold_up_lookups(server):
     """4 clients send the costliest requests there are (a regular expression over every title, pages of
     1,000 codes): lookups from another client are still answered at once (before: seconds)."""
     process, base = server
-    costly = [{"resourceType": "Parameters", "parameter": [
-        {"name": "count", "valueInteger": 1000},
-        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
-            {"system": "http://hl7.org/fhir/sid/icd-10-cm",
-             "filter": [{"property": "display", "op": "regex", "value": pattern}]}]}}}]}
-              for pattern in (".*a.*", "(?i).*[aeiou].*", ".*(e|o).*", "[A-Z].*")]
+    costly = [
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "count", "valueInteger": 1000},
+                {
+                    "name": "valueSet",
+                    "resource": {
+                        "resourceType": "ValueSet",
+                        "status": "active",
+                        "compose": {
+                            "include": [
+                                {
+                                    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                                    "filter": [{"property": "display", "op": "regex", "value": pattern}],
+                                }
+                            ]
+                        },
+                    },
+                },
+            ],
+        }
+        for pattern in (".*a.*", "(?i).*[aeiou].*", ".*(e|o).*", "[A-Z].*")
+    ]
     stop, answers = threading.Event(), []
 
     def client(i: int):
         session = requests.Session()
         while not stop.is_set():
-            answers.append(session.post(f"{base}/ValueSet/$expand", json=costly[i % len(costly)], timeout=30,
-                                        headers={"Content-Type": "application/fhir+json"}).status_code)
+            answers.append(
+                session.post(
+                    f"{base}/ValueSet/$expand",
+                    json=costly[i % len(costly)],
+                    timeout=30,
+                    headers={"Content-Type": "application/fhir+json"},
+                ).status_code
+            )
             i += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
@@ -210,8 +252,14 @@ def test_costly_requests_do_not_hold_up_lookups(server):
         seconds = []
         for code in ("E11.9", "I10", "J45.909", "M54.50", "S52.501A", "Z00.00") * 10:
             started = time.perf_counter()
-            assert session.get(f"{base}/CodeSystem/$lookup", params={
-                "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}, timeout=10).status_code == 200
+            assert (
+                session.get(
+                    f"{base}/CodeSystem/$lookup",
+                    params={"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code},
+                    timeout=10,
+                ).status_code
+                == 200
+            )
             seconds.append(time.perf_counter() - started)
     finally:
         stop.set()

@@ -13,10 +13,10 @@ import time
 
 import pytest
 import requests
-from fhir.resources.R4B.parameters import Parameters
-
 from conftest import start_server, stop_server
+from fhir.resources.R4B.parameters import Parameters
 from helpers import assert_fhir, param
+
 from service.errors import LoadError
 from service.federation.upstreams import Upstreams, parse_upstreams
 
@@ -24,9 +24,16 @@ LOCAL = "http://example.org/fhir/CodeSystem/local-colors"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 JSON = {"Accept": "application/fhir+json"}
 LOGS: dict = {}  # where the federation fixture's servers log
-CODE_SYSTEM = {"resourceType": "CodeSystem", "id": "local-colors", "url": LOCAL, "version": "1.0.0",
-               "name": "LocalColors", "status": "active", "content": "complete",
-               "concept": [{"code": "red", "display": "Red"}, {"code": "green", "display": "Green"}]}
+CODE_SYSTEM = {
+    "resourceType": "CodeSystem",
+    "id": "local-colors",
+    "url": LOCAL,
+    "version": "1.0.0",
+    "name": "LocalColors",
+    "status": "active",
+    "content": "complete",
+    "concept": [{"code": "red", "display": "Red"}, {"code": "green", "display": "Green"}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +43,9 @@ def federation(store_dir, tmp_path_factory):
     (folder / "local-colors.json").write_text(json.dumps(CODE_SYSTEM))
     logs = LOGS["folder"] = tmp_path_factory.mktemp("federation")
     upstream, upstream_base = start_server(store_dir, logs / "upstream.log", {"ICD10CM_TX_RESOURCE_DIRS": str(folder)})
-    front, front_base = start_server(store_dir, logs / "front.log",
-                                     {"ICD10CM_TX_UPSTREAMS": json.dumps([{"url": upstream_base}])})
+    front, front_base = start_server(
+        store_dir, logs / "front.log", {"ICD10CM_TX_UPSTREAMS": json.dumps([{"url": upstream_base}])}
+    )
     try:
         yield upstream_base, front_base
     finally:
@@ -46,8 +54,7 @@ def federation(store_dir, tmp_path_factory):
 
 
 def lookup(base: str, system: str, code: str) -> requests.Response:
-    return requests.get(f"{base}/CodeSystem/$lookup", params={"system": system, "code": code}, headers=JSON,
-                        timeout=30)
+    return requests.get(f"{base}/CodeSystem/$lookup", params={"system": system, "code": code}, headers=JSON, timeout=30)
 
 
 def test_the_front_does_not_hold_the_upstream_code_system_itself(federation):
@@ -64,19 +71,31 @@ def test_a_code_system_held_upstream_is_forwarded(federation):
     body = response.json()
     assert_fhir(body, "Parameters")
     assert param(body, "display") == "Red"
-    validated = requests.post(f"{front}/CodeSystem/$validate-code", headers={"Content-Type": "application/fhir+json"},
-                              json={"resourceType": "Parameters", "parameter": [
-                                  {"name": "coding", "valueCoding": {"system": LOCAL, "code": "blue"}}]}, timeout=30)
+    validated = requests.post(
+        f"{front}/CodeSystem/$validate-code",
+        headers={"Content-Type": "application/fhir+json"},
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "coding", "valueCoding": {"system": LOCAL, "code": "blue"}}],
+        },
+        timeout=30,
+    )
     assert validated.headers["X-Answered-By"] == upstream
     assert param(validated.json(), "result") is False
 
 
 def test_an_xml_request_is_forwarded_as_json_and_answered_in_xml(federation):
     upstream, front = federation
-    body = (f'<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="coding"/><valueCoding>'
-            f'<system value="{LOCAL}"/><code value="green"/></valueCoding></parameter></Parameters>')
-    response = requests.post(f"{front}/CodeSystem/$validate-code", data=body, timeout=30, headers={
-        "Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml", "X-Request-Id": "fed-xml-1"})
+    body = (
+        f'<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="coding"/><valueCoding>'
+        f'<system value="{LOCAL}"/><code value="green"/></valueCoding></parameter></Parameters>'
+    )
+    response = requests.post(
+        f"{front}/CodeSystem/$validate-code",
+        data=body,
+        timeout=30,
+        headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml", "X-Request-Id": "fed-xml-1"},
+    )
     assert response.status_code == 200 and response.headers["X-Answered-By"] == upstream
     assert response.headers["Content-Type"].startswith("application/fhir+xml")
     answer = Parameters.model_validate_xml(response.content)
@@ -120,25 +139,41 @@ def test_a_code_system_nobody_holds_is_unknown_at_once(federation):
 
 def test_a_mixed_value_set_is_expanded_here_and_upstream(federation):
     upstream, front = federation
-    value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [
-        {"system": ICD10CM, "concept": [{"code": "M54.9"}]}, {"system": LOCAL}]}}
-    response = requests.post(f"{front}/ValueSet/$expand", headers={"Content-Type": "application/fhir+json"},
-                             json={"resourceType": "Parameters", "parameter": [
-                                 {"name": "valueSet", "resource": value_set}]}, timeout=30)
+    value_set = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {"include": [{"system": ICD10CM, "concept": [{"code": "M54.9"}]}, {"system": LOCAL}]},
+    }
+    response = requests.post(
+        f"{front}/ValueSet/$expand",
+        headers={"Content-Type": "application/fhir+json"},
+        json={"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set}]},
+        timeout=30,
+    )
     body = response.json()
     assert response.status_code == 200, body
     assert_fhir(body, "ValueSet")
     assert {(c["system"], c["code"]) for c in body["expansion"]["contains"]} == {
-        (ICD10CM, "M54.9"), (LOCAL, "red"), (LOCAL, "green")}
+        (ICD10CM, "M54.9"),
+        (LOCAL, "red"),
+        (LOCAL, "green"),
+    }
     used = {p["valueUri"] for p in body["expansion"]["parameter"] if p["name"] == "used-codesystem"}
     assert f"{LOCAL}|1.0.0" in used and any(u.startswith(ICD10CM) for u in used)
     [source] = [e for e in body["expansion"]["extension"] if e["url"].endswith("expansion-source")]
     assert {"url": "server", "valueUrl": upstream} in source["extension"]
-    checked = requests.post(f"{front}/ValueSet/$validate-code", headers={"Content-Type": "application/fhir+json"},
-                            json={"resourceType": "Parameters", "parameter": [
-                                {"name": "valueSet", "resource": value_set},
-                                {"name": "coding", "valueCoding": {"system": LOCAL, "code": "green"}}]},
-                            timeout=30).json()
+    checked = requests.post(
+        f"{front}/ValueSet/$validate-code",
+        headers={"Content-Type": "application/fhir+json"},
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "valueSet", "resource": value_set},
+                {"name": "coding", "valueCoding": {"system": LOCAL, "code": "green"}},
+            ],
+        },
+        timeout=30,
+    ).json()
     assert param(checked, "result") is True
     assert param(checked, "answered-by") == upstream
 
@@ -161,11 +196,24 @@ def test_an_upstream_that_goes_down_or_hangs_degrades_to_502_and_504(store_dir, 
     silent, port = _silent_server()
     front = None
     try:
-        front, front_base = start_server(store_dir, logs / "front.log", {
-            "ICD10CM_TX_UPSTREAMS": json.dumps([
-                {"url": upstream_base},
-                {"name": "silent", "url": f"http://127.0.0.1:{port}/fhir", "systems": ["http://slow.example/*"]}]),
-            "ICD10CM_TX_UPSTREAM_TIMEOUT": "1", "ICD10CM_TX_UPSTREAM_RETRY_AFTER": "60"})
+        front, front_base = start_server(
+            store_dir,
+            logs / "front.log",
+            {
+                "ICD10CM_TX_UPSTREAMS": json.dumps(
+                    [
+                        {"url": upstream_base},
+                        {
+                            "name": "silent",
+                            "url": f"http://127.0.0.1:{port}/fhir",
+                            "systems": ["http://slow.example/*"],
+                        },
+                    ]
+                ),
+                "ICD10CM_TX_UPSTREAM_TIMEOUT": "1",
+                "ICD10CM_TX_UPSTREAM_RETRY_AFTER": "60",
+            },
+        )
         assert lookup(front_base, LOCAL, "red").status_code == 200  # discovered and forwarded
 
         stop_server(upstream)  # the upstream goes down mid-test
@@ -201,14 +249,19 @@ def test_the_implicit_value_set_of_an_upstream_code_system_is_forwarded(federati
 
 def test_validating_in_a_code_system_nobody_holds(federation):
     upstream, front = federation
-    body = requests.get(f"{front}/CodeSystem/$validate-code", params={"url": "http://example.org/nobody", "code": "x"},
-                        headers=JSON, timeout=30).json()
+    body = requests.get(
+        f"{front}/CodeSystem/$validate-code",
+        params={"url": "http://example.org/nobody", "code": "x"},
+        headers=JSON,
+        timeout=30,
+    ).json()
     assert param(body, "result") is False
     assert param(body, "x-caused-by-unknown-system") == "http://example.org/nobody"
 
 
-@pytest.mark.parametrize("text", ["[", "{}", '[{"url": "ftp://x"}]', '[{"url": "http://x", "systems": "all"}]',
-                                  "/no/such/file.json"])
+@pytest.mark.parametrize(
+    "text", ["[", "{}", '[{"url": "ftp://x"}]', '[{"url": "http://x", "systems": "all"}]', "/no/such/file.json"]
+)
 def test_a_bad_upstream_configuration_is_refused_with_its_reason(text):
     with pytest.raises(LoadError) as raised:
         parse_upstreams(text)
@@ -216,9 +269,14 @@ def test_a_bad_upstream_configuration_is_refused_with_its_reason(text):
 
 
 def test_upstream_configuration():
-    [listed, discovered] = parse_upstreams(json.dumps([
-        {"name": "snomed", "url": "https://tx.example.org/r4/", "systems": ["http://snomed.info/*"]},
-        {"url": "http://10.0.0.7:8080/fhir"}]))
+    [listed, discovered] = parse_upstreams(
+        json.dumps(
+            [
+                {"name": "snomed", "url": "https://tx.example.org/r4/", "systems": ["http://snomed.info/*"]},
+                {"url": "http://10.0.0.7:8080/fhir"},
+            ]
+        )
+    )
     assert listed.url == "https://tx.example.org/r4" and not listed.discover
     assert listed.serves("http://snomed.info/sct") and not listed.serves("http://loinc.org")
     assert discovered.discover and discovered.name == "http://10.0.0.7:8080/fhir"

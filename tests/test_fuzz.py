@@ -18,8 +18,20 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 def test_the_live_server_keeps_to_its_description(live_server, tmp_path):
     root = live_server.removesuffix("/fhir")
-    command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{root}/openapi.json",
-               "--checks", CHECKS, "--max-examples", "25", "--seed", "20261121", "--request-timeout", "30",
-               "--continue-on-failure", "--no-color"]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{root}/openapi.json",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261121",
+        "--request-timeout",
+        "30",
+        "--continue-on-failure",
+        "--no-color",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

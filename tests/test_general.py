@@ -10,8 +10,8 @@ import time
 
 import orjson
 import pytest
-
 from helpers import assert_fhir_response, param, params_named
+
 from service.errors import NotFound
 from service.loaders.resources import read_bundle, read_resources
 from service.tx.cache import ResourceCache
@@ -21,33 +21,62 @@ from service.tx.versions import matches, newest
 COLORS = "http://example.org/fhir/CodeSystem/colors"
 COLORS_VS = "http://example.org/fhir/ValueSet/warm"
 CODE_SYSTEM = {
-    "resourceType": "CodeSystem", "url": COLORS, "version": "2.0.0", "name": "Colors", "status": "active",
-    "content": "complete", "caseSensitive": True, "language": "en",
+    "resourceType": "CodeSystem",
+    "url": COLORS,
+    "version": "2.0.0",
+    "name": "Colors",
+    "status": "active",
+    "content": "complete",
+    "caseSensitive": True,
+    "language": "en",
     "property": [{"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"}],
     "concept": [
-        {"code": "warm", "display": "Warm colors", "designation": [{"language": "de", "value": "Warme Farben"}],
-         "concept": [{"code": "red", "display": "Red"}, {"code": "orange", "display": "Orange"}]},
+        {
+            "code": "warm",
+            "display": "Warm colors",
+            "designation": [{"language": "de", "value": "Warme Farben"}],
+            "concept": [{"code": "red", "display": "Red"}, {"code": "orange", "display": "Orange"}],
+        },
         {"code": "cold", "display": "Cold colors", "concept": [{"code": "blue", "display": "Blue"}]},
         {"code": "mauve", "display": "Mauve", "property": [{"code": "status", "valueCode": "retired"}]},
-    ]}
-VALUE_SET = {"resourceType": "ValueSet", "url": COLORS_VS, "version": "1.0.0", "status": "active",
-             "compose": {"include": [{"system": COLORS, "filter": [
-                 {"property": "concept", "op": "is-a", "value": "warm"}]}]}}
-CONCEPT_MAP = {"resourceType": "ConceptMap", "url": "http://example.org/fhir/ConceptMap/colors-to-rgb",
-               "status": "active", "group": [{
-                   "source": COLORS, "target": "http://example.org/rgb",
-                   "element": [{"code": "red", "target": [{"code": "ff0000", "equivalence": "equivalent"}]}]}]}
+    ],
+}
+VALUE_SET = {
+    "resourceType": "ValueSet",
+    "url": COLORS_VS,
+    "version": "1.0.0",
+    "status": "active",
+    "compose": {"include": [{"system": COLORS, "filter": [{"property": "concept", "op": "is-a", "value": "warm"}]}]},
+}
+CONCEPT_MAP = {
+    "resourceType": "ConceptMap",
+    "url": "http://example.org/fhir/ConceptMap/colors-to-rgb",
+    "status": "active",
+    "group": [
+        {
+            "source": COLORS,
+            "target": "http://example.org/rgb",
+            "element": [{"code": "red", "target": [{"code": "ff0000", "equivalence": "equivalent"}]}],
+        }
+    ],
+}
 RESOURCES = [{"name": "tx-resource", "resource": r} for r in (CODE_SYSTEM, VALUE_SET, CONCEPT_MAP)]
 
 
 def post(client, path: str, parameters: list[dict], headers: dict | None = None):
-    return client.post(f"/fhir/{path}", json={"resourceType": "Parameters", "parameter": RESOURCES + parameters},
-                       headers=headers)
+    return client.post(
+        f"/fhir/{path}", json={"resourceType": "Parameters", "parameter": RESOURCES + parameters}, headers=headers
+    )
 
 
 def test_lookup_in_a_code_system_sent_with_the_request(client):
-    body = assert_fhir_response(post(client, "CodeSystem/$lookup", [
-        {"name": "system", "valueUri": COLORS}, {"name": "code", "valueCode": "red"}]), 200, "Parameters")
+    body = assert_fhir_response(
+        post(
+            client, "CodeSystem/$lookup", [{"name": "system", "valueUri": COLORS}, {"name": "code", "valueCode": "red"}]
+        ),
+        200,
+        "Parameters",
+    )
     assert param(body, "display") == "Red"
     assert param(body, "version") == "2.0.0"
     parents = [p for p in params_named(body, "property") if p[0]["valueCode"] == "parent"]
@@ -61,13 +90,31 @@ def test_the_resources_are_visible_to_that_request_only(client):
 
 
 def test_validate_code_in_a_value_set(client):
-    good = assert_fhir_response(post(client, "ValueSet/$validate-code", [
-        {"name": "url", "valueUri": COLORS_VS}, {"name": "coding", "valueCoding": {"system": COLORS, "code": "red"}}]),
-        200, "Parameters")
+    good = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$validate-code",
+            [
+                {"name": "url", "valueUri": COLORS_VS},
+                {"name": "coding", "valueCoding": {"system": COLORS, "code": "red"}},
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(good, "result") is True
-    bad = assert_fhir_response(post(client, "ValueSet/$validate-code", [
-        {"name": "url", "valueUri": COLORS_VS}, {"name": "coding", "valueCoding": {"system": COLORS, "code": "blue"}}]),
-        200, "Parameters")
+    bad = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$validate-code",
+            [
+                {"name": "url", "valueUri": COLORS_VS},
+                {"name": "coding", "valueCoding": {"system": COLORS, "code": "blue"}},
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(bad, "result") is False
     [issue] = param(bad, "issues")["issue"]
     assert issue["details"]["coding"][0]["code"] == "not-in-vs"
@@ -79,14 +126,20 @@ def test_wrong_display_is_an_error_unless_lenient(client):
     strict = assert_fhir_response(post(client, "CodeSystem/$validate-code", [coding]), 200, "Parameters")
     assert param(strict, "result") is False
     assert "Rouge" in param(strict, "message")
-    lenient = assert_fhir_response(post(client, "CodeSystem/$validate-code", [
-        coding, {"name": "lenient-display-validation", "valueBoolean": True}]), 200, "Parameters")
+    lenient = assert_fhir_response(
+        post(
+            client, "CodeSystem/$validate-code", [coding, {"name": "lenient-display-validation", "valueBoolean": True}]
+        ),
+        200,
+        "Parameters",
+    )
     assert param(lenient, "result") is True
 
 
 def test_expansion_is_hierarchical_with_properties_as_r4_extensions(client):
-    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "url", "valueUri": COLORS_VS}]),
-                                200, "ValueSet")
+    body = assert_fhir_response(
+        post(client, "ValueSet/$expand", [{"name": "url", "valueUri": COLORS_VS}]), 200, "ValueSet"
+    )
     [warm] = body["expansion"]["contains"]
     assert warm["code"] == "warm"
     assert [c["code"] for c in warm["contains"]] == ["red", "orange"]
@@ -95,9 +148,25 @@ def test_expansion_is_hierarchical_with_properties_as_r4_extensions(client):
 
 
 def test_retired_concepts_carry_status_and_inactive(client):
-    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": {
-        "resourceType": "ValueSet", "status": "active", "compose": {"include": [{"system": COLORS}]}}},
-        {"name": "excludeNested", "valueBoolean": True}]), 200, "ValueSet")
+    body = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$expand",
+            [
+                {
+                    "name": "valueSet",
+                    "resource": {
+                        "resourceType": "ValueSet",
+                        "status": "active",
+                        "compose": {"include": [{"system": COLORS}]},
+                    },
+                },
+                {"name": "excludeNested", "valueBoolean": True},
+            ],
+        ),
+        200,
+        "ValueSet",
+    )
     mauve = next(c for c in body["expansion"]["contains"] if c["code"] == "mauve")
     assert mauve["inactive"] is True
     [status] = mauve["extension"]
@@ -105,39 +174,75 @@ def test_retired_concepts_carry_status_and_inactive(client):
 
 
 def test_display_language_from_accept_language(client):
-    body = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "url", "valueUri": COLORS_VS}],
-                                     headers={"Accept-Language": "de, en;q=0.5"}), 200, "ValueSet")
+    body = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$expand",
+            [{"name": "url", "valueUri": COLORS_VS}],
+            headers={"Accept-Language": "de, en;q=0.5"},
+        ),
+        200,
+        "ValueSet",
+    )
     assert body["expansion"]["contains"][0]["display"] == "Warme Farben"
 
 
 def test_translate(client):
-    body = assert_fhir_response(post(client, "ConceptMap/$translate", [
-        {"name": "sourceSystem", "valueUri": COLORS}, {"name": "sourceCode", "valueCode": "red"}]), 200, "Parameters")
+    body = assert_fhir_response(
+        post(
+            client,
+            "ConceptMap/$translate",
+            [{"name": "sourceSystem", "valueUri": COLORS}, {"name": "sourceCode", "valueCode": "red"}],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(body, "result") is True
     [match] = params_named(body, "match")
     assert {"name": "concept", "valueCoding": {"system": "http://example.org/rgb", "code": "ff0000"}} in match
 
 
 def test_batch_validate_code(client):
-    body = assert_fhir_response(post(client, "ValueSet/$batch-validate-code", [
-        {"name": "url", "valueUri": COLORS_VS},
-        *({"name": "validation", "resource": {"resourceType": "Parameters", "parameter": [
-            {"name": "coding", "valueCoding": {"system": COLORS, "code": code}}]}} for code in ("red", "blue"))]),
-        200, "Parameters")
+    body = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$batch-validate-code",
+            [
+                {"name": "url", "valueUri": COLORS_VS},
+                *(
+                    {
+                        "name": "validation",
+                        "resource": {
+                            "resourceType": "Parameters",
+                            "parameter": [{"name": "coding", "valueCoding": {"system": COLORS, "code": code}}],
+                        },
+                    }
+                    for code in ("red", "blue")
+                ),
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     results = [param(p["resource"], "result") for p in body["parameter"]]
     assert results == [True, False]
 
 
 def test_cache_control_keeps_resources_for_later_requests(client):
-    started = assert_fhir_response(client.post("/fhir/$cache-control?mode=start", json={
-        "resourceType": "Parameters", "parameter": RESOURCES}), 200, "Parameters")
+    started = assert_fhir_response(
+        client.post("/fhir/$cache-control?mode=start", json={"resourceType": "Parameters", "parameter": RESOURCES}),
+        200,
+        "Parameters",
+    )
     cache_id = param(started, "cache-id")
-    response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"},
-                          headers={"X-Cache-Id": cache_id})
+    response = client.get(
+        "/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"}, headers={"X-Cache-Id": cache_id}
+    )
     assert param(assert_fhir_response(response, 200, "Parameters"), "display") == "Red"
     client.post("/fhir/$cache-control?mode=end", json={"resourceType": "Parameters"}, headers={"X-Cache-Id": cache_id})
-    response = client.get("/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"},
-                          headers={"X-Cache-Id": cache_id})
+    response = client.get(
+        "/fhir/CodeSystem/$lookup", query_string={"system": COLORS, "code": "red"}, headers={"X-Cache-Id": cache_id}
+    )
     outcome = assert_fhir_response(response, 404, "OperationOutcome")  # never answered without the set
     assert "Send the resources again" in outcome["issue"][0]["details"]["text"]
 
@@ -177,24 +282,52 @@ def test_cache_sets_expire_and_are_private_to_the_service_user(tmp_path):
 
 def test_unpaged_expansion_over_the_limit_is_too_costly(client):
     big = {**CODE_SYSTEM, "url": "http://example.org/big", "concept": [{"code": f"c{i}"} for i in range(50)]}
-    response = client.post("/fhir/ValueSet/$expand", headers={"X-TOO-COSTLY-THRESHOLD": "10"}, json={
-        "resourceType": "Parameters", "parameter": [
-            {"name": "tx-resource", "resource": big},
-            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
-                                              "compose": {"include": [{"system": "http://example.org/big"}]}}}]})
+    response = client.post(
+        "/fhir/ValueSet/$expand",
+        headers={"X-TOO-COSTLY-THRESHOLD": "10"},
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "tx-resource", "resource": big},
+                {
+                    "name": "valueSet",
+                    "resource": {
+                        "resourceType": "ValueSet",
+                        "status": "active",
+                        "compose": {"include": [{"system": "http://example.org/big"}]},
+                    },
+                },
+            ],
+        },
+    )
     body = assert_fhir_response(response, 422, "OperationOutcome")
     assert body["issue"][0]["code"] == "too-costly"
 
 
 def test_a_page_is_cut_to_the_largest_page_whatever_count_asks(client):
     big = {**CODE_SYSTEM, "url": "http://example.org/big", "concept": [{"code": f"c{i}"} for i in range(50)]}
-    response = client.post("/fhir/ValueSet/$expand", headers={"X-TOO-COSTLY-THRESHOLD": "10"}, json={
-        "resourceType": "Parameters", "parameter": [
-            {"name": "tx-resource", "resource": big}, {"name": "count", "valueInteger": 2_147_483_647},
-            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
-                                              "compose": {"include": [{"system": "http://example.org/big"}]}}}]})
+    response = client.post(
+        "/fhir/ValueSet/$expand",
+        headers={"X-TOO-COSTLY-THRESHOLD": "10"},
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "tx-resource", "resource": big},
+                {"name": "count", "valueInteger": 2_147_483_647},
+                {
+                    "name": "valueSet",
+                    "resource": {
+                        "resourceType": "ValueSet",
+                        "status": "active",
+                        "compose": {"include": [{"system": "http://example.org/big"}]},
+                    },
+                },
+            ],
+        },
+    )
     expansion = assert_fhir_response(response, 200, "ValueSet")["expansion"]
     assert len(expansion["contains"]) == 10 and expansion["total"] == 50
+
 
 def _nested(depth: int) -> dict:
     concept = {"code": f"c{depth}"}
@@ -205,20 +338,40 @@ def _nested(depth: int) -> dict:
 
 def _chained(depth: int) -> dict:
     """A hierarchy made by parent properties: no nesting in the resource, all of it in the expansion."""
-    return {**CODE_SYSTEM, "url": "http://example.org/deep", "property": [{"code": "parent", "type": "code"}],
-            "concept": [{"code": "c1"}] + [{"code": f"c{i}", "property": [{"code": "parent", "valueCode": f"c{i - 1}"}]}
-                                           for i in range(2, depth + 1)]}
+    return {
+        **CODE_SYSTEM,
+        "url": "http://example.org/deep",
+        "property": [{"code": "parent", "type": "code"}],
+        "concept": [{"code": "c1"}]
+        + [{"code": f"c{i}", "property": [{"code": "parent", "valueCode": f"c{i - 1}"}]} for i in range(2, depth + 1)],
+    }
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("make, depth, status", [(_nested, 100, 200), (_nested, 130, 400), (_nested, 300, 400),
-                                                 (_chained, 100, 200), (_chained, 150, 422)])
+@pytest.mark.parametrize(
+    "make, depth, status",
+    [(_nested, 100, 200), (_nested, 130, 400), (_nested, 300, 400), (_chained, 100, 200), (_chained, 150, 422)],
+)
 def test_nesting_beyond_the_limit_is_refused_naming_it(client, fmt, make, depth, status):
     from lxml import etree
-    response = client.post(f"/fhir/ValueSet/$expand?_format={fmt}", json={"resourceType": "Parameters", "parameter": [
-        {"name": "tx-resource", "resource": make(depth)},
-        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
-                                          "compose": {"include": [{"system": "http://example.org/deep"}]}}}]})
+
+    response = client.post(
+        f"/fhir/ValueSet/$expand?_format={fmt}",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "tx-resource", "resource": make(depth)},
+                {
+                    "name": "valueSet",
+                    "resource": {
+                        "resourceType": "ValueSet",
+                        "status": "active",
+                        "compose": {"include": [{"system": "http://example.org/deep"}]},
+                    },
+                },
+            ],
+        },
+    )
     assert response.status_code == status
     if fmt == "xml":
         root = etree.fromstring(response.get_data())  # well-formed, whatever the depth
@@ -228,24 +381,52 @@ def test_nesting_beyond_the_limit_is_refused_naming_it(client, fmt, make, depth,
     if status != 200:
         assert "100 levels" in response.get_data(as_text=True)
 
+
 def test_catastrophic_regex_does_not_hang(client):
-    response = post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": {
-        "resourceType": "ValueSet", "status": "active", "compose": {"include": [{"system": COLORS, "filter": [
-            {"property": "code", "op": "regex", "value": "(a+)+$"}]}]}}}])
+    response = post(
+        client,
+        "ValueSet/$expand",
+        [
+            {
+                "name": "valueSet",
+                "resource": {
+                    "resourceType": "ValueSet",
+                    "status": "active",
+                    "compose": {
+                        "include": [
+                            {"system": COLORS, "filter": [{"property": "code", "op": "regex", "value": "(a+)+$"}]}
+                        ]
+                    },
+                },
+            }
+        ],
+    )
     assert_fhir_response(response, 200, "ValueSet")
 
 
-@pytest.mark.parametrize("resource", [
-    {"resourceType": "CodeSystem", "url": COLORS, "concept": "red"},
-    {"resourceType": "CodeSystem", "url": COLORS, "concept": [{"display": "no code"}]},
-    {"resourceType": "ValueSet", "compose": {"include": [{"concept": [{"code": 1}]}]}},
-    {"resourceType": "Patient"},
-    "not a resource",
-])
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"resourceType": "CodeSystem", "url": COLORS, "concept": "red"},
+        {"resourceType": "CodeSystem", "url": COLORS, "concept": [{"display": "no code"}]},
+        {"resourceType": "ValueSet", "compose": {"include": [{"concept": [{"code": 1}]}]}},
+        {"resourceType": "Patient"},
+        "not a resource",
+    ],
+)
 def test_malformed_request_resources_are_400(client, resource):
-    response = client.post("/fhir/ValueSet/$expand", json={"resourceType": "Parameters", "parameter": [
-        {"name": "tx-resource", "resource": resource} if isinstance(resource, dict) else
-        {"name": "tx-resource", "valueString": resource}, {"name": "url", "valueUri": COLORS_VS}]})
+    response = client.post(
+        "/fhir/ValueSet/$expand",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "tx-resource", "resource": resource}
+                if isinstance(resource, dict)
+                else {"name": "tx-resource", "valueString": resource},
+                {"name": "url", "valueUri": COLORS_VS},
+            ],
+        },
+    )
     assert_fhir_response(response, 400, "OperationOutcome")
 
 
@@ -255,8 +436,9 @@ def test_versions_operation(client):
 
 
 def test_core_resources_are_served_from_files(client):
-    response = client.get("/fhir/ValueSet/$expand", query_string={
-        "url": "http://hl7.org/fhir/ValueSet/administrative-gender"})
+    response = client.get(
+        "/fhir/ValueSet/$expand", query_string={"url": "http://hl7.org/fhir/ValueSet/administrative-gender"}
+    )
     body = assert_fhir_response(response, 200, "ValueSet")
     assert {c["code"] for c in body["expansion"]["contains"]} == {"male", "female", "other", "unknown"}
 
@@ -281,35 +463,85 @@ def test_versions_and_languages():
 
 
 def test_value_sets_mixing_icd10cm_with_other_systems(client):
-    mixed = {"resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/back-and-colors", "status": "active",
-             "compose": {"include": [
-                 {"system": "http://hl7.org/fhir/sid/icd-10-cm", "filter": [
-                     {"property": "concept", "op": "is-a", "value": "M54.5"}]},
-                 {"system": COLORS, "concept": [{"code": "red"}]}]}}
-    expanded = assert_fhir_response(post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": mixed}]),
-                                    200, "ValueSet")
+    mixed = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/back-and-colors",
+        "status": "active",
+        "compose": {
+            "include": [
+                {
+                    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                    "filter": [{"property": "concept", "op": "is-a", "value": "M54.5"}],
+                },
+                {"system": COLORS, "concept": [{"code": "red"}]},
+            ]
+        },
+    }
+    expanded = assert_fhir_response(
+        post(client, "ValueSet/$expand", [{"name": "valueSet", "resource": mixed}]), 200, "ValueSet"
+    )
     codes = {c["code"] for c in expanded["expansion"]["contains"]}
     assert {"M54.5", "M54.50", "M54.59", "red"} <= codes
     header = next(c for c in expanded["expansion"]["contains"] if c["code"] == "M54.5")
     assert header["abstract"] is True
-    body = assert_fhir_response(post(client, "ValueSet/$validate-code", [
-        {"name": "valueSet", "resource": mixed},
-        {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.50",
-                                           "display": "Low back pain, unspecified"}}]), 200, "Parameters")
+    body = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$validate-code",
+            [
+                {"name": "valueSet", "resource": mixed},
+                {
+                    "name": "coding",
+                    "valueCoding": {
+                        "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                        "code": "M54.50",
+                        "display": "Low back pain, unspecified",
+                    },
+                },
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(body, "result") is True
-    outside = assert_fhir_response(post(client, "ValueSet/$validate-code", [
-        {"name": "valueSet", "resource": mixed},
-        {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.2"}}]),
-        200, "Parameters")
+    outside = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$validate-code",
+            [
+                {"name": "valueSet", "resource": mixed},
+                {"name": "coding", "valueCoding": {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.2"}},
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(outside, "result") is False
 
 
-@pytest.mark.parametrize("a, b, outcome", [("warm", "red", "subsumes"), ("red", "warm", "subsumed-by"),
-                                           ("red", "red", "equivalent"), ("red", "blue", "not-subsumed")])
+@pytest.mark.parametrize(
+    "a, b, outcome",
+    [
+        ("warm", "red", "subsumes"),
+        ("red", "warm", "subsumed-by"),
+        ("red", "red", "equivalent"),
+        ("red", "blue", "not-subsumed"),
+    ],
+)
 def test_subsumes(client, a, b, outcome):
-    body = assert_fhir_response(post(client, "CodeSystem/$subsumes", [
-        {"name": "system", "valueUri": COLORS}, {"name": "codeA", "valueCode": a}, {"name": "codeB", "valueCode": b}]),
-        200, "Parameters")
+    body = assert_fhir_response(
+        post(
+            client,
+            "CodeSystem/$subsumes",
+            [
+                {"name": "system", "valueUri": COLORS},
+                {"name": "codeA", "valueCode": a},
+                {"name": "codeB", "valueCode": b},
+            ],
+        ),
+        200,
+        "Parameters",
+    )
     assert param(body, "outcome") == outcome
 
 
@@ -325,17 +557,55 @@ def test_resource_bundle_is_rebuilt_when_a_file_changes(tmp_path):
 # ------------------------------------------------------------------------------------------ fuzz
 # Whatever a request carries, the answer is < 500 and a valid FHIR resource.
 
-NASTY = ["", " ", "\n", "\x00", "x" * 5_000, "☃", "%", "*", "|", "||", "a|b|c", "' OR 1=1 --", "../../etc/passwd",
-         "(a+)+$", "[", "1.x", "1.0.x", "true", "-1", "99999999999999999999", "de;q=abc", "*;q=0", "#", "#vs1"]
-FIELDS = {"code": "valueCode", "system": "valueUri", "version": "valueString", "display": "valueString",
-          "url": "valueUri", "count": "valueInteger", "offset": "valueInteger", "filter": "valueString",
-          "displayLanguage": "valueCode", "valueSetVersion": "valueString", "system-version": "valueCanonical",
-          "useSupplement": "valueCanonical", "property": "valueCode", "designation": "valueString"}
-OPERATIONS = {"lookup": ("CodeSystem/$lookup", {"system": COLORS, "code": "red"}),
-              "cs-validate": ("CodeSystem/$validate-code", {"url": COLORS, "code": "red"}),
-              "vs-validate": ("ValueSet/$validate-code", {"url": COLORS_VS, "system": COLORS, "code": "red"}),
-              "expand": ("ValueSet/$expand", {"url": COLORS_VS}),
-              "translate": ("ConceptMap/$translate", {"sourceSystem": COLORS, "sourceCode": "red"})}
+NASTY = [
+    "",
+    " ",
+    "\n",
+    "\x00",
+    "x" * 5_000,
+    "☃",
+    "%",
+    "*",
+    "|",
+    "||",
+    "a|b|c",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "(a+)+$",
+    "[",
+    "1.x",
+    "1.0.x",
+    "true",
+    "-1",
+    "99999999999999999999",
+    "de;q=abc",
+    "*;q=0",
+    "#",
+    "#vs1",
+]
+FIELDS = {
+    "code": "valueCode",
+    "system": "valueUri",
+    "version": "valueString",
+    "display": "valueString",
+    "url": "valueUri",
+    "count": "valueInteger",
+    "offset": "valueInteger",
+    "filter": "valueString",
+    "displayLanguage": "valueCode",
+    "valueSetVersion": "valueString",
+    "system-version": "valueCanonical",
+    "useSupplement": "valueCanonical",
+    "property": "valueCode",
+    "designation": "valueString",
+}
+OPERATIONS = {
+    "lookup": ("CodeSystem/$lookup", {"system": COLORS, "code": "red"}),
+    "cs-validate": ("CodeSystem/$validate-code", {"url": COLORS, "code": "red"}),
+    "vs-validate": ("ValueSet/$validate-code", {"url": COLORS_VS, "system": COLORS, "code": "red"}),
+    "expand": ("ValueSet/$expand", {"url": COLORS_VS}),
+    "translate": ("ConceptMap/$translate", {"sourceSystem": COLORS, "sourceCode": "red"}),
+}
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -352,18 +622,24 @@ def test_fuzz_general_operations(client, operation, field):
         assert response.status_code < 500, (field, value, response.get_data(as_text=True)[:500])
 
 
-@pytest.mark.parametrize("entry", [
-    {"name": "coding", "valueCoding": "x"}, {"name": "coding", "valueCoding": {"system": 1, "code": []}},
-    {"name": "codeableConcept", "valueCodeableConcept": {"coding": "x"}},
-    {"name": "codeableConcept", "valueCodeableConcept": {"coding": [None, 1, {"code": {}}]}},
-    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "compose": {"include": [{"system": COLORS,
-                                                                                         "filter": [{}]}]}}},
-    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["#x"]}]}}},
-    {"name": "count", "valueInteger": "many"}, {"name": "activeOnly", "valueBoolean": "maybe"},
-    {"name": "displayLanguage", "valueCode": 5}, {"name": "tx-resource", "resource": {"resourceType": "CodeSystem",
-                                                                                      "concept": [{"code": "x",
-                                                                                                   "concept": 3}]}},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "coding", "valueCoding": "x"},
+        {"name": "coding", "valueCoding": {"system": 1, "code": []}},
+        {"name": "codeableConcept", "valueCodeableConcept": {"coding": "x"}},
+        {"name": "codeableConcept", "valueCodeableConcept": {"coding": [None, 1, {"code": {}}]}},
+        {
+            "name": "valueSet",
+            "resource": {"resourceType": "ValueSet", "compose": {"include": [{"system": COLORS, "filter": [{}]}]}},
+        },
+        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "compose": {"include": [{"valueSet": ["#x"]}]}}},
+        {"name": "count", "valueInteger": "many"},
+        {"name": "activeOnly", "valueBoolean": "maybe"},
+        {"name": "displayLanguage", "valueCode": 5},
+        {"name": "tx-resource", "resource": {"resourceType": "CodeSystem", "concept": [{"code": "x", "concept": 3}]}},
+    ],
+)
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_wrong_types_are_4xx_not_5xx(client, operation, entry):
     path, base = OPERATIONS[operation]
@@ -379,24 +655,41 @@ def test_resources_of_the_folders_are_read_searched_and_operated_on_by_id(client
     assert "http://hl7.org/fhir/ValueSet/administrative-gender" in {e["resource"]["url"] for e in bundle["entry"]}
     expanded = assert_fhir_response(client.get("/fhir/ValueSet/administrative-gender/$expand"), 200, "ValueSet")
     assert expanded["expansion"]["total"] == 4
-    valid = assert_fhir_response(client.get("/fhir/ValueSet/administrative-gender/$validate-code", query_string={
-        "system": "http://hl7.org/fhir/administrative-gender", "code": "female"}), 200, "Parameters")
+    valid = assert_fhir_response(
+        client.get(
+            "/fhir/ValueSet/administrative-gender/$validate-code",
+            query_string={"system": "http://hl7.org/fhir/administrative-gender", "code": "female"},
+        ),
+        200,
+        "Parameters",
+    )
     assert param(valid, "result") is True
     assert_fhir_response(client.get("/fhir/CodeSystem/publication-status"), 200, "CodeSystem")
-    looked_up = assert_fhir_response(client.get("/fhir/CodeSystem/publication-status/$lookup",
-                                                query_string={"code": "retired"}), 200, "Parameters")
+    looked_up = assert_fhir_response(
+        client.get("/fhir/CodeSystem/publication-status/$lookup", query_string={"code": "retired"}), 200, "Parameters"
+    )
     assert param(looked_up, "display") == "Retired"
-    checked = assert_fhir_response(client.get("/fhir/CodeSystem/publication-status/$validate-code",
-                                              query_string={"code": "gone"}), 200, "Parameters")
+    checked = assert_fhir_response(
+        client.get("/fhir/CodeSystem/publication-status/$validate-code", query_string={"code": "gone"}),
+        200,
+        "Parameters",
+    )
     assert param(checked, "result") is False
     assert client.get("/fhir/ValueSet/no-such-thing").status_code == 404
 
 
 def test_implicit_value_sets_of_any_code_system(client):
-    everything = assert_fhir_response(post(client, "ValueSet/$expand", [
-        {"name": "url", "valueUri": f"{COLORS}?fhir_vs"}, {"name": "excludeNested", "valueBoolean": True}]),
-        200, "ValueSet")
+    everything = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$expand",
+            [{"name": "url", "valueUri": f"{COLORS}?fhir_vs"}, {"name": "excludeNested", "valueBoolean": True}],
+        ),
+        200,
+        "ValueSet",
+    )
     assert everything["expansion"]["total"] == 6
-    below = assert_fhir_response(post(client, "ValueSet/$expand", [
-        {"name": "url", "valueUri": f"{COLORS}?fhir_vs=isa/cold"}]), 200, "ValueSet")
+    below = assert_fhir_response(
+        post(client, "ValueSet/$expand", [{"name": "url", "valueUri": f"{COLORS}?fhir_vs=isa/cold"}]), 200, "ValueSet"
+    )
     assert below["expansion"]["total"] == 2

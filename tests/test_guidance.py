@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from helpers import ICD10CM, assert_fhir, inclusion_designations, param, properties
 
 from service.errors import LoadError
 from service.guidance.editorial import GUIDANCE_DIR, read_all
 from service.guidance.fhir import GUIDANCE_EXTENSION
-
-from helpers import ICD10CM, assert_fhir, inclusion_designations, param, properties
 
 LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"
@@ -48,6 +47,7 @@ def extension_items(body) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------- the seeds
+
 
 def test_m54_9_carries_the_seed_facts(client):
     body = lookup(client, "M54.9")
@@ -88,8 +88,12 @@ def test_m53_9_carries_the_seed_facts(client):
 def test_every_billable_m53_m54_code_has_editorial_guidance(store_dir):
     release = next(store_dir.glob("icd10cm-*.sqlite"))
     with sqlite3.connect(release) as db:
-        billable = {c for (c,) in db.execute(
-            "SELECT code FROM concept WHERE billable = 1 AND (code LIKE 'M53%' OR code LIKE 'M54%')")}
+        billable = {
+            c
+            for (c,) in db.execute(
+                "SELECT code FROM concept WHERE billable = 1 AND (code LIKE 'M53%' OR code LIKE 'M54%')"
+            )
+        }
     assert len(billable) == 55
     records = read_all(lambda code: True)
     assert billable <= set(records)
@@ -100,6 +104,7 @@ def test_every_billable_m53_m54_code_has_editorial_guidance(store_dir):
 
 
 # ---------------------------------------------------------------------------------- rule-derived
+
 
 def test_unspecified_code_points_to_more_specific_siblings(client):
     body = lookup(client, "M54.30", guidance="rules")
@@ -144,7 +149,13 @@ def test_guidance_modes_and_property_selection(client):
 def test_extension_carries_the_same_guidance(client):
     body = lookup(client, "M54.9")
     guidance_codes = {p["code"] for p in properties(body)} & {
-        "summary", "moreSpecific", "rule", "faq", "source", "sibling"}
+        "summary",
+        "moreSpecific",
+        "rule",
+        "faq",
+        "source",
+        "sibling",
+    }
     items = extension_items(body)
     assert {i["url"] for i in items} >= guidance_codes
     [summary] = [i for i in items if i["url"] == "summary"]
@@ -152,6 +163,7 @@ def test_extension_carries_the_same_guidance(client):
 
 
 # ----------------------------------------------------------------------------------- validate-code
+
 
 def test_validate_reports_guidance_findings(client):
     unspecified = validate(client, "M54.30")
@@ -162,22 +174,29 @@ def test_validate_reports_guidance_findings(client):
     missing_seventh = validate(client, "S52.501")
     assert param(missing_seventh, "result") is False
     [issue] = [i for i in param(missing_seventh, "issues")["issue"] if i["severity"] == "error"]
-    assert "7th character" in issue["details"]["text"] and "A (initial encounter for closed fracture)" in \
-        issue["details"]["text"]
+    assert (
+        "7th character" in issue["details"]["text"]
+        and "A (initial encounter for closed fracture)" in issue["details"]["text"]
+    )
     manifestation = validate(client, "G01")
-    assert any(i["severity"] == "warning" and "manifestation" in i["details"]["text"]
-               for i in param(manifestation, "issues")["issue"])
+    assert any(
+        i["severity"] == "warning" and "manifestation" in i["details"]["text"]
+        for i in param(manifestation, "issues")["issue"]
+    )
     quiet = validate(client, "M54.30", guidance="none")
     assert param(quiet, "issues") is None
 
 
 # ----------------------------------------------------------------------------- published resources
 
+
 def test_supplement_and_structure_definition(client):
     supplement = client.get("/fhir/CodeSystem/icd10cm-guidance").get_json()
     assert_fhir(supplement, "CodeSystem")
     assert supplement["content"] == "supplement" and supplement["supplements"] == ICD10CM
-    assert {"summary", "rule", "moreSpecific", "faq", "source", "verified"} <= {p["code"] for p in supplement["property"]}
+    assert {"summary", "rule", "moreSpecific", "faq", "source", "verified"} <= {
+        p["code"] for p in supplement["property"]
+    }
     assert len(supplement["concept"]) == 55
     definition = client.get("/fhir/StructureDefinition/icd10cm-guidance").get_json()
     assert_fhir(definition, "StructureDefinition")
@@ -187,20 +206,39 @@ def test_supplement_and_structure_definition(client):
 
 # ------------------------------------------------------------------------------------- bad files
 
-@pytest.mark.parametrize("content, field", [
-    ('code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = []\npitfalls = ["p"]\n'
-     'sources = [{title = "t"}]\n', "documentation"),
-    ('code = "M54.9"\nsummary = "x"\nverified = "soon"\ndocumentation = ["d"]\npitfalls = ["p"]\n'
-     'sources = [{title = "t"}]\n', "verified"),
-    ('code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
-     'sources = [{title = "t", url = "not a url"}]\n', "sources.0.url"),
-    ('code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
-     'sources = [{title = "t"}]\nmore_specific = [{code = "M54.99", when = "w"}]\n', "more_specific[0].code"),
-    ('code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
-     'sources = [{title = "t"}]\nprocedures = ["Physical therapy evaluation"]\n', "procedures"),
-    ('code = "M54.9"\nsummery = "typo"\n', "summary"),
-    ("this is not toml", "not valid TOML"),
-])
+
+@pytest.mark.parametrize(
+    "content, field",
+    [
+        (
+            'code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = []\npitfalls = ["p"]\n'
+            'sources = [{title = "t"}]\n',
+            "documentation",
+        ),
+        (
+            'code = "M54.9"\nsummary = "x"\nverified = "soon"\ndocumentation = ["d"]\npitfalls = ["p"]\n'
+            'sources = [{title = "t"}]\n',
+            "verified",
+        ),
+        (
+            'code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
+            'sources = [{title = "t", url = "not a url"}]\n',
+            "sources.0.url",
+        ),
+        (
+            'code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
+            'sources = [{title = "t"}]\nmore_specific = [{code = "M54.99", when = "w"}]\n',
+            "more_specific[0].code",
+        ),
+        (
+            'code = "M54.9"\nsummary = "x"\nverified = 2026-11-21\ndocumentation = ["d"]\npitfalls = ["p"]\n'
+            'sources = [{title = "t"}]\nprocedures = ["Physical therapy evaluation"]\n',
+            "procedures",
+        ),
+        ('code = "M54.9"\nsummery = "typo"\n', "summary"),
+        ("this is not toml", "not valid TOML"),
+    ],
+)
 def test_a_bad_file_stops_the_load_naming_file_and_field(tmp_path, content, field):
     (tmp_path / "M54.9.toml").write_text(content)
     with pytest.raises(LoadError) as raised:

@@ -6,13 +6,21 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from helpers import (
+    FHIR_JSON,
+    ICD10CM,
+    ICD10CM_OID,
+    TX_ISSUE_TYPE,
+    assert_fhir_response,
+    inclusion_designations,
+    param,
+    params_named,
+    properties,
+)
 
 from service.app import create_app
 from service.config import Settings
 from service.terminology.engine import TerminologyEngine
-
-from helpers import (FHIR_JSON, ICD10CM, ICD10CM_OID, TX_ISSUE_TYPE, assert_fhir_response,
-                     inclusion_designations, param, params_named, properties)
 
 LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"
@@ -47,6 +55,7 @@ def issue_text(body) -> str:
 
 # ------------------------------------------------------------------------------------------ $lookup
 
+
 def check_m54_9(body):
     assert param(body, "name") == "ICD-10-CM"
     assert param(body, "version") == "2026-04"
@@ -64,8 +73,11 @@ def check_m54_9(body):
     assert [p["value"] for p in props if p["code"] == "chapter"] == ["13"]
     assert [p["value"] for p in props if p["code"] == "block"] == ["M50-M54", "M40-M54"]
     excludes1 = {p["value"]: p["subproperties"] for p in props if p["code"] == "excludes1"}
-    assert excludes1["psychogenic dorsalgia (F45.41)"] == {"level": ["ancestor"], "source": ["M54"],
-                                                         "reference": ["F45.41"]}
+    assert excludes1["psychogenic dorsalgia (F45.41)"] == {
+        "level": ["ancestor"],
+        "source": ["M54"],
+        "reference": ["F45.41"],
+    }
 
 
 @pytest.mark.parametrize("system", [ICD10CM, ICD10CM_OID])
@@ -74,8 +86,9 @@ def test_lookup_get(client, system):
 
 
 def test_lookup_post(client):
-    check_m54_9(ok(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM},
-                                         {"name": "code", "valueCode": "M54.9"}])))
+    check_m54_9(
+        ok(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}]))
+    )
 
 
 def test_lookup_coding_post(client):
@@ -103,8 +116,17 @@ def test_lookup_property_filter(client):
     body = ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "property": ["parent", "billable"]}))
     assert [p["code"] for p in properties(body)] == ["parent", "billable"]
     assert param(body, "display") == "Dorsalgia, unspecified"
-    body = ok(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"},
-                                    {"name": "property", "valueCode": "chapter"}]))
+    body = ok(
+        post(
+            client,
+            LOOKUP,
+            [
+                {"name": "system", "valueUri": ICD10CM},
+                {"name": "code", "valueCode": "M54.9"},
+                {"name": "property", "valueCode": "chapter"},
+            ],
+        )
+    )
     assert [p["code"] for p in properties(body)] == ["chapter"]
 
 
@@ -147,10 +169,14 @@ def test_lookup_normalized_code(client):
 
 
 def test_lookup_version_and_date(client):
-    assert param(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "version": "2026-04"})),
-                 "version") == "2026-04"
-    assert param(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "date": "2026-06-01"})),
-                 "version") == "2026-04"
+    assert (
+        param(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "version": "2026-04"})), "version")
+        == "2026-04"
+    )
+    assert (
+        param(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "date": "2026-06-01"})), "version")
+        == "2026-04"
+    )
     body = error(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "version": "2019"}), 404, "not-found")
     assert "2019" in issue_text(body)
     error(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "date": "2020-01-01"}), 404, "not-found")
@@ -166,8 +192,7 @@ def test_lookup_unknown_code_is_404(client):
     assert "M54.99" in issue_text(body)
     assert body["issue"][0]["details"]["coding"] == [{"system": TX_ISSUE_TYPE, "code": "invalid-code"}]
     assert body["issue"][0]["expression"] == ["code"]
-    error(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.99"}]),
-          404)
+    error(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.99"}]), 404)
 
 
 def test_lookup_unknown_system_is_404(client):
@@ -175,19 +200,23 @@ def test_lookup_unknown_system_is_404(client):
     assert "http://snomed.info/sct" in issue_text(body)
 
 
-@pytest.mark.parametrize("params", [
-    {"system": ICD10CM},
-    {"system": ICD10CM, "code": ""},
-    {"code": "M54.9"},
-    {},
-    {"coding": "M54.9"},  # a Coding in a URL is system|code
-    {"coding": f"{ICD10CM}|M54.9", "code": "M54.9"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"system": ICD10CM},
+        {"system": ICD10CM, "code": ""},
+        {"code": "M54.9"},
+        {},
+        {"coding": "M54.9"},  # a Coding in a URL is system|code
+        {"coding": f"{ICD10CM}|M54.9", "code": "M54.9"},
+    ],
+)
 def test_lookup_bad_requests_are_400(client, params):
     error(get(client, LOOKUP, params), 400)
 
 
 # ----------------------------------------------------------------------------------- $validate-code
+
 
 def check_valid(body, code="M54.9", display="Dorsalgia, unspecified"):
     assert param(body, "result") is True, body
@@ -210,8 +239,19 @@ def test_validate_get_with_system_instead_of_url(client):
 
 
 def test_validate_post(client):
-    check_valid(ok(post(client, VALIDATE, [{"name": "url", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"},
-                                           {"name": "display", "valueString": "Dorsalgia, unspecified"}])))
+    check_valid(
+        ok(
+            post(
+                client,
+                VALIDATE,
+                [
+                    {"name": "url", "valueUri": ICD10CM},
+                    {"name": "code", "valueCode": "M54.9"},
+                    {"name": "display", "valueString": "Dorsalgia, unspecified"},
+                ],
+            )
+        )
+    )
 
 
 def test_validate_instance_level(client):
@@ -221,8 +261,20 @@ def test_validate_instance_level(client):
 
 
 def test_validate_coding(client):
-    body = check_valid(ok(post(client, VALIDATE, [{"name": "coding", "valueCoding": {
-        "system": ICD10CM, "code": "M54.9", "display": "Dorsalgia, unspecified"}}])))
+    body = check_valid(
+        ok(
+            post(
+                client,
+                VALIDATE,
+                [
+                    {
+                        "name": "coding",
+                        "valueCoding": {"system": ICD10CM, "code": "M54.9", "display": "Dorsalgia, unspecified"},
+                    }
+                ],
+            )
+        )
+    )
     assert param(body, "code") == "M54.9"
     check_valid(ok(get(client, VALIDATE, {"coding": f"{ICD10CM}|M54.9"})))
     body = ok(post(client, VALIDATE, [{"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.99"}}]))
@@ -231,10 +283,17 @@ def test_validate_coding(client):
 
 
 def test_validate_codeable_concept(client):
-    concept = {"coding": [{"system": "http://snomed.info/sct", "code": "279039007"},
-                          {"system": ICD10CM, "code": "M54.9"}], "text": "back pain"}
-    body = ok(post(client, VALIDATE, [{"name": "codeableConcept", "valueCodeableConcept": concept},
-                                      {"name": "guidance", "valueCode": "none"}]))
+    concept = {
+        "coding": [{"system": "http://snomed.info/sct", "code": "279039007"}, {"system": ICD10CM, "code": "M54.9"}],
+        "text": "back pain",
+    }
+    body = ok(
+        post(
+            client,
+            VALIDATE,
+            [{"name": "codeableConcept", "valueCodeableConcept": concept}, {"name": "guidance", "valueCode": "none"}],
+        )
+    )
     check_valid(body)
     echoed = param(body, "codeableConcept")
     assert [c["code"] for c in echoed["coding"]] == ["279039007", "M54.9"]
@@ -266,8 +325,17 @@ def test_validate_header(client):
     body = ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.5", "abstract": "false"}))
     assert param(body, "result") is False
     assert param(body, "issues")["issue"][0]["severity"] == "error"
-    body = ok(post(client, VALIDATE, [{"name": "url", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.5"},
-                                      {"name": "abstract", "valueBoolean": False}]))
+    body = ok(
+        post(
+            client,
+            VALIDATE,
+            [
+                {"name": "url", "valueUri": ICD10CM},
+                {"name": "code", "valueCode": "M54.5"},
+                {"name": "abstract", "valueBoolean": False},
+            ],
+        )
+    )
     assert param(body, "result") is False
 
 
@@ -287,7 +355,9 @@ def test_validate_issues_carry_tx_issue_type(client):
     assert param(body, "result") is False
     issues = param(body, "issues")["issue"]
     assert [(i["severity"], i["details"]["coding"][0]["code"]) for i in issues] == [
-        ("error", "invalid-code"), ("information", "code-comment")]
+        ("error", "invalid-code"),
+        ("information", "code-comment"),
+    ]
     assert all(i["details"]["coding"][0]["system"] == TX_ISSUE_TYPE for i in issues)
     assert "T45.0X1A" in issues[1]["details"]["text"]
     assert "T45.01A" in param(body, "message")
@@ -314,11 +384,14 @@ def test_validate_normalized(client):
     assert param(body, "normalized-code") == "M54.9"
 
 
-@pytest.mark.parametrize("params", [
-    {"code": "M54.9"},  # no url
-    {"url": ICD10CM, "code": "M54.9", "abstract": "maybe"},
-    {"coding": "no-bar"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"code": "M54.9"},  # no url
+        {"url": ICD10CM, "code": "M54.9", "abstract": "maybe"},
+        {"coding": "no-bar"},
+    ],
+)
 def test_validate_bad_requests_are_400(client, params):
     error(get(client, VALIDATE, params), 400)
 
@@ -342,6 +415,7 @@ def test_validate_without_system(client, params):
 
 # --------------------------------------------------------------------------------------- metadata
 
+
 def test_capability_statement(client):
     body = ok(client.get("/fhir/metadata"), "CapabilityStatement")
     assert body["instantiates"] == ["http://hl7.org/fhir/CapabilityStatement/terminology-server"]
@@ -357,7 +431,8 @@ def test_capability_statement(client):
     assert {o["name"]: o["definition"] for o in codesystem["operation"]} == {
         "lookup": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
         "validate-code": "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
-        "subsumes": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"}
+        "subsumes": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes",
+    }
     assert {p["name"] for p in codesystem["searchParam"]} == {"url", "version", "name", "title", "status"}
     assert ok(client.get("/fhir/metadata?mode=full"), "CapabilityStatement") == body
 
@@ -371,9 +446,11 @@ def test_terminology_capabilities(client):
     assert codesystem["uri"] == ICD10CM
     assert [(v["code"], v["isDefault"]) for v in codesystem["version"]] == [("2026-04", True)]
     # the code systems of codesystems/, answered by the general engine
-    assert {"uri": "http://hl7.org/fhir/administrative-gender",
-            "version": [{"code": "4.0.1", "isDefault": True}],
-            "extension": [{"url": CONTENT, "valueCode": "complete"}]} in others
+    assert {
+        "uri": "http://hl7.org/fhir/administrative-gender",
+        "version": [{"code": "4.0.1", "isDefault": True}],
+        "extension": [{"url": CONTENT, "valueCode": "complete"}],
+    } in others
     assert codesystem["extension"] == [{"url": CONTENT, "valueCode": "complete"}]
 
 
@@ -399,6 +476,7 @@ def test_metadata_lists_every_release(multi_store_dir):
 
 # ------------------------------------------------------------------------------------- CodeSystem
 
+
 def test_codesystem_read(client):
     body = ok(client.get(INSTANCE), "CodeSystem")
     assert body["id"] == "icd10cm-2026-04"
@@ -416,22 +494,25 @@ def test_codesystem_read_unknown(client):
     assert "icd10cm-2019" in issue_text(body)
 
 
-@pytest.mark.parametrize("params, total", [
-    ({}, 4),  # ICD-10-CM, the guidance supplement, and codesystems/ (administrative-gender, publication-status)
-    ({"url": ICD10CM}, 1),
-    ({"url": ICD10CM_OID}, 1),
-    ({"url": "http://hl7.org/fhir/sid/icd-10"}, 0),
-    ({"version": "2026-04"}, 2),
-    ({"version": "2026"}, 0),
-    ({"name": "icd10"}, 2),
-    ({"name": "ICD10CM"}, 2),
-    ({"name": "snomed"}, 0),
-    ({"title": "icd-10-cm fy2026"}, 1),
-    ({"title": "FY2026"}, 0),
-    ({"status": "active"}, 4),
-    ({"status": "retired"}, 0),
-    ({"url": ICD10CM, "version": "2026-04", "status": "active"}, 1),
-])
+@pytest.mark.parametrize(
+    "params, total",
+    [
+        ({}, 4),  # ICD-10-CM, the guidance supplement, and codesystems/ (administrative-gender, publication-status)
+        ({"url": ICD10CM}, 1),
+        ({"url": ICD10CM_OID}, 1),
+        ({"url": "http://hl7.org/fhir/sid/icd-10"}, 0),
+        ({"version": "2026-04"}, 2),
+        ({"version": "2026"}, 0),
+        ({"name": "icd10"}, 2),
+        ({"name": "ICD10CM"}, 2),
+        ({"name": "snomed"}, 0),
+        ({"title": "icd-10-cm fy2026"}, 1),
+        ({"title": "FY2026"}, 0),
+        ({"status": "active"}, 4),
+        ({"status": "retired"}, 0),
+        ({"url": ICD10CM, "version": "2026-04", "status": "active"}, 1),
+    ],
+)
 def test_codesystem_search(client, params, total):
     body = ok(get(client, "/fhir/CodeSystem", params), "Bundle")
     assert body["type"] == "searchset"
@@ -439,8 +520,12 @@ def test_codesystem_search(client, params, total):
     entries = body.get("entry", [])
     assert len(entries) == total
     for entry in entries:
-        assert entry["resource"]["id"] in ("icd10cm-2026-04", "icd10cm-guidance", "administrative-gender",
-                                           "publication-status")
+        assert entry["resource"]["id"] in (
+            "icd10cm-2026-04",
+            "icd10cm-guidance",
+            "administrative-gender",
+            "publication-status",
+        )
         assert entry["fullUrl"].endswith(f"/fhir/CodeSystem/{entry['resource']['id']}")
         assert entry["search"] == {"mode": "match"}
     assert body["link"][0]["relation"] == "self"
@@ -467,18 +552,35 @@ def test_codesystem_search_summary(client):
 
 # --------------------------------------------------------------------------------- HTTP and errors
 
-@pytest.mark.parametrize("path", ["/fhir/Patient", "/fhir/CodeSystem/icd10cm-2026-04/extra", "/nothing-here", "/metadata",
-                                  "/fhir/CodeSystem/$closure"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Patient",
+        "/fhir/CodeSystem/icd10cm-2026-04/extra",
+        "/nothing-here",
+        "/metadata",
+        "/fhir/CodeSystem/$closure",
+    ],
+)
 def test_unknown_route_is_404(client, path):
     body = error(client.get(path), 404, "not-found")
     if not path.startswith("/fhir/CodeSystem/$"):  # that one is a read of an unknown CodeSystem id
         assert "metadata" in issue_text(body)
 
 
-@pytest.mark.parametrize("method, path", [
-    ("put", LOOKUP), ("delete", LOOKUP), ("patch", VALIDATE), ("post", "/fhir/metadata"),
-    ("delete", INSTANCE), ("put", INSTANCE), ("post", "/fhir/CodeSystem"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("put", LOOKUP),
+        ("delete", LOOKUP),
+        ("patch", VALIDATE),
+        ("post", "/fhir/metadata"),
+        ("delete", INSTANCE),
+        ("put", INSTANCE),
+        ("post", "/fhir/CodeSystem"),
+    ],
+)
 def test_wrong_method_is_405(client, method, path):
     response = getattr(client, method)(path, data="{}", content_type=FHIR_JSON)
     error(response, 405, "not-supported")
@@ -490,19 +592,22 @@ def test_bad_json_is_400(client, data):
     error(client.post(LOOKUP, data=data, content_type=FHIR_JSON), 400, "invalid")
 
 
-@pytest.mark.parametrize("body", [
-    {"resourceType": "Patient"},
-    {"parameter": []},
-    [],
-    "Parameters",
-    42,
-    None,
-    {"resourceType": "Parameters", "parameter": {"name": "code"}},
-    {"resourceType": "Parameters", "parameter": ["code"]},
-    {"resourceType": "Parameters", "parameter": [{"valueCode": "M54.9"}]},
-    {"resourceType": "Parameters", "parameter": [{"name": "", "valueCode": "M54.9"}]},
-    {"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "M54.9", "valueString": "M54.9"}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Patient"},
+        {"parameter": []},
+        [],
+        "Parameters",
+        42,
+        None,
+        {"resourceType": "Parameters", "parameter": {"name": "code"}},
+        {"resourceType": "Parameters", "parameter": ["code"]},
+        {"resourceType": "Parameters", "parameter": [{"valueCode": "M54.9"}]},
+        {"resourceType": "Parameters", "parameter": [{"name": "", "valueCode": "M54.9"}]},
+        {"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "M54.9", "valueString": "M54.9"}]},
+    ],
+)
 def test_malformed_parameters_are_400(client, body):
     for path in (LOOKUP, VALIDATE):
         error(client.post(path, data=json.dumps(body), content_type=FHIR_JSON), 400)
@@ -515,11 +620,20 @@ def test_wrong_content_type_is_415(client, content_type):
     error(client.post(LOOKUP, data=body, **kwargs), 415, "not-supported")
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/fhir+json; charset=utf-8",
-                                          "application/json+fhir"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/fhir+json; charset=utf-8", "application/json+fhir"]
+)
 def test_json_content_types_are_accepted(client, content_type):
-    check_m54_9(ok(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM},
-                                         {"name": "code", "valueCode": "M54.9"}], content_type=content_type)))
+    check_m54_9(
+        ok(
+            post(
+                client,
+                LOOKUP,
+                [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}],
+                content_type=content_type,
+            )
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -529,8 +643,11 @@ def small_client(store_dir, engine):
 
 
 def test_body_too_large_is_413(small_client):
-    parameters = [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"},
-                  {"name": "x-padding", "valueString": "x" * 3_000}]
+    parameters = [
+        {"name": "system", "valueUri": ICD10CM},
+        {"name": "code", "valueCode": "M54.9"},
+        {"name": "x-padding", "valueString": "x" * 3_000},
+    ]
     error(post(small_client, LOOKUP, parameters), 413, "too-long")
     # Just under the limit is fine.
     check_m54_9(ok(post(small_client, LOOKUP, parameters[:2] + [{"name": "x", "valueString": "x" * 1_500}])))
@@ -554,17 +671,30 @@ def test_too_many_repeated_query_parameters_is_400(small_client):
 
 @pytest.mark.parametrize("name", ["code", "system", "version", "date", "coding"])
 def test_repeated_single_parameter_is_400(client, name):
-    values = {"code": "M54.9", "system": ICD10CM, "version": "2026-04", "date": "2026-05-01",
-              "coding": f"{ICD10CM}|M54.9"}
+    values = {
+        "code": "M54.9",
+        "system": ICD10CM,
+        "version": "2026-04",
+        "date": "2026-05-01",
+        "coding": f"{ICD10CM}|M54.9",
+    }
     params = {"system": ICD10CM, "code": "M54.9"} if name != "coding" else {}
     params[name] = [values[name], values[name]]
     body = error(get(client, LOOKUP, params), 400, "invalid")
     assert name in issue_text(body)
-    key = {"code": "valueCode", "system": "valueUri", "version": "valueString", "date": "valueDateTime",
-           "coding": "valueCoding"}[name]
+    key = {
+        "code": "valueCode",
+        "system": "valueUri",
+        "version": "valueString",
+        "date": "valueDateTime",
+        "coding": "valueCoding",
+    }[name]
     value = {"system": ICD10CM, "code": "M54.9"} if name == "coding" else values[name]
-    parameters = [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}] \
-        if name not in ("coding",) else []
+    parameters = (
+        [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}]
+        if name not in ("coding",)
+        else []
+    )
     parameters += [{"name": name, key: value}] * (1 if name in ("code", "system") else 2)
     error(post(client, LOOKUP, parameters), 400, "invalid")
 
@@ -586,9 +716,20 @@ def test_format_json_is_fine(client, fmt):
 
 def test_unknown_parameters_are_ignored(client):
     check_m54_9(ok(get(client, LOOKUP, {"system": ICD10CM, "code": "M54.9", "foo": "bar", "_elements": "x"})))
-    check_m54_9(ok(post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"},
-                                         {"name": "foo", "valueString": "bar"},
-                                         {"name": "bar", "part": [{"name": "x", "valueString": "y"}]}])))
+    check_m54_9(
+        ok(
+            post(
+                client,
+                LOOKUP,
+                [
+                    {"name": "system", "valueUri": ICD10CM},
+                    {"name": "code", "valueCode": "M54.9"},
+                    {"name": "foo", "valueString": "bar"},
+                    {"name": "bar", "part": [{"name": "x", "valueString": "y"}]},
+                ],
+            )
+        )
+    )
     check_valid(ok(get(client, VALIDATE, {"url": ICD10CM, "code": "M54.9", "valueSet": "http://x"})))
 
 
@@ -603,8 +744,12 @@ def test_pretty(client):
 
 
 def test_query_parameters_apply_to_post(client):
-    response = post(client, LOOKUP, [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}],
-                    query={"_pretty": "true"})
+    response = post(
+        client,
+        LOOKUP,
+        [{"name": "system", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"}],
+        query={"_pretty": "true"},
+    )
     assert "\n" in response.get_data(as_text=True)
 
 
@@ -620,18 +765,57 @@ def test_head_and_options(client):
 
 
 NASTY = [
-    "", " ", "\t", "\n", "M54.9\n", " M54.9", "m54.9 ", "M54 9", "M54..9", "M", ".", "-", "|", "||", "M54.9|x",
-    "x" * 5_000, "M" + "9" * 4_999, "é", "M54.９", "𝕄54.9", "☃", "\u200b", "\x00", "%00", "M54.9\x00",
-    "' OR 1=1 --", "'; DROP TABLE concept; --", "../../etc/passwd", "<script>alert(1)</script>",
-    "${jndi:ldap://x}", "%s%s%s%n", "null", "true", "{\"a\": 1}", "*", "%", "_", "M54%", "M5_.9",
+    "",
+    " ",
+    "\t",
+    "\n",
+    "M54.9\n",
+    " M54.9",
+    "m54.9 ",
+    "M54 9",
+    "M54..9",
+    "M",
+    ".",
+    "-",
+    "|",
+    "||",
+    "M54.9|x",
+    "x" * 5_000,
+    "M" + "9" * 4_999,
+    "é",
+    "M54.９",
+    "𝕄54.9",
+    "☃",
+    "\u200b",
+    "\x00",
+    "%00",
+    "M54.9\x00",
+    "' OR 1=1 --",
+    "'; DROP TABLE concept; --",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "${jndi:ldap://x}",
+    "%s%s%s%n",
+    "null",
+    "true",
+    '{"a": 1}',
+    "*",
+    "%",
+    "_",
+    "M54%",
+    "M5_.9",
 ]
-
 
 
 def _fuzz_cases():
     """One case per nasty value, field, operation and binding (GET query or POSTed Parameters)."""
-    types = {"system": "valueUri", "url": "valueUri", "code": "valueCode", "version": "valueString",
-             "display": "valueString"}
+    types = {
+        "system": "valueUri",
+        "url": "valueUri",
+        "code": "valueCode",
+        "version": "valueString",
+        "display": "valueString",
+    }
     cases = []
     for value in NASTY:
         for field in ("code", "system", "version", "display"):
@@ -644,8 +828,9 @@ def _fuzz_cases():
             for operation, path, params in targets:
                 for method in ("GET", "POST"):
                     body = params if method == "GET" else [{"name": k, types[k]: v} for k, v in params.items()]
-                    cases.append(pytest.param(method, path, body,
-                                              id=f"{method}-{operation}-{field}-{repr(value)[:24]}"))
+                    cases.append(
+                        pytest.param(method, path, body, id=f"{method}-{operation}-{field}-{repr(value)[:24]}")
+                    )
     return cases
 
 
@@ -702,17 +887,20 @@ def test_fuzz_parameter_structures(client, parameters, path, system):
     assert_fhir_response(response)
 
 
-@pytest.mark.parametrize("raw, refused", [
-    ("[" * 5_000 + "]" * 5_000, True),
-    ('{"resourceType": "Parameters", "parameter": [' + ",".join(['{"name": "x"}'] * 100) + "]}", False),
-    ('{"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "\\ud800"}]}', False),
-    ('{"resourceType": "Parameters", "resourceType": "Patient"}', True),
-    ('{"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "M54.9"}]} trailing', True),
-    ("\ufeff{}", True),
-    ("", True),
-    ("null", True),
-    ('{"a": ' * 2_000 + "1" + "}" * 2_000, True),
-])
+@pytest.mark.parametrize(
+    "raw, refused",
+    [
+        ("[" * 5_000 + "]" * 5_000, True),
+        ('{"resourceType": "Parameters", "parameter": [' + ",".join(['{"name": "x"}'] * 100) + "]}", False),
+        ('{"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "\\ud800"}]}', False),
+        ('{"resourceType": "Parameters", "resourceType": "Patient"}', True),
+        ('{"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "M54.9"}]} trailing', True),
+        ("\ufeff{}", True),
+        ("", True),
+        ("null", True),
+        ('{"a": ' * 2_000 + "1" + "}" * 2_000, True),
+    ],
+)
 def test_fuzz_raw_bodies(client, raw, refused):
     for path in (LOOKUP, f"{INSTANCE}/$lookup", f"{INSTANCE}/$validate-code"):
         response = client.post(path, data=raw.encode("utf-8", "surrogatepass"), content_type=FHIR_JSON)
@@ -722,18 +910,32 @@ def test_fuzz_raw_bodies(client, raw, refused):
 
 
 RAW_QUERIES = [
-    "code=M54.9&system=" + "%ff" * 10, "code=%E2%98%83&system=" + ICD10CM, "%%%", "=", "&&&", "code",
+    "code=M54.9&system=" + "%ff" * 10,
+    "code=%E2%98%83&system=" + ICD10CM,
+    "%%%",
+    "=",
+    "&&&",
+    "code",
     "code=M54.9&system=" + ICD10CM + "&property=" + "&property=".join(["x"] * 50),
-    "coding=|", "coding=" + ICD10CM + "|", "coding=|M54.9", "code[]=M54.9", "_pretty=yes&_format=",
-    "url=" + ICD10CM + "&code=M54.9&display=%00", "url=" + ICD10CM + "&code=M54.9&abstract=",
+    "coding=|",
+    "coding=" + ICD10CM + "|",
+    "coding=|M54.9",
+    "code[]=M54.9",
+    "_pretty=yes&_format=",
+    "url=" + ICD10CM + "&code=M54.9&display=%00",
+    "url=" + ICD10CM + "&code=M54.9&abstract=",
 ]
-
 
 
 def _raw_query_cases():
     cases = []
-    paths = {"lookup": LOOKUP, "validate": VALIDATE, "instance-validate": f"{INSTANCE}/$validate-code",
-             "search": "/fhir/CodeSystem", "metadata": "/fhir/metadata"}
+    paths = {
+        "lookup": LOOKUP,
+        "validate": VALIDATE,
+        "instance-validate": f"{INSTANCE}/$validate-code",
+        "search": "/fhir/CodeSystem",
+        "metadata": "/fhir/metadata",
+    }
     for query in RAW_QUERIES:
         for name, path in paths.items():
             cases.append(pytest.param(path, query, id=f"{name}-{query[:30]}"))

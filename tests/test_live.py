@@ -13,7 +13,6 @@ import pytest
 import requests
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
-
 from helpers import FHIR_JSON, ICD10CM, PROJECT_ROOT, assert_fhir, assert_fhir_response, param, properties
 
 pytestmark = pytest.mark.live
@@ -38,23 +37,47 @@ def test_lookup_with_fhirpy(fhir):
 
 
 def test_lookup_post_with_fhirpy(fhir):
-    body = plain(fhir.execute("CodeSystem/icd10cm-2026-04/$lookup", method="post", data={
-        "resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "S52.501B"}]}))
+    body = plain(
+        fhir.execute(
+            "CodeSystem/icd10cm-2026-04/$lookup",
+            method="post",
+            data={"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "S52.501B"}]},
+        )
+    )
     assert_fhir(body, "Parameters")
     assert [p["value"] for p in properties(body, "sevenChrDef")] == ["B"]
 
 
 def test_validate_code_with_fhirpy(fhir):
-    body = plain(fhir.execute("CodeSystem/$validate-code", method="post", data={
-        "resourceType": "Parameters", "parameter": [
-            {"name": "url", "valueUri": ICD10CM}, {"name": "code", "valueCode": "M54.9"},
-            {"name": "display", "valueString": "Dorsalgia, unspecified"}]}))
+    body = plain(
+        fhir.execute(
+            "CodeSystem/$validate-code",
+            method="post",
+            data={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "url", "valueUri": ICD10CM},
+                    {"name": "code", "valueCode": "M54.9"},
+                    {"name": "display", "valueString": "Dorsalgia, unspecified"},
+                ],
+            },
+        )
+    )
     assert_fhir(body, "Parameters")
     assert param(body, "result") is True
-    body = plain(fhir.execute("CodeSystem/$validate-code", method="post", data={
-        "resourceType": "Parameters", "parameter": [
-            {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.5"}},
-            {"name": "abstract", "valueBoolean": False}]}))
+    body = plain(
+        fhir.execute(
+            "CodeSystem/$validate-code",
+            method="post",
+            data={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "M54.5"}},
+                    {"name": "abstract", "valueBoolean": False},
+                ],
+            },
+        )
+    )
     assert_fhir(body, "Parameters")
     assert param(body, "result") is False
     assert "M54.50" in param(body, "message")
@@ -92,8 +115,9 @@ def test_errors_over_http(live_server):
     assert_fhir_response(response, 405)
     big = {"resourceType": "Parameters", "parameter": [{"name": "x", "valueString": "x" * 1_100_000}]}
     assert_fhir_response(requests.post(f"{live_server}/CodeSystem/$lookup", json=big, timeout=30), 413)
-    response = requests.post(f"{live_server}/CodeSystem/$lookup", data="code=M54.9",
-                             headers={"Content-Type": "text/plain"}, timeout=10)
+    response = requests.post(
+        f"{live_server}/CodeSystem/$lookup", data="code=M54.9", headers={"Content-Type": "text/plain"}, timeout=10
+    )
     assert_fhir_response(response, 415)
     assert_fhir_response(requests.get(f"{live_server}/metadata?_format=turtle", timeout=10), 406)
 
@@ -102,8 +126,9 @@ def test_concurrent_requests(live_server):
     codes = ["M54.9", "S52.501B", "T07.XXXA", "E11.9", "Z3A.00", "C50.911", "J09.X1", "S06.1X7A"] * 4
 
     def lookup(code):
-        response = requests.get(f"{live_server}/CodeSystem/$lookup", params={"system": ICD10CM, "code": code},
-                                timeout=30)
+        response = requests.get(
+            f"{live_server}/CodeSystem/$lookup", params={"system": ICD10CM, "code": code}, timeout=30
+        )
         return code, response
 
     with ThreadPoolExecutor(8) as pool:
@@ -116,8 +141,14 @@ def test_cli_load_prints_the_counts(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICD10CM_TX_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     store = tmp_path / "store"
-    done = subprocess.run([sys.executable, "-m", "service", "load", "--store", str(store)], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "load", "--store", str(store)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "loaded ICD-10-CM 2026-04: 98,186 codes (74,719 billable), 297 blocks, 22 chapters" in done.stdout
     assert (store / "icd10cm-2026-04.sqlite").is_file()
@@ -126,9 +157,14 @@ def test_cli_load_prints_the_counts(tmp_path):
 def test_cli_load_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICD10CM_TX_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-m", "service", "load", str(tmp_path / "missing.xml"), "--store",
-                           str(tmp_path / "store")], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "load", str(tmp_path / "missing.xml"), "--store", str(tmp_path / "store")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "missing.xml" in done.stderr
 
@@ -137,12 +173,21 @@ def test_xml_and_the_protocol_over_http(live_server):
     """Through the real server: XML both ways, gzip, ETag and 304, the request id, CORS."""
     from fhir.resources.R4B.parameters import Parameters
 
-    body = ('<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="url"/>'
-            '<valueUri value="http://hl7.org/fhir/sid/icd-10-cm"/></parameter>'
-            '<parameter><name value="code"/><valueCode value="M54.5"/></parameter></Parameters>')
-    response = requests.post(f"{live_server}/CodeSystem/$validate-code", data=body, timeout=10,
-                             headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml",
-                                      "X-Request-Id": "live-xml-1"})
+    body = (
+        '<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="url"/>'
+        '<valueUri value="http://hl7.org/fhir/sid/icd-10-cm"/></parameter>'
+        '<parameter><name value="code"/><valueCode value="M54.5"/></parameter></Parameters>'
+    )
+    response = requests.post(
+        f"{live_server}/CodeSystem/$validate-code",
+        data=body,
+        timeout=10,
+        headers={
+            "Content-Type": "application/fhir+xml",
+            "Accept": "application/fhir+xml",
+            "X-Request-Id": "live-xml-1",
+        },
+    )
     assert response.status_code == 200 and response.headers["X-Request-Id"] == "live-xml-1"
     answer = Parameters.model_validate_xml(response.content)
     assert any(p.name == "result" for p in answer.parameter)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers import ICD10CM
 
 from service.errors import LoadError
 from service.loaders.load import load
@@ -19,14 +20,13 @@ from service.store.build import build_release
 from service.store.reader import Release, open_store
 from service.terminology.engine import TerminologyEngine
 
-from helpers import ICD10CM
-
 
 def compact(code: str) -> str:
     return code.replace(".", "")
 
 
 # ------------------------------------------------------------------------------------------- counts
+
 
 def test_counts(tabular):
     codes = tabular.codes
@@ -52,12 +52,12 @@ def test_headers_are_exactly_the_codes_with_children(tabular):
     # 10,538 with children in the XML, 12,929 XML leaves that need a 7th character.
     needing_seventh = [c for c in headers if c.seventh is not None]
     assert len(needing_seventh) == 12_929
-    assert all(codes[child].seventh and codes[child].parent == c.code
-               for c in needing_seventh for child in c.children)
+    assert all(codes[child].seventh and codes[child].parent == c.code for c in needing_seventh for child in c.children)
     assert len(headers) - len(needing_seventh) == 10_538
 
 
 # ---------------------------------------------------------------------------- the CDC code list
+
 
 @pytest.fixture(scope="module")
 def code_list() -> list[str]:
@@ -87,6 +87,7 @@ def test_codes_equal_the_cdc_code_list(tabular, code_list):
 
 # ----------------------------------------------------------------- 7th characters and placeholders
 
+
 def test_s06_exception(tabular):
     codes = tabular.codes
     assert "S06.1X7A" in codes and codes["S06.1X7A"].billable
@@ -97,8 +98,9 @@ def test_s06_exception(tabular):
     assert codes["S06.1X8"].children == ["S06.1X8A"]
     assert not codes["S06.1X7"].billable
     # The rule is applied to every S06 code with 6th character 7 or 8, and nowhere else.
-    s06 = [c for c in codes.values() if c.code.startswith("S06.") and c.seventh is not None
-           and len(compact(c.code)) == 6]
+    s06 = [
+        c for c in codes.values() if c.code.startswith("S06.") and c.seventh is not None and len(compact(c.code)) == 6
+    ]
     s06_7_8 = [c for c in s06 if compact(c.code)[5] in "78"]
     assert len(s06_7_8) * 2 == 76  # D and S dropped from each: 76 codes not generated
     assert all(c.seventh == "A" and c.children == [c.code + "A"] for c in s06_7_8)
@@ -118,13 +120,16 @@ def test_t07_category_takes_a_7th_character(tabular):
     assert codes["T07.XXXA"].display == "Unspecified multiple injuries, initial encounter"
 
 
-@pytest.mark.parametrize("code, parent", [
-    ("S00.00XA", "S00.00"),   # padding X added by the 7th-character expansion
-    ("J09.X1", "J09.X"),      # placeholder subtree at the 4th character
-    ("M01.X11", "M01.X1"),
-    ("T36.0X1A", "T36.0X1"),  # placeholder at the 5th character, then a 7th character
-    ("H21.1X1", "H21.1X"),
-])
+@pytest.mark.parametrize(
+    "code, parent",
+    [
+        ("S00.00XA", "S00.00"),  # padding X added by the 7th-character expansion
+        ("J09.X1", "J09.X"),  # placeholder subtree at the 4th character
+        ("M01.X11", "M01.X1"),
+        ("T36.0X1A", "T36.0X1"),  # placeholder at the 5th character, then a 7th character
+        ("H21.1X1", "H21.1X"),
+    ],
+)
 def test_placeholder_codes_exist(tabular, code, parent):
     assert tabular.codes[code].parent == parent
     assert tabular.codes[code].billable
@@ -143,8 +148,9 @@ def test_x_after_the_first_character_is_always_a_placeholder(tabular):
         if "X" not in body:
             continue
         generated = code.seventh is not None and not code.children and len(compact(code.code)) == 7
-        in_placeholder_subtree = any(tabular.codes[a].placeholder for a in _ancestors(tabular, code.code)) \
-            or code.placeholder
+        in_placeholder_subtree = (
+            any(tabular.codes[a].placeholder for a in _ancestors(tabular, code.code)) or code.placeholder
+        )
         assert generated or in_placeholder_subtree, code.code
 
 
@@ -159,8 +165,11 @@ def _ancestors(tabular, code: str) -> list[str]:
 
 def test_generated_codes_hang_under_their_six_character_base(tabular):
     codes = tabular.codes
-    generated = [c for c in codes.values() if c.seventh_owner and len(c.seventh or "") == 1 and not c.children
-                 and len(compact(c.code)) == 7]
+    generated = [
+        c
+        for c in codes.values()
+        if c.seventh_owner and len(c.seventh or "") == 1 and not c.children and len(compact(c.code)) == 7
+    ]
     assert len(generated) == 51_305
     for code in generated:
         base = codes[code.parent]
@@ -249,6 +258,7 @@ def test_seventh_character_inclusion_terms_follow_their_character(tabular):
 
 # ------------------------------------------------------------------------------------------ blocks
 
+
 def test_super_blocks_are_nested_innermost_first(tabular):
     codes = tabular.codes
     assert codes["M54"].blocks == ["M50-M54", "M40-M54"]
@@ -266,13 +276,24 @@ def test_block_chains_are_nested_ranges_of_one_chapter(tabular):
         # The innermost block holds the category (C4A sits in C43-C44: no plain string range test).
         assert code.code[:3] in (chain[0].first, chain[0].last) or chain[0].first < code.code[:3], code.code
         assert all(b.chapter == code.chapter for b in chain), code.code
-        for inner, outer in zip(chain, chain[1:]):
+        for inner, outer in zip(chain, chain[1:], strict=False):
             assert outer.first <= inner.first and inner.last <= outer.last, (code.code, code.blocks)
     holding = {code.blocks[0] for code in tabular.codes.values()}
     assert len(holding) == 285
     assert set(blocks) - holding == {
-        "C00-C75", "C00-C96", "M00-M25", "M40-M54", "M60-M79", "M80-M94", "T07-T88", "T20-T32",
-        "V00-V99", "V00-X58", "W00-X58", "Y62-Y84"}
+        "C00-C75",
+        "C00-C96",
+        "M00-M25",
+        "M40-M54",
+        "M60-M79",
+        "M80-M94",
+        "T07-T88",
+        "T20-T32",
+        "V00-V99",
+        "V00-X58",
+        "W00-X58",
+        "Y62-Y84",
+    }
 
 
 def test_chapters(tabular):
@@ -286,28 +307,34 @@ def test_chapters(tabular):
 
 # -------------------------------------------------------------------------------------- references
 
-@pytest.mark.parametrize("text, expected", [
-    ("discitis NOS (M46.4-)", ["M46.4-"]),
-    ("neoplasms (C00-C96)", ["C00-C96"]),
-    ("alcohol related disorders (F10.-)", ["F10-"]),
-    ("Code also any associated intracranial injury, subcategories S06.1- to S06.6-", ["S06.1-S06.6"]),
-    ("(S06.1- to S06.6-)", ["S06.1-S06.6"]),
-    ("infection and inflammatory reaction due to prosthesis (T82.84, T83.84, T84.84, T85.84-)",
-     ["T82.84", "T83.84", "T84.84", "T85.84-"]),
-    ("underdosing of drugs (T36-T50 with fifth or sixth character 5)", ["T36-T50"]),
-    ("hypervolemia (E87.8}", ["E87.8"]),
-    ("vitamin B12 deficiency (D51.-)", ["D51-"]),
-    ("psychogenic dorsalgia (F45.41)", ["F45.41"]),
-    ("complications of pregnancy, childbirth and the puerperium (O00-O9A)", ["O00-O9A"]),
-    ("weeks of gestation (Z3A.-)", ["Z3A-"]),
-    ("use additional code for insulin use Z79.4", ["Z79.4"]),
-    ("fracture (S72.0-, S72.1-)", ["S72.0-", "S72.1-"]),
-    ("(A00.0-A00.9)", ["A00.0-A00.9"]),
-    ("duplicate (F45.41) and again (F45.41)", ["F45.41"]),
-    ("current injury - see injury of spine by body region", []),
-    ("category B12 and vitamin B12, type 2 diabetes", []),
-    ("", []),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("discitis NOS (M46.4-)", ["M46.4-"]),
+        ("neoplasms (C00-C96)", ["C00-C96"]),
+        ("alcohol related disorders (F10.-)", ["F10-"]),
+        ("Code also any associated intracranial injury, subcategories S06.1- to S06.6-", ["S06.1-S06.6"]),
+        ("(S06.1- to S06.6-)", ["S06.1-S06.6"]),
+        (
+            "infection and inflammatory reaction due to prosthesis (T82.84, T83.84, T84.84, T85.84-)",
+            ["T82.84", "T83.84", "T84.84", "T85.84-"],
+        ),
+        ("underdosing of drugs (T36-T50 with fifth or sixth character 5)", ["T36-T50"]),
+        ("hypervolemia (E87.8}", ["E87.8"]),
+        ("vitamin B12 deficiency (D51.-)", ["D51-"]),
+        ("psychogenic dorsalgia (F45.41)", ["F45.41"]),
+        ("complications of pregnancy, childbirth and the puerperium (O00-O9A)", ["O00-O9A"]),
+        ("weeks of gestation (Z3A.-)", ["Z3A-"]),
+        ("use additional code for insulin use Z79.4", ["Z79.4"]),
+        ("fracture (S72.0-, S72.1-)", ["S72.0-", "S72.1-"]),
+        ("(A00.0-A00.9)", ["A00.0-A00.9"]),
+        ("duplicate (F45.41) and again (F45.41)", ["F45.41"]),
+        ("current injury - see injury of spine by body region", []),
+        ("category B12 and vitamin B12, type 2 diabetes", []),
+        ("", []),
+    ],
+)
 def test_parse_references(text, expected):
     assert parse_references(text) == expected
 
@@ -319,7 +346,7 @@ def test_every_reference_in_the_release_resolves(tabular):
     lasts = {b.last for b in blocks.values()}
     # Genuine typos of the April 2026 tabular (not parser errors):
     known_typos = {
-        ("F02", "G31.90"),       # "other frontotemporal neurocognitive disorder (G31.90)": the code is G31.9
+        ("F02", "G31.90"),  # "other frontotemporal neurocognitive disorder (G31.90)": the code is G31.9
         ("R10.85", "R10.1-R10.4"),  # "localized abdominal pain (R10.1-R10.4-)": there is no R10.4
     }
     owners = [(f"chapter {c.number}", c.notes) for c in tabular.chapters.values()]
@@ -353,6 +380,7 @@ def test_references_are_kept_on_cross_reference_notes_only(tabular):
 
 
 # ----------------------------------------------------------------------------------------- sources
+
 
 def test_load_from_a_cdc_zip(tmp_path):
     archive = tmp_path / "icd10cm-table-index-April-2026.zip"
@@ -392,13 +420,19 @@ def test_version_and_effective_override(tmp_path, october_xml):
     assert (release.version, release.effective, release.meta["fiscal_year"]) == ("2025-04", "2025-04-15", "2025")
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("broken_tabular.xml", b"<ICD10CM.tabular><version>2026</version><chapter>", "broken_tabular.xml"),
-    ("other_tabular.xml", b"<ICD10CM.index><version>2026</version></ICD10CM.index>", "other_tabular.xml"),
-    ("noversion_tabular.xml", b"<ICD10CM.tabular><version>twenty</version></ICD10CM.tabular>",
-     "noversion_tabular.xml"),
-    ("empty_tabular.xml", b"", "empty_tabular.xml"),
-])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("broken_tabular.xml", b"<ICD10CM.tabular><version>2026</version><chapter>", "broken_tabular.xml"),
+        ("other_tabular.xml", b"<ICD10CM.index><version>2026</version></ICD10CM.index>", "other_tabular.xml"),
+        (
+            "noversion_tabular.xml",
+            b"<ICD10CM.tabular><version>twenty</version></ICD10CM.tabular>",
+            "noversion_tabular.xml",
+        ),
+        ("empty_tabular.xml", b"", "empty_tabular.xml"),
+    ],
+)
 def test_bad_xml_gives_a_load_error_naming_the_file(tmp_path, name, data, message):
     path = tmp_path / name
     path.write_bytes(data)
@@ -423,22 +457,31 @@ def test_missing_source_and_bad_zip(tmp_path):
         read_source(archive)
 
 
-@pytest.mark.parametrize("name, version, effective, expected", [
-    ("icd10cm_tabular_2026.xml", None, None, ("2026", "2025-10-01")),
-    ("icd10cm-tabular-April-2026.xml", None, None, ("2026-04", "2026-04-01")),
-    ("icd10cm_tabular_2026.xml", "2026-04", None, ("2026-04", "2026-04-01")),
-    ("icd10cm-tabular-April-2026.xml", "2027", None, ("2027", "2026-10-01")),
-    ("icd10cm_tabular_2026.xml", None, "2025-11-01", ("2026", "2025-11-01")),
-])
+@pytest.mark.parametrize(
+    "name, version, effective, expected",
+    [
+        ("icd10cm_tabular_2026.xml", None, None, ("2026", "2025-10-01")),
+        ("icd10cm-tabular-April-2026.xml", None, None, ("2026-04", "2026-04-01")),
+        ("icd10cm_tabular_2026.xml", "2026-04", None, ("2026-04", "2026-04-01")),
+        ("icd10cm-tabular-April-2026.xml", "2027", None, ("2027", "2026-10-01")),
+        ("icd10cm_tabular_2026.xml", None, "2025-11-01", ("2026", "2025-11-01")),
+    ],
+)
 def test_release_labels(name, version, effective, expected):
     label = label_release("2026", ReleaseSource(name, b"", name), version, effective)
     assert (label.version, label.effective) == expected
 
 
-@pytest.mark.parametrize("fiscal_year, version, effective", [
-    ("", None, None), ("FY26", None, None), ("2026", "v1", None), ("2026", "2026-10", None),
-    ("2026", None, "1 April 2026"),
-])
+@pytest.mark.parametrize(
+    "fiscal_year, version, effective",
+    [
+        ("", None, None),
+        ("FY26", None, None),
+        ("2026", "v1", None),
+        ("2026", "2026-10", None),
+        ("2026", None, "1 April 2026"),
+    ],
+)
 def test_bad_release_labels(fiscal_year, version, effective):
     with pytest.raises(LoadError):
         label_release(fiscal_year, ReleaseSource("x_tabular.xml", b"", "x_tabular.xml"), version, effective)
@@ -454,6 +497,7 @@ def test_cli_load_error_exit_code(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------------- store
+
 
 def test_rebuilding_a_release_does_not_disturb_an_open_one(tmp_path, store_dir, tabular):
     [original] = store_dir.glob("icd10cm-2026-04.sqlite")

@@ -16,14 +16,18 @@ from service.loaders.references import parse_references
 from service.terminology.codes import normalize_code
 
 # ICD-10-CM code shapes: a letter, a digit, a digit or letter, then up to four more characters.
-codes = st.builds(lambda a, b, c, rest: a + b + c + ("." + rest if rest else ""),
-                  st.sampled_from(string.ascii_uppercase), st.sampled_from(string.digits),
-                  st.sampled_from(string.digits + string.ascii_uppercase),
-                  st.text(alphabet=string.digits + "XABCDGHJKPS", max_size=4))
+codes = st.builds(
+    lambda a, b, c, rest: a + b + c + ("." + rest if rest else ""),
+    st.sampled_from(string.ascii_uppercase),
+    st.sampled_from(string.digits),
+    st.sampled_from(string.digits + string.ascii_uppercase),
+    st.text(alphabet=string.digits + "XABCDGHJKPS", max_size=4),
+)
 _SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # ------------------------------------------------------------------------------------ normalizer
+
 
 @_SETTINGS
 @given(codes, st.sampled_from(["", " ", "\t"]), st.booleans(), st.booleans())
@@ -43,6 +47,7 @@ def test_normalize_is_idempotent_and_never_fails(text):
 
 # ------------------------------------------------------------------------------------ note parser
 
+
 @_SETTINGS
 @given(st.lists(codes.filter(lambda c: "." in c), min_size=1, max_size=4), st.sampled_from(["", "-"]))
 def test_codes_in_parentheses_are_found_in_order(cited, dash):
@@ -55,8 +60,9 @@ def test_codes_in_parentheses_are_found_in_order(cited, dash):
 @given(st.text(max_size=200))
 def test_any_text_gives_well_formed_references(text):
     for reference in parse_references(text):
-        assert re.fullmatch(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{0,4})?(-|-[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{0,4})?)?",
-                            reference), reference
+        assert re.fullmatch(
+            r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{0,4})?(-|-[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{0,4})?)?", reference
+        ), reference
 
 
 @_SETTINGS
@@ -67,18 +73,42 @@ def test_words_are_not_taken_for_codes(text):
 
 # ------------------------------------------------------------------------------------ binder
 
-names = st.sampled_from(["code", "system", "version", "coding", "date", "property", "guidance", "displayLanguage",
-                         "unknown", "_format", "count"])
-values = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none(),
-                   st.dictionaries(st.sampled_from(["system", "code", "version", "display", "x"]),
-                                   st.one_of(st.text(max_size=10), st.integers()), max_size=4),
-                   st.lists(st.text(max_size=5), max_size=3))
+names = st.sampled_from(
+    [
+        "code",
+        "system",
+        "version",
+        "coding",
+        "date",
+        "property",
+        "guidance",
+        "displayLanguage",
+        "unknown",
+        "_format",
+        "count",
+    ]
+)
+values = st.one_of(
+    st.text(max_size=30),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(["system", "code", "version", "display", "x"]),
+        st.one_of(st.text(max_size=10), st.integers()),
+        max_size=4,
+    ),
+    st.lists(st.text(max_size=5), max_size=3),
+)
 
 
 @_SETTINGS
-@given(st.dictionaries(names, st.lists(values, min_size=1, max_size=3), max_size=6),
-       st.sampled_from([params.LOOKUP, params.CODESYSTEM_VALIDATE_CODE, params.VALUESET_VALIDATE_CODE,
-                        params.EXPAND, params.SUBSUMES]))
+@given(
+    st.dictionaries(names, st.lists(values, min_size=1, max_size=3), max_size=6),
+    st.sampled_from(
+        [params.LOOKUP, params.CODESYSTEM_VALIDATE_CODE, params.VALUESET_VALIDATE_CODE, params.EXPAND, params.SUBSUMES]
+    ),
+)
 def test_the_binder_binds_or_says_why(flat, schema):
     """Whatever a client sends, binding gives known parameters or a 400 that names the problem."""
     try:
@@ -87,7 +117,7 @@ def test_the_binder_binds_or_says_why(flat, schema):
         assert error.status == 400 and error.message.startswith("Invalid parameter: ")
         return
     assert set(bound) <= set(schema.by_name)
-    for name, value in bound.items():
+    for name, _value in bound.items():
         if name not in schema.repeatable:
             assert len(flat[name]) == 1
 
@@ -106,15 +136,19 @@ def test_any_query_string_parses_or_is_refused(query):
 # ------------------------------------------------------------------------------------ XML
 
 strings = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
-codings = st.fixed_dictionaries({"code": strings}, optional={"system": strings, "display": strings,
-                                                            "userSelected": st.booleans()})
+codings = st.fixed_dictionaries(
+    {"code": strings}, optional={"system": strings, "display": strings, "userSelected": st.booleans()}
+)
 parameters = st.recursive(
-    st.one_of(st.fixed_dictionaries({"name": strings, "valueString": strings}),
-              st.fixed_dictionaries({"name": strings, "valueInteger": st.integers(-2**31, 2**31 - 1)}),
-              st.fixed_dictionaries({"name": strings, "valueBoolean": st.booleans()}),
-              st.fixed_dictionaries({"name": strings, "valueCoding": codings})),
+    st.one_of(
+        st.fixed_dictionaries({"name": strings, "valueString": strings}),
+        st.fixed_dictionaries({"name": strings, "valueInteger": st.integers(-(2**31), 2**31 - 1)}),
+        st.fixed_dictionaries({"name": strings, "valueBoolean": st.booleans()}),
+        st.fixed_dictionaries({"name": strings, "valueCoding": codings}),
+    ),
     lambda children: st.fixed_dictionaries({"name": strings, "part": st.lists(children, min_size=1, max_size=3)}),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @_SETTINGS

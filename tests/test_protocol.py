@@ -8,7 +8,6 @@ import logging
 
 import orjson
 import pytest
-
 from helpers import assert_fhir
 
 LOOKUP = "/fhir/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=M54.9"
@@ -34,9 +33,14 @@ def test_cors_for_browser_apps(client):
     response = client.get(LOOKUP, headers={"Origin": "https://app.example.org"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
-    preflight = client.options("/fhir/ValueSet/$expand", headers={
-        "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Content-Type"})
+    preflight = client.options(
+        "/fhir/ValueSet/$expand",
+        headers={
+            "Origin": "https://app.example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
+    )
     assert preflight.status_code == 204
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type"
@@ -51,9 +55,19 @@ def test_etag_and_304(client):
     other = client.get(LOOKUP.replace("M54.9", "M54.5"), headers={"If-None-Match": etag})
     assert other.status_code == 200 and other.headers["ETag"] != etag
     assert client.get(LOOKUP, headers={"Accept-Language": "de"}).headers["ETag"] != etag
-    assert "ETag" not in client.post("/fhir/CodeSystem/$lookup", json={"resourceType": "Parameters", "parameter": [
-        {"name": "system", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"},
-        {"name": "code", "valueCode": "M54.9"}]}).headers
+    assert (
+        "ETag"
+        not in client.post(
+            "/fhir/CodeSystem/$lookup",
+            json={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "system", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"},
+                    {"name": "code", "valueCode": "M54.9"},
+                ],
+            },
+        ).headers
+    )
     assert "ETag" not in client.get("/fhir/CodeSystem/$lookup?system=x&code=y").headers  # errors are not cached
 
 
@@ -67,11 +81,25 @@ def test_gzip_when_asked(client):
     assert "Content-Encoding" not in small.headers
 
 
-@pytest.mark.parametrize("accept_encoding, zipped", [
-    ("gzip", True), ("gzip, deflate, br", True), ("GZIP;q=0.5", True), ("*", True), ("x-gzip", True),
-    ("gzip;q=0", False), ("gzip;q=0.000", False), ("*;q=0", False), ("identity", False), ("br", False),
-    ("deflate, gzip;q=0", False), ("*, gzip;q=0", False), ("", False), ("identity;q=1, *;q=0", False),
-])
+@pytest.mark.parametrize(
+    "accept_encoding, zipped",
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("GZIP;q=0.5", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("*;q=0", False),
+        ("identity", False),
+        ("br", False),
+        ("deflate, gzip;q=0", False),
+        ("*, gzip;q=0", False),
+        ("", False),
+        ("identity;q=1, *;q=0", False),
+    ],
+)
 def test_gzip_only_where_accept_encoding_allows_it(client, accept_encoding, zipped):
     for _ in range(2):  # computed, then from the answer cache
         response = client.get(LOOKUP, headers={"Accept-Encoding": accept_encoding})

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 SUITES = PROJECT_ROOT.parent / "shared" / "tx-ecosystem"
@@ -31,8 +30,10 @@ def require_suites(suites: Path) -> None:
     """Skip without the suites, except under CI, which must run them: there a missing suite is a broken
     checkout, not a pass."""
     if not (suites / "run.py").exists():
-        where = (f"HL7's terminology ecosystem suites are not at {suites}: they come with the project's shared "
-                 "folder (shared/tx-ecosystem, beside this clone); see docs/general.md")
+        where = (
+            f"HL7's terminology ecosystem suites are not at {suites}: they come with the project's shared "
+            "folder (shared/tx-ecosystem, beside this clone); see docs/general.md"
+        )
         if os.environ.get("CI"):
             pytest.fail(where)
         pytest.skip(where)
@@ -49,8 +50,12 @@ def test_a_missing_suite_fails_under_ci_and_is_skipped_elsewhere(tmp_path, monke
 
 def test_tx_ecosystem_suites(live_server, tmp_path):
     require_suites(SUITES)
-    run = subprocess.run([sys.executable, str(SUITES / "run.py"), live_server, "--tests", str(SUITES / "tests"),
-                          "-o", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, str(SUITES / "run.py"), live_server, "--tests", str(SUITES / "tests"), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     results_file = tmp_path / "test-results.json"
     assert results_file.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads(results_file.read_text())["results"]

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
-
 from helpers import ICD10CM, assert_fhir_response, properties
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -48,11 +47,15 @@ def lookup(client, code: str) -> dict:
 
 
 def code_links(document) -> list[str]:
-    return [urlsplit(href).path.removeprefix("/codes/") for href in document.xpath(".//a/@href")
-            if href.startswith("/codes/")]
+    return [
+        urlsplit(href).path.removeprefix("/codes/")
+        for href in document.xpath(".//a/@href")
+        if href.startswith("/codes/")
+    ]
 
 
 # ------------------------------------------------------------------------------------------ code page
+
 
 def test_the_code_page_shows_every_section_of_the_lookup(client):
     document = page(client, "/codes/M54.9")
@@ -62,11 +65,22 @@ def test_the_code_page_shows_every_section_of_the_lookup(client):
         "Status": "Billable: valid on a claim",
         "Chapter": "13: Diseases of the musculoskeletal system and connective tissue (M00-M99)",
         "Block": "Other dorsopathies (M50-M54), within Dorsopathies (M40-M54)",
-        "Region": "Spine", "Related procedure codes": "none listed", "Release": "ICD-10-CM 2026-04",
-        "For software": "This answer as FHIR JSON"}
-    sections = {"documentation": "documentation", "pitfalls": "pitfall", "clinical-context": "clinicalContext",
-                "rules": "rule", "siblings": "sibling", "more-specific": "moreSpecific", "faq": "faq",
-                "scribe": "scribe", "sources": "source"}
+        "Region": "Spine",
+        "Related procedure codes": "none listed",
+        "Release": "ICD-10-CM 2026-04",
+        "For software": "This answer as FHIR JSON",
+    }
+    sections = {
+        "documentation": "documentation",
+        "pitfalls": "pitfall",
+        "clinical-context": "clinicalContext",
+        "rules": "rule",
+        "siblings": "sibling",
+        "more-specific": "moreSpecific",
+        "faq": "faq",
+        "scribe": "scribe",
+        "sources": "source",
+    }
     for section_id, prop in sections.items():
         shown = section(document, section_id)
         entries = properties(answer, prop)
@@ -162,17 +176,20 @@ def test_a_redirect_at_a_fhir_url_is_one_no_shared_cache_keeps(client):
     assert fhir.status_code == 200 and fhir.headers["Content-Type"].startswith("application/fhir+json")
 
 
-@pytest.mark.parametrize("code, status, expected", [
-    ("M54.9" + "9" * 3000, 404, ["M54.9"]),  # long input costs no more than a code
-    ("M54.99", 404, ["M54.9", "M54.5"]),  # nearest code and those beside it
-    ("T45.01A", 404, ["T45.0X1A"]),  # the missing placeholder X
-    ("QQQ", 404, []),
-])
+@pytest.mark.parametrize(
+    "code, status, expected",
+    [
+        ("M54.9" + "9" * 3000, 404, ["M54.9"]),  # long input costs no more than a code
+        ("M54.99", 404, ["M54.9", "M54.5"]),  # nearest code and those beside it
+        ("T45.01A", 404, ["T45.0X1A"]),  # the missing placeholder X
+        ("QQQ", 404, []),
+    ],
+)
 def test_an_unknown_code_gets_a_404_page_with_suggestions(client, code, status, expected):
     document = page(client, f"/codes/{code}", status)
     assert "is not an ICD-10-CM code" in text(document.find(".//h1"))
     suggested = code_links(document.get_element_by_id("suggestions")) if expected else []
-    assert suggested[:len(expected)] == expected or set(expected) <= set(suggested)
+    assert suggested[: len(expected)] == expected or set(expected) <= set(suggested)
 
 
 def test_an_unknown_release_gets_a_404_page(client):
@@ -188,10 +205,12 @@ def test_text_is_escaped(client):
 
 # ------------------------------------------------------------------------------------------ search
 
+
 def test_search_lists_codes_as_links_like_expand(client):
     document = page(client, "/search?q=low+back+pain")
-    expansion = assert_fhir_response(client.get(
-        f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain&count=50"), 200, "ValueSet")
+    expansion = assert_fhir_response(
+        client.get(f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain&count=50"), 200, "ValueSet"
+    )
     expected = [c["code"] for c in expansion["expansion"]["contains"]]
     assert code_links(document.find_class("results")[0]) == expected
     assert "M54.50" in expected
@@ -222,24 +241,33 @@ def test_the_home_page_explains_and_searches(client):
 
 # ------------------------------------------------------------------------------------ FHIR URLs
 
+
 def test_a_browser_on_a_fhir_url_gets_the_page(client):
     url = LOOKUP + "M54.9"
     response = client.get(url, headers={"Accept": BROWSER_ACCEPT})
     assert response.headers["Content-Type"].startswith("text/html")
     assert "Accept" in response.headers["Vary"]
     assert response.get_data() == client.get("/codes/M54.9").get_data()
-    validate = client.get(f"/fhir/CodeSystem/$validate-code?system={ICD10CM}&code=S32.009A",
-                          headers={"Accept": BROWSER_ACCEPT})
+    validate = client.get(
+        f"/fhir/CodeSystem/$validate-code?system={ICD10CM}&code=S32.009A", headers={"Accept": BROWSER_ACCEPT}
+    )
     assert "S32.009A" in text(lxml.html.fromstring(validate.get_data(as_text=True)).find(".//h1"))
-    search = client.get(f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain",
-                        headers={"Accept": BROWSER_ACCEPT})
+    search = client.get(
+        f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter=low back pain", headers={"Accept": BROWSER_ACCEPT}
+    )
     assert search.get_data() == client.get("/search?q=low+back+pain").get_data()
 
 
-@pytest.mark.parametrize("headers, query", [
-    ({"Accept": "application/fhir+json"}, ""), ({"Accept": "*/*"}, ""), ({}, ""),
-    ({"Accept": BROWSER_ACCEPT}, "&_format=json"), ({"Accept": "text/html;q=0.5, application/json"}, ""),
-])
+@pytest.mark.parametrize(
+    "headers, query",
+    [
+        ({"Accept": "application/fhir+json"}, ""),
+        ({"Accept": "*/*"}, ""),
+        ({}, ""),
+        ({"Accept": BROWSER_ACCEPT}, "&_format=json"),
+        ({"Accept": "text/html;q=0.5, application/json"}, ""),
+    ],
+)
 def test_fhir_clients_still_get_fhir(client, headers, query):
     assert_fhir_response(client.get(LOOKUP + "M54.9" + query, headers=headers), 200, "Parameters")
 
@@ -264,6 +292,7 @@ def test_pages_are_kept_and_cached_like_answers(app):
 
 # ----------------------------------------------------------------------------------- blocks, security
 
+
 def test_a_block_page_lists_its_categories_and_its_place(client):
     document = page(client, "/blocks/M50-M54")
     assert text(document.find(".//h1")) == "M50-M54 Other dorsopathies"
@@ -277,11 +306,19 @@ def test_a_block_page_lists_its_categories_and_its_place(client):
 
 def test_a_range_in_text_is_one_link_to_its_block_and_a_code_the_code_page():
     from service.web.view import link_codes
+
     blocks = {"M50-M54", "T36-T50"}
-    html = str(link_codes("Excludes1: disorders (M50-M54), S00-T88 and M54.5", lambda code: True,
-                          lambda code: f"/codes/{code}", lambda block: f"/blocks/{block}" if block in blocks else None))
-    assert html == ('Excludes1: disorders (<a href="/blocks/M50-M54">M50-M54</a>), S00-T88 and '
-                    '<a href="/codes/M54.5">M54.5</a>')
+    html = str(
+        link_codes(
+            "Excludes1: disorders (M50-M54), S00-T88 and M54.5",
+            lambda code: True,
+            lambda code: f"/codes/{code}",
+            lambda block: f"/blocks/{block}" if block in blocks else None,
+        )
+    )
+    assert html == (
+        'Excludes1: disorders (<a href="/blocks/M50-M54">M50-M54</a>), S00-T88 and <a href="/codes/M54.5">M54.5</a>'
+    )
 
 
 def test_the_code_page_links_its_blocks(client):
@@ -289,11 +326,13 @@ def test_the_code_page_links_its_blocks(client):
     assert {"/blocks/M50-M54", "/blocks/M40-M54"} <= set(document.xpath(".//a/@href"))
 
 
-@pytest.mark.parametrize("path", ["/", "/codes/M54.9", "/codes/M54.99", "/search?q=sciatica", "/blocks/M50-M54",
-                                  "/blocks/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/codes/M54.9", "/codes/M54.99", "/search?q=sciatica", "/blocks/M50-M54", "/blocks/nope"]
+)
 def test_pages_carry_the_security_headers_and_a_policy_that_fits_them(client, path):
     import base64
     import hashlib
+
     client.get(path)
     response = client.get(path)  # the second from the answer cache, for the pages it keeps
     headers = response.headers

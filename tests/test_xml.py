@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
-
 from helpers import FHIR_JSON, assert_fhir, assert_fhir_response
+
 from service.http import fhir_xml
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -75,20 +75,35 @@ def test_every_answer_in_xml_says_what_json_says(client, url):
     assert _stable(fhir_xml.loads(as_xml.get_data())) == _stable(expected)
 
 
-@pytest.mark.parametrize("asked", [
-    {"query": "_format=xml"}, {"query": "_format=application/fhir%2Bxml"}, {"query": "_format=text/xml"},
-    {"headers": {"Accept": "application/fhir+xml"}}, {"headers": {"Accept": "application/xml"}},
-    {"headers": {"Accept": "application/fhir+xml, application/fhir+json;q=0.5"}},
-    {"headers": {"Accept": "application/fhir+json;q=0.2, application/fhir+xml;q=0.9"}},
-])
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"query": "_format=xml"},
+        {"query": "_format=application/fhir%2Bxml"},
+        {"query": "_format=text/xml"},
+        {"headers": {"Accept": "application/fhir+xml"}},
+        {"headers": {"Accept": "application/xml"}},
+        {"headers": {"Accept": "application/fhir+xml, application/fhir+json;q=0.5"}},
+        {"headers": {"Accept": "application/fhir+json;q=0.2, application/fhir+xml;q=0.9"}},
+    ],
+)
 def test_ways_of_asking_for_xml(client, asked):
     response = client.get(f"/fhir/metadata?{asked.get('query', '')}", headers=asked.get("headers", {}))
     assert response.status_code == 200
     assert b"<CapabilityStatement" in _xml(response)
 
 
-@pytest.mark.parametrize("accept", ["application/fhir+json", "*/*", "application/fhir+xml;q=0.5, */*",
-                                    "application/fhir+json, application/fhir+xml", "text/html", ""])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/fhir+json",
+        "*/*",
+        "application/fhir+xml;q=0.5, */*",
+        "application/fhir+json, application/fhir+xml",
+        "text/html",
+        "",
+    ],
+)
 def test_json_otherwise(client, accept):
     response = client.get("/fhir/metadata", headers={"Accept": accept} if accept else {})
     assert_fhir_response(response, 200, "CapabilityStatement")
@@ -151,13 +166,18 @@ def test_an_xml_body_with_a_resource_inside(client):
 
 
 def test_primitive_extensions_and_ids_survive_a_round_trip():
-    resource = {"resourceType": "CodeSystem", "id": "x", "status": "active", "content": "complete",
-                "_status": {"id": "s1", "extension": [{"url": "http://e.org/a", "valueBoolean": False}]},
-                "concept": [{"id": "c1", "code": "a", "designation": [{"value": "<b> & \"quoted\"\nline"}]}],
-                "count": 3, "caseSensitive": True,
-                "property": [{"code": "p", "type": "decimal"}],
-                "text": {"status": "generated",
-                         "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>a &amp; b</p></div>'}}
+    resource = {
+        "resourceType": "CodeSystem",
+        "id": "x",
+        "status": "active",
+        "content": "complete",
+        "_status": {"id": "s1", "extension": [{"url": "http://e.org/a", "valueBoolean": False}]},
+        "concept": [{"id": "c1", "code": "a", "designation": [{"value": '<b> & "quoted"\nline'}]}],
+        "count": 3,
+        "caseSensitive": True,
+        "property": [{"code": "p", "type": "decimal"}],
+        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>a &amp; b</p></div>'},
+    }
     assert fhir_xml.loads(fhir_xml.dumps(resource)) == resource
     assert_fhir(resource, "CodeSystem")
     get_fhir_model_class("CodeSystem").model_validate_xml(fhir_xml.dumps(resource))
@@ -169,17 +189,23 @@ _BOMB = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;">]><Parameters xmlns="http://hl7.org/fhir">&lol3;</Parameters>"""
 
 
-@pytest.mark.parametrize("body, says", [
-    (_XXE, "DTD"),
-    (_BOMB, "DTD"),
-    (b"<Parameters xmlns='http://hl7.org/fhir'><parameter>", "well-formed"),
-    (b"<Parameters><parameter><name value='code'/></parameter></Parameters>", "namespace"),
-    (b"<Parameters xmlns='http://hl7.org/fhir'><bogus value='1'/></Parameters>", "bogus"),
-    (b"<Patient xmlns='http://hl7.org/fhir'/>", "Patient"),
-    (b"<Parameters xmlns='http://hl7.org/fhir'><parameter><name value='count'/><valueInteger value='x'/>"
-     b"</parameter></Parameters>", "integer"),
-    (b"<Parameters xmlns='http://hl7.org/fhir'><id value='a'/><id value='b'/></Parameters>", "more than once"),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        (_XXE, "DTD"),
+        (_BOMB, "DTD"),
+        (b"<Parameters xmlns='http://hl7.org/fhir'><parameter>", "well-formed"),
+        (b"<Parameters><parameter><name value='code'/></parameter></Parameters>", "namespace"),
+        (b"<Parameters xmlns='http://hl7.org/fhir'><bogus value='1'/></Parameters>", "bogus"),
+        (b"<Patient xmlns='http://hl7.org/fhir'/>", "Patient"),
+        (
+            b"<Parameters xmlns='http://hl7.org/fhir'><parameter><name value='count'/><valueInteger value='x'/>"
+            b"</parameter></Parameters>",
+            "integer",
+        ),
+        (b"<Parameters xmlns='http://hl7.org/fhir'><id value='a'/><id value='b'/></Parameters>", "more than once"),
+    ],
+)
 def test_hostile_or_broken_xml_is_400(client, body, says):
     response = client.post("/fhir/CodeSystem/$lookup", data=body, content_type=FHIR_XML)
     outcome = assert_fhir_response(response, 400, "OperationOutcome")
@@ -195,8 +221,12 @@ def test_an_xml_body_over_the_size_limit_is_413(client, app):
 
 
 def test_deep_nesting_is_refused_not_a_crash(client):
-    body = (b"<Parameters xmlns='http://hl7.org/fhir'><parameter><name value='a'/>" + b"<part><name value='a'/>" * 3000
-            + b"</part>" * 3000 + b"</parameter></Parameters>")
+    body = (
+        b"<Parameters xmlns='http://hl7.org/fhir'><parameter><name value='a'/>"
+        + b"<part><name value='a'/>" * 3000
+        + b"</part>" * 3000
+        + b"</parameter></Parameters>"
+    )
     response = client.post("/fhir/CodeSystem/$lookup", data=body, content_type=FHIR_XML)
     assert_fhir_response(response, 400, "OperationOutcome")
 
@@ -205,9 +235,11 @@ def test_the_schema_file_is_what_the_generator_writes():
     import subprocess
     import sys
     from pathlib import Path
+
     tool = Path(__file__).resolve().parent.parent / "tools" / "make_xml_schema.py"
-    assert subprocess.run([sys.executable, str(tool), "--check"]).returncode == 0, \
+    assert subprocess.run([sys.executable, str(tool), "--check"]).returncode == 0, (
         "service/http/fhir_xml_schema.json is stale: run python tools/make_xml_schema.py"
+    )
 
 
 def test_json_and_xml_answers_agree_for_many_codes(client, engine):
@@ -225,8 +257,16 @@ def test_a_lookup_written_from_its_pieces_is_the_lookup_converted(engine):
     from service.http.render import LookupAnswer
 
     release = engine.releases.default
-    codes = [c for c, _ in release.concept("S52.5").children] + ["M54.9", "M54.50", "A00", "Z00.00", "O09.891",
-                                                                  "T45.0X1A", "E11.9", "C50.911"]
+    codes = [c for c, _ in release.concept("S52.5").children] + [
+        "M54.9",
+        "M54.50",
+        "A00",
+        "Z00.00",
+        "O09.891",
+        "T45.0X1A",
+        "E11.9",
+        "C50.911",
+    ]
     for code in codes:
         for options in ({}, {"guidance": "none"}, {"properties": ["excludes1", "rule"]}):
             answer = LookupAnswer(engine.lookup(ICD10CM, code, **options))
@@ -241,25 +281,38 @@ _ECHOES = [
     ("GET", f"/fhir/CodeSystem/$validate-code?url={ICD10CM}&code=M54.9&display={{}}"),
     ("GET", f"/fhir/ValueSet/$validate-code?url={ICD10CM}?fhir_vs&code={{}}"),
     ("GET", f"/fhir/ValueSet/$expand?url={ICD10CM}?fhir_vs&filter={{}}&count=2"),
-    ("GET", f"/fhir/ValueSet/$validate-code?url={GENDER_VS}&system=http://hl7.org/fhir/administrative-gender"
-            "&code={}"),
+    (
+        "GET",
+        f"/fhir/ValueSet/$validate-code?url={GENDER_VS}&system=http://hl7.org/fhir/administrative-gender&code={{}}",
+    ),
     ("GET", "/fhir/CodeSystem/$lookup?system={}&code=x"),
-    ("POST", "code"), ("POST", "display"), ("POST", "resource"),
+    ("POST", "code"),
+    ("POST", "display"),
+    ("POST", "resource"),
 ]
 
 
 def _echo_request(client, method: str, where: str, text: str):
     from urllib.parse import quote
+
     if method == "GET":
         return client.get(where.replace("{}", quote(text, safe="")) + "&_format=xml")
-    code_system = {"resourceType": "CodeSystem", "url": "http://example.org/echo", "status": "active",
-                   "content": "complete", "concept": [{"code": "a", "display": text if where == "resource" else "A"}]}
-    parameters = [{"name": "tx-resource", "resource": code_system},
-                  {"name": "url", "valueUri": "http://example.org/echo"},
-                  {"name": "code", "valueCode": text if where == "code" else "a"},
-                  {"name": "display", "valueString": text if where == "display" else "A"}]
-    return client.post("/fhir/CodeSystem/$validate-code?_format=xml",
-                       json={"resourceType": "Parameters", "parameter": parameters})
+    code_system = {
+        "resourceType": "CodeSystem",
+        "url": "http://example.org/echo",
+        "status": "active",
+        "content": "complete",
+        "concept": [{"code": "a", "display": text if where == "resource" else "A"}],
+    }
+    parameters = [
+        {"name": "tx-resource", "resource": code_system},
+        {"name": "url", "valueUri": "http://example.org/echo"},
+        {"name": "code", "valueCode": text if where == "code" else "a"},
+        {"name": "display", "valueString": text if where == "display" else "A"},
+    ]
+    return client.post(
+        "/fhir/CodeSystem/$validate-code?_format=xml", json={"resourceType": "Parameters", "parameter": parameters}
+    )
 
 
 def test_any_client_string_gives_well_formed_xml_or_a_4xx(client):
@@ -270,7 +323,8 @@ def test_any_client_string_gives_well_formed_xml_or_a_4xx(client):
     from lxml import etree
 
     texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40) | st.sampled_from(
-        ["\x00", "a\x01b", "\x0b", "\x1f", "\ufffe", "\uffff", "]]>", "<x>&amp;\"'", "\x7f\x85\u2028"])
+        ["\x00", "a\x01b", "\x0b", "\x1f", "\ufffe", "\uffff", "]]>", "<x>&amp;\"'", "\x7f\x85\u2028"]
+    )
 
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.sampled_from(_ECHOES), texts)

@@ -21,9 +21,19 @@ from fhir.resources.R4B import get_fhir_model_class
 
 OUTPUT = Path(__file__).resolve().parent.parent / "service" / "http" / "fhir_xml_schema.json"
 # What a terminology server reads and writes; datatypes and backbone elements follow from these.
-RESOURCES = ("Parameters", "OperationOutcome", "CodeSystem", "ValueSet", "ConceptMap", "Bundle",
-             "CapabilityStatement", "TerminologyCapabilities", "StructureDefinition", "NamingSystem",
-             "OperationDefinition")
+RESOURCES = (
+    "Parameters",
+    "OperationOutcome",
+    "CodeSystem",
+    "ValueSet",
+    "ConceptMap",
+    "Bundle",
+    "CapabilityStatement",
+    "TerminologyCapabilities",
+    "StructureDefinition",
+    "NamingSystem",
+    "OperationDefinition",
+)
 _INTEGERS = {"Integer", "PositiveInt", "UnsignedInt", "Integer64"}
 
 
@@ -33,14 +43,23 @@ def _kind(annotation) -> tuple[str, bool]:
     while True:
         origin = typing.get_origin(annotation)
         arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        if origin in (typing.Union, __import__("types").UnionType):
             annotation = arguments[0]
-        elif origin in (list, typing.List):
+        elif origin in (list, list):
             repeats, annotation = True, arguments[0]
         elif origin is typing.Annotated:
             marker = type(typing.get_args(annotation)[1]).__name__
-            return ("integer" if marker in _INTEGERS else "decimal" if marker == "Decimal"
-                    else "xhtml" if marker == "Xhtml" else "boolean" if marker == "Boolean" else "string"), repeats
+            return (
+                "integer"
+                if marker in _INTEGERS
+                else "decimal"
+                if marker == "Decimal"
+                else "xhtml"
+                if marker == "Xhtml"
+                else "boolean"
+                if marker == "Boolean"
+                else "string"
+            ), repeats
         elif annotation is bool:
             return "boolean", repeats
         else:

@@ -28,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from ..errors import BadGateway, GatewayTimeout, LoadError
 
+
 @dataclass
 class Answer:
     status: int
@@ -74,19 +75,27 @@ def parse_upstreams(text: str) -> list[Upstream]:
     for index, entry in enumerate(entries):
         url = entry.get("url") if isinstance(entry, dict) else None
         systems = entry.get("systems", []) if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or not isinstance(systems, list) \
-                or not all(isinstance(s, str) for s in systems):
+        if (
+            not isinstance(url, str)
+            or not url.startswith(("http://", "https://"))
+            or not isinstance(systems, list)
+            or not all(isinstance(s, str) for s in systems)
+        ):
             raise LoadError(f"upstreams[{index}]: needs an http(s) url and, optionally, a list of system patterns")
-        out.append(Upstream(url.rstrip("/"), entry.get("name") or url, list(systems),
-                            discover=entry.get("discover", not systems)))
+        out.append(
+            Upstream(
+                url.rstrip("/"), entry.get("name") or url, list(systems), discover=entry.get("discover", not systems)
+            )
+        )
     return out
 
 
 class Upstreams:
     """The configured upstreams, with one pooled HTTP session for all of them."""
 
-    def __init__(self, upstreams: list[Upstream], timeout: float = 5.0, retry_after: float = 30.0,
-                 refresh: float = 3600.0):
+    def __init__(
+        self, upstreams: list[Upstream], timeout: float = 5.0, retry_after: float = 30.0, refresh: float = 3600.0
+    ):
         self.upstreams = upstreams
         self.timeout = timeout
         self.retry_after = retry_after
@@ -124,13 +133,19 @@ class Upstreams:
             if now - upstream.discovered_at < self.refresh:
                 return
             try:
-                response = self.session.get(f"{upstream.url}/metadata", params={"mode": "terminology"},
-                                            headers={"Accept": "application/fhir+json"}, timeout=self.timeout)
+                response = self.session.get(
+                    f"{upstream.url}/metadata",
+                    params={"mode": "terminology"},
+                    headers={"Accept": "application/fhir+json"},
+                    timeout=self.timeout,
+                )
                 response.raise_for_status()
                 capabilities = response.json()
                 upstream.code_systems = {
                     entry["uri"]: [v.get("code") for v in entry.get("version", []) if v.get("code")]
-                    for entry in capabilities.get("codeSystem", []) if isinstance(entry.get("uri"), str)}
+                    for entry in capabilities.get("codeSystem", [])
+                    if isinstance(entry.get("uri"), str)
+                }
                 upstream.discovered_at = now
             except (requests.RequestException, ValueError, AttributeError, TypeError) as error:
                 self._failed(upstream, f"its TerminologyCapabilities could not be read ({type(error).__name__})")
@@ -152,12 +167,21 @@ class Upstreams:
         return out
 
     # -- sending ------------------------------------------------------------------------------------
-    def send(self, upstream: Upstream, method: str, path: str, query: bytes = b"", body: bytes | None = None,
-             headers: dict | None = None) -> Answer:
+    def send(
+        self,
+        upstream: Upstream,
+        method: str,
+        path: str,
+        query: bytes = b"",
+        body: bytes | None = None,
+        headers: dict | None = None,
+    ) -> Answer:
         """One request to an upstream; a down or failing one is a 502, a slow one a 504."""
         if time.monotonic() < upstream.down_until:
-            raise BadGateway(f"The terminology server {upstream.name} that serves this code system is "
-                             f"unavailable ({upstream.failure}); it will be tried again shortly")
+            raise BadGateway(
+                f"The terminology server {upstream.name} that serves this code system is "
+                f"unavailable ({upstream.failure}); it will be tried again shortly"
+            )
         url = f"{upstream.url}/{path.lstrip('/')}"
         if query:
             url += "?" + query.decode("latin-1")
@@ -166,25 +190,36 @@ class Upstreams:
             response = self.session.request(method, url, data=body, headers=headers, timeout=self.timeout)
         except requests.Timeout:
             self._failed(upstream, f"no answer within {self.timeout:g} s")
-            raise GatewayTimeout(f"The terminology server {upstream.name} did not answer within "
-                                 f"{self.timeout:g} s") from None
+            raise GatewayTimeout(
+                f"The terminology server {upstream.name} did not answer within {self.timeout:g} s"
+            ) from None
         except requests.RequestException as error:
             self._failed(upstream, f"connection failed: {type(error).__name__}")
             raise BadGateway(f"The terminology server {upstream.name} could not be reached") from None
         if response.status_code >= 500:
             self._failed(upstream, f"it answered HTTP {response.status_code}")
             raise BadGateway(f"The terminology server {upstream.name} failed (HTTP {response.status_code})")
-        return Answer(response.status_code, response.content,
-                      response.headers.get("Content-Type", "application/fhir+json"), upstream.url)
+        return Answer(
+            response.status_code,
+            response.content,
+            response.headers.get("Content-Type", "application/fhir+json"),
+            upstream.url,
+        )
 
     def post_json(self, upstream: Upstream, path: str, resource: dict) -> dict:
-        answer = self.send(upstream, "POST", path, body=json.dumps(resource).encode(),
-                           headers={"Content-Type": "application/fhir+json"})
+        answer = self.send(
+            upstream,
+            "POST",
+            path,
+            body=json.dumps(resource).encode(),
+            headers={"Content-Type": "application/fhir+json"},
+        )
         try:
             return json.loads(answer.body)
         except ValueError:
-            raise BadGateway(f"The terminology server {upstream.name} answered with something that is not "
-                             "FHIR JSON") from None
+            raise BadGateway(
+                f"The terminology server {upstream.name} answered with something that is not FHIR JSON"
+            ) from None
 
 
 ANSWERED_BY = "https://icd10cm-tx.org/fhir/StructureDefinition/answered-by"

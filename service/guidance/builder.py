@@ -30,11 +30,11 @@ class Pieces:
     extension: bytes = b""
 
     @classmethod
-    def of(cls, entries: list[dict]) -> "Pieces":
+    def of(cls, entries: list[dict]) -> Pieces:
         return cls(serialize(entries), serialize(extension_items(entries))) if entries else cls()
 
     @classmethod
-    def of_rules(cls, rules: list[Rule]) -> "Pieces":
+    def of_rules(cls, rules: list[Rule]) -> Pieces:
         if not rules:
             return cls()
         return cls(serialize([r.entry() for r in rules]), serialize([r.extension() for r in rules]))
@@ -87,14 +87,24 @@ class GuidanceBuilder:
         ancestors = concept.ancestors
         generated = concept.billable and concept.seventh is not None
         # A 7th-character code is judged by its base: the base's title and siblings.
-        base, base_parent = (concept.parent, ancestors[1] if len(ancestors) > 1 else None) if generated \
+        base, base_parent = (
+            (concept.parent, ancestors[1] if len(ancestors) > 1 else None)
+            if generated
             else (concept.code, concept.parent)
+        )
         family = [(s, pieces) for s, pieces in self.family(base_parent)] if base_parent else []
         siblings = [s for s, _ in family if s.code != base]
         base_display = next((s.display for s, _ in family if s.code == base), None) if generated else None
-        guidance.code_rules = code_rules(concept.code, concept.display, concept.billable, concept.seventh,
-                                         concept.seventh_owner, [] if concept.billable else concept.children,
-                                         base_display, siblings)
+        guidance.code_rules = code_rules(
+            concept.code,
+            concept.display,
+            concept.billable,
+            concept.seventh,
+            concept.seventh_owner,
+            [] if concept.billable else concept.children,
+            base_display,
+            siblings,
+        )
         guidance.pieces.append(Pieces.of_rules(guidance.code_rules))
         owners = [(concept.code, "code", concept.code)] + [(a, "ancestor", a) for a in ancestors]
         owners += [(block_key(b), "block", b) for b in concept.blocks]

@@ -24,8 +24,11 @@ PROPERTIES = {
     "documentation": ("string", (), "What the chart must show to support the code (editorial)"),
     "pitfall": ("string", (), "A common coding mistake with this code (editorial)"),
     "clinicalContext": ("string", (), "Clinical and coding context (editorial)"),
-    "moreSpecific": ("code", (("when", "string"),), "A more specific or alternative code, and the documentation "
-                                                   "that justifies it (editorial)"),
+    "moreSpecific": (
+        "code",
+        (("when", "string"),),
+        "A more specific or alternative code, and the documentation that justifies it (editorial)",
+    ),
     "additionalCode": ("code", (("when", "string"),), "A code to consider adding, and when (editorial)"),
     "procedure": ("code", (), "A related procedure code (codes only) (editorial)"),
     "faq": ("string", (("answer", "string"),), "A frequently asked question (value) and its answer (editorial)"),
@@ -33,10 +36,12 @@ PROPERTIES = {
     "source": ("string", (("url", "string"),), "A public source of the editorial guidance: title and URL"),
     "verified": ("dateTime", (), "When the editorial guidance was last verified"),
     "sibling": ("code", (), "Another code under the same parent"),
-    "rule": ("string", (("rule", "code"), ("basis", "string"), ("level", "code"), ("source", "code"),
-                        ("code", "string")),
-             "Rule-derived guidance from the tabular conventions and the Official Guidelines: the rule, what it "
-             "rests on, where it comes from and the codes it points to"),
+    "rule": (
+        "string",
+        (("rule", "code"), ("basis", "string"), ("level", "code"), ("source", "code"), ("code", "string")),
+        "Rule-derived guidance from the tabular conventions and the Official Guidelines: the rule, what it "
+        "rests on, where it comes from and the codes it points to",
+    ),
 }
 
 
@@ -49,11 +54,15 @@ def editorial_entries(record: dict) -> list[dict]:
     entries += [property_param("pitfall", text, "String") for text in record["pitfalls"]]
     entries += [property_param("clinicalContext", text, "String") for text in record.get("clinical_context", ())]
     for field, code in (("more_specific", "moreSpecific"), ("additional_codes", "additionalCode")):
-        entries += [property_param(code, s["code"], "Code", s.get("display"), [("when", s["when"], "String")])
-                    for s in record.get(field, ())]
+        entries += [
+            property_param(code, s["code"], "Code", s.get("display"), [("when", s["when"], "String")])
+            for s in record.get(field, ())
+        ]
     entries += [property_param("procedure", code, "Code") for code in record.get("procedures", ())]
-    entries += [property_param("faq", q["question"], "String", None, [("answer", q["answer"], "String")])
-                for q in record.get("faq", ())]
+    entries += [
+        property_param("faq", q["question"], "String", None, [("answer", q["answer"], "String")])
+        for q in record.get("faq", ())
+    ]
     if "scribe" in record:
         entries.append(property_param("scribe", record["scribe"], "String"))
     for source in record["sources"]:
@@ -68,7 +77,7 @@ def extension_items(entries: list[dict]) -> list[dict]:
     items = []
     for entry in entries:
         code_part, value_part, *rest = entry["part"]
-        (value_key, value), = ((k, v) for k, v in value_part.items() if k != "name")
+        ((value_key, value),) = ((k, v) for k, v in value_part.items() if k != "name")
         if not rest:
             items.append({"url": code_part["valueCode"], value_key: value})
             continue
@@ -78,7 +87,7 @@ def extension_items(entries: list[dict]) -> list[dict]:
                 nested.append({"url": "description", "valueString": extra["valueString"]})
             else:
                 name_part, sub_value = extra["part"]
-                (sub_key, sub), = ((k, v) for k, v in sub_value.items() if k != "name")
+                ((sub_key, sub),) = ((k, v) for k, v in sub_value.items() if k != "name")
                 nested.append({"url": name_part["valueCode"], sub_key: sub})
         items.append({"url": code_part["valueCode"], "extension": nested})
     return items
@@ -92,8 +101,15 @@ def guidance_parameter(code: str | None, extension: bytes) -> bytes:
     """The ``guidance`` output parameter carrying the guidance extension, serialized.
 
     Parameters itself (a Resource) cannot carry extensions; its parameter elements can."""
-    return (b'{"name":"guidance","valueString":' + orjson.dumps(guidance_label(code)) + b',"extension":[{"url":"'
-            + GUIDANCE_EXTENSION.encode() + b'","extension":[' + extension + b"]}]}")
+    return (
+        b'{"name":"guidance","valueString":'
+        + orjson.dumps(guidance_label(code))
+        + b',"extension":[{"url":"'
+        + GUIDANCE_EXTENSION.encode()
+        + b'","extension":['
+        + extension
+        + b"]}]}"
+    )
 
 
 def supplement_resource(editorial: dict[str, dict], version: str) -> dict:
@@ -103,8 +119,7 @@ def supplement_resource(editorial: dict[str, dict], version: str) -> dict:
         properties = []
         for entry in editorial_entries(record):
             code_part, value_part = entry["part"][:2]
-            properties.append({"code": code_part["valueCode"],
-                               **{k: v for k, v in value_part.items() if k != "name"}})
+            properties.append({"code": code_part["valueCode"], **{k: v for k, v in value_part.items() if k != "name"}})
         concepts.append({"code": code, "property": properties})
     resource = {
         "resourceType": "CodeSystem",
@@ -117,16 +132,17 @@ def supplement_resource(editorial: dict[str, dict], version: str) -> dict:
         "experimental": False,
         "publisher": "icd10cm-tx",
         "description": "Documentation and coding guidance for ICD-10-CM codes: editorial entries written from "
-                       "public sources (CDC tabular, ICD-10-CM Official Guidelines, CMS), and rule-derived items "
-                       "computed for every code by $lookup. Each editorial entry cites its sources and the date "
-                       "it was verified.",
+        "public sources (CDC tabular, ICD-10-CM Official Guidelines, CMS), and rule-derived items "
+        "computed for every code by $lookup. Each editorial entry cites its sources and the date "
+        "it was verified.",
         "caseSensitive": True,
         "content": "supplement",
         "supplements": ICD10CM,
         "count": len(concepts),
-        "property": [{"code": code, "uri": f"{SUPPLEMENT_URL}#{code}", "description": description,
-                      "type": kind}
-                     for code, (kind, _, description) in PROPERTIES.items()],
+        "property": [
+            {"code": code, "uri": f"{SUPPLEMENT_URL}#{code}", "description": description, "type": kind}
+            for code, (kind, _, description) in PROPERTIES.items()
+        ],
     }
     if concepts:
         resource["concept"] = concepts
@@ -136,29 +152,61 @@ def supplement_resource(editorial: dict[str, dict], version: str) -> dict:
 def structure_definition() -> dict:
     """The StructureDefinition of the guidance extension (a complex extension on Parameters)."""
     elements = [
-        {"id": "Extension", "path": "Extension", "short": "ICD-10-CM coding guidance",
-         "definition": "Documentation and coding guidance for the code of a $lookup or $validate-code answer, "
-                       "on the output parameter named guidance: each sub-extension is one guidance item, named "
-                       "like the supplement's properties.",
-         "min": 0, "max": "1"},
+        {
+            "id": "Extension",
+            "path": "Extension",
+            "short": "ICD-10-CM coding guidance",
+            "definition": "Documentation and coding guidance for the code of a $lookup or $validate-code answer, "
+            "on the output parameter named guidance: each sub-extension is one guidance item, named "
+            "like the supplement's properties.",
+            "min": 0,
+            "max": "1",
+        },
     ]
     for code, (kind, subproperties, description) in PROPERTIES.items():
         slice_id = f"Extension.extension:{code}"
-        elements.append({"id": slice_id, "path": "Extension.extension", "sliceName": code, "short": description,
-                         "definition": description, "min": 0, "max": "*"})
+        elements.append(
+            {
+                "id": slice_id,
+                "path": "Extension.extension",
+                "sliceName": code,
+                "short": description,
+                "definition": description,
+                "min": 0,
+                "max": "*",
+            }
+        )
         elements.append({"id": f"{slice_id}.url", "path": "Extension.extension.url", "fixedUri": code})
         if not subproperties:
-            elements.append({"id": f"{slice_id}.value[x]", "path": "Extension.extension.value[x]", "min": 1,
-                             "type": [{"code": kind}]})
+            elements.append(
+                {
+                    "id": f"{slice_id}.value[x]",
+                    "path": "Extension.extension.value[x]",
+                    "min": 1,
+                    "type": [{"code": kind}],
+                }
+            )
             continue
         for sub, sub_kind in (("value", kind), ("description", "string"), *subproperties):
             sub_id = f"{slice_id}.extension:{sub}"
-            elements.append({"id": sub_id, "path": "Extension.extension.extension", "sliceName": sub,
-                             "definition": f"{sub} of the {code} item", "min": 0,
-                             "max": "*" if sub in ("code",) else "1"})
+            elements.append(
+                {
+                    "id": sub_id,
+                    "path": "Extension.extension.extension",
+                    "sliceName": sub,
+                    "definition": f"{sub} of the {code} item",
+                    "min": 0,
+                    "max": "*" if sub in ("code",) else "1",
+                }
+            )
             elements.append({"id": f"{sub_id}.url", "path": "Extension.extension.extension.url", "fixedUri": sub})
-            elements.append({"id": f"{sub_id}.value[x]", "path": "Extension.extension.extension.value[x]",
-                             "type": [{"code": sub_kind}]})
+            elements.append(
+                {
+                    "id": f"{sub_id}.value[x]",
+                    "path": "Extension.extension.extension.value[x]",
+                    "type": [{"code": sub_kind}],
+                }
+            )
     elements.append({"id": "Extension.url", "path": "Extension.url", "fixedUri": GUIDANCE_EXTENSION})
     elements.append({"id": "Extension.value[x]", "path": "Extension.value[x]", "max": "0"})
     return {
@@ -177,4 +225,3 @@ def structure_definition() -> dict:
         "derivation": "constraint",
         "differential": {"element": elements},
     }
-

@@ -11,10 +11,11 @@ from ..terminology.model import Coding
 from ..terminology.resources import codesystem_id, codesystem_resource
 from . import general, params, validation
 from .fhir import respond
-from .search import search_bundle
 from .render import LookupAnswer
+from .search import search_bundle
 
 bp = Blueprint("codesystem", __name__)
+
 
 def _engine() -> TerminologyEngine:
     return current_app.extensions["terminology"]
@@ -38,8 +39,11 @@ def _supplement() -> dict:
 def _resources():
     engine = _engine()
     default = engine.releases.default
-    return [codesystem_resource(r, r is default) for r in engine.releases] + [_supplement()] + \
-        general.file_resources("CodeSystem")
+    return (
+        [codesystem_resource(r, r is default) for r in engine.releases]
+        + [_supplement()]
+        + general.file_resources("CodeSystem")
+    )
 
 
 def _general_code_system(resource_id: str | None) -> dict | None:
@@ -81,8 +85,9 @@ def _instance_system(engine: TerminologyEngine, resource_id: str | None, system:
     if system is not None and canonical_system(system) != ICD10CM:
         raise InvalidRequest(f"CodeSystem/{resource_id} is {ICD10CM}, not {system}", expression="system")
     if version is not None and version != release.version:
-        raise InvalidRequest(f"CodeSystem/{resource_id} is version {release.version}, not {version}",
-                             expression="version")
+        raise InvalidRequest(
+            f"CodeSystem/{resource_id} is version {release.version}, not {version}", expression="version"
+        )
     return ICD10CM, release.version
 
 
@@ -107,8 +112,14 @@ def icd10cm_lookup(engine: TerminologyEngine, flat: dict, resource_id: str | Non
             raise InvalidRequest("Give either code or coding, not both", expression="coding")
         code, system, version = coding.code, coding.system or system, coding.version or version
     system, version = _instance_system(engine, resource_id, system, version)
-    result = engine.lookup(system, code, version=version, date=args.get("date"),
-                           properties=args.get("property"), guidance=args.get("guidance", "all"))
+    result = engine.lookup(
+        system,
+        code,
+        version=version,
+        date=args.get("date"),
+        properties=args.get("property"),
+        guidance=args.get("guidance", "all"),
+    )
     return LookupAnswer(result)
 
 

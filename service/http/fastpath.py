@@ -25,8 +25,7 @@ from .params import parse_query
 
 
 class FastPath:
-    def __init__(self, app, engine: TerminologyEngine, *, base_path: str, max_parameters: int,
-                 max_expansion: int):
+    def __init__(self, app, engine: TerminologyEngine, *, base_path: str, max_parameters: int, max_expansion: int):
         self.app = app
         self.max_parameters = max_parameters
         # path -> (operation: the answer function, whether its answers may be cached)
@@ -34,8 +33,10 @@ class FastPath:
             f"{base_path}/CodeSystem/$lookup": (partial(codesystem.icd10cm_lookup, engine), True),
             f"{base_path}/CodeSystem/$validate-code": (partial(codesystem.icd10cm_validate_code, engine), True),
             f"{base_path}/ValueSet/$validate-code": (partial(valueset.icd10cm_validate_code, engine), True),
-            f"{base_path}/ValueSet/$expand": (partial(valueset.icd10cm_expand, engine, max_expansion=max_expansion),
-                                              False),
+            f"{base_path}/ValueSet/$expand": (
+                partial(valueset.icd10cm_expand, engine, max_expansion=max_expansion),
+                False,
+            ),
         }
 
     def __call__(self, environ, start_response):
@@ -53,7 +54,7 @@ class FastPath:
             return None
         try:
             resource = operation(parse_query(query, self.max_parameters))
-        except Exception:  # noqa: BLE001 - any failure: Flask answers again, and renders (and logs) the error
+        except Exception:
             return None
         if resource is None:
             return None  # not ICD-10-CM's: the general engine answers, through Flask

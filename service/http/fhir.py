@@ -66,8 +66,9 @@ def _parse_body() -> dict:
     if mimetype in XML_TYPES:
         return fhir_xml.loads(request.get_data(cache=False))
     if mimetype not in JSON_TYPES:
-        raise UnsupportedMediaType(f"Send the body as application/fhir+json or application/fhir+xml "
-                                   f"(got '{mimetype or 'no content type'}')")
+        raise UnsupportedMediaType(
+            f"Send the body as application/fhir+json or application/fhir+xml (got '{mimetype or 'no content type'}')"
+        )
     try:
         body = orjson.loads(request.get_data(cache=False))
     except orjson.JSONDecodeError as error:

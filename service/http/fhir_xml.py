@@ -27,16 +27,29 @@ _TYPES: dict = json.loads((Path(__file__).with_name("fhir_xml_schema.json")).rea
 for _spec in _TYPES.values():
     _spec["o"] = {e[0]: index for index, e in enumerate(_spec["e"])}  # element -> its place
 _PRIMITIVES = {"boolean", "integer", "decimal", "string"}
-_STRING_OPENERS = {e[0]: f'<{e[0]} value="' for e in _TYPES["ParametersParameter"]["e"]
-                   if e[0].startswith("value") and e[1] == "string"}
+_STRING_OPENERS = {
+    e[0]: f'<{e[0]} value="'
+    for e in _TYPES["ParametersParameter"]["e"]
+    if e[0].startswith("value") and e[1] == "string"
+}
 # type -> name -> (type, repeats), for reading
 _ELEMENTS = {name: {e[0]: (e[1], bool(e[2])) for e in spec["e"]} for name, spec in _TYPES.items()}
 # XML 1.0 cannot hold the other control characters, U+FFFE, U+FFFF or lone surrogates, even escaped: a client
 # may send them (in a code, a display, a resource), and each becomes U+FFFD in XML, so every answer parses.
 _NOT_XML = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
 _NEEDS_ESCAPE = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
-                          "\t": "&#9;", **{chr(c): "\ufffd" for c in _NOT_XML}})
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+        **{chr(c): "\ufffd" for c in _NOT_XML},
+    }
+)
 
 
 class XmlError(InvalidRequest):
@@ -188,7 +201,7 @@ def _write_children(out: list[str], value: dict, kind: str) -> None:
         else:
             extra = value[extra_key]
             contents = content if content is not None else [None] * len(extra)
-            for one, more in zip(contents, extra):
+            for one, more in zip(contents, extra, strict=False):
                 _write_element(out, name, child_kind, one, more)
 
 
@@ -250,8 +263,9 @@ def _escape(text: str) -> str:
 # ------------------------------------------------------------------------------------------ reading
 
 # No DTDs, no entities (XXE and expansion bombs), no network, no huge nodes; comments dropped.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                          remove_comments=True, remove_pis=True)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True
+)
 
 
 def loads(data: bytes) -> dict:
@@ -269,7 +283,7 @@ def _local(element) -> str:
     tag = element.tag
     if not isinstance(tag, str) or not tag.startswith(_NS):
         raise XmlError(f"<{tag}> is not in the FHIR namespace ({NAMESPACE})")
-    return tag[len(_NS):]
+    return tag[len(_NS) :]
 
 
 def _read_resource(element) -> dict:

@@ -28,8 +28,9 @@ def tx_params() -> TxParams:
         threshold = int(threshold) if threshold else None
     except ValueError:
         raise InvalidRequest("X-TOO-COSTLY-THRESHOLD must be an integer") from None
-    return TxParams.read(params.request_entries(current_app.config["MAX_PARAMETERS"]),
-                         request.headers.get("Accept-Language"), threshold)
+    return TxParams.read(
+        params.request_entries(current_app.config["MAX_PARAMETERS"]), request.headers.get("Accept-Language"), threshold
+    )
 
 
 def _cache_id() -> str | None:
@@ -48,8 +49,13 @@ def _names_icd10cm(value) -> bool:
 def icd10cm_code_system_request(flat: dict[str, list]) -> bool:
     """A CodeSystem operation on ICD-10-CM, or one naming no system at all (ICD-10-CM's own errors)."""
     named = [v for name in ("system", "url", "coding", "codingA", "codingB") for v in flat.get(name, ())]
-    codeable = [c for cc in flat.get("codeableConcept", ()) if isinstance(cc, dict)
-                for c in cc.get("coding", ()) if isinstance(c, dict)]
+    codeable = [
+        c
+        for cc in flat.get("codeableConcept", ())
+        if isinstance(cc, dict)
+        for c in cc.get("coding", ())
+        if isinstance(c, dict)
+    ]
     named += codeable
     if not named:
         return "tx-resource" not in flat
@@ -62,8 +68,9 @@ def icd10cm_value_set_request(flat: dict[str, list], known_url) -> bool:
         return isinstance(url, str) and known_url(url) and "tx-resource" not in flat
     for value_set in flat.get("valueSet", ()):
         includes = (value_set.get("compose") or {}).get("include", []) if isinstance(value_set, dict) else []
-        return bool(includes) and all(isinstance(i, dict) and not i.get("valueSet") and _names_icd10cm(i)
-                                      for i in includes)
+        return bool(includes) and all(
+            isinstance(i, dict) and not i.get("valueSet") and _names_icd10cm(i) for i in includes
+        )
     return "tx-resource" not in flat
 
 
@@ -82,7 +89,7 @@ def _forwarded(upstream):
     if upstream is None:
         return None
     base = current_app.config["BASE_PATH"]
-    path = request.path[len(base):] if request.path.startswith(base) else request.path
+    path = request.path[len(base) :] if request.path.startswith(base) else request.path
     body = orjson.dumps(json_body()) if request.method == "POST" else None  # the body as read (it was parsed)
     # JSON both ways (an XML body was read into JSON; the protocol layer writes XML for the client), and
     # this request's id, so that the upstream's log lines up with ours.
@@ -90,8 +97,9 @@ def _forwarded(upstream):
     if "Accept-Language" in request.headers:
         headers["Accept-Language"] = request.headers["Accept-Language"]
     answer = _engine().upstreams.send(upstream, request.method, path, request.query_string, body, headers)
-    return Response(answer.body, status=answer.status, content_type=answer.content_type,
-                    headers={ANSWERED_BY_HEADER: answer.server})
+    return Response(
+        answer.body, status=answer.status, content_type=answer.content_type, headers={ANSWERED_BY_HEADER: answer.server}
+    )
 
 
 def _answer(operation, route, instance: dict | None = None):
@@ -151,6 +159,9 @@ def cache_control():
 
 @bp.get("/$versions")
 def versions():
-    return respond({"resourceType": "Parameters", "parameter": [
-        {"name": "version", "valueString": "4.0.1"}, {"name": "default", "valueString": "4.0.1"}]})
-
+    return respond(
+        {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "version", "valueString": "4.0.1"}, {"name": "default", "valueString": "4.0.1"}],
+        }
+    )

@@ -19,7 +19,8 @@ def health():
             for release in engine.releases:
                 release.concept("A00")  # one read of each release file
         except Exception as error:  # a store that cannot be read: not ready, and say why
-            return Response(orjson.dumps({"status": "fail", "output": type(error).__name__}), status=503,
-                            content_type=_CONTENT_TYPE)
+            return Response(
+                orjson.dumps({"status": "fail", "output": type(error).__name__}), status=503, content_type=_CONTENT_TYPE
+            )
         body["releases"] = [r.version for r in engine.releases]
     return Response(orjson.dumps(body), content_type=_CONTENT_TYPE)

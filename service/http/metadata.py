@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as package_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
-
 from ..terminology.codes import ICD10CM
-from ..tx.versions import newest
 from ..terminology.engine import TerminologyEngine
+from ..tx.versions import newest
 from .fhir import respond
 
 SOFTWARE = "icd10cm-tx"
@@ -30,8 +30,10 @@ def _operation(name: str, resource: str) -> dict:
 def _feature(definition: str, value) -> dict:
     """An application-feature extension (what the terminology ecosystem reads to know what we do)."""
     key = "valueBoolean" if isinstance(value, bool) else "valueCode"
-    return {"url": "http://hl7.org/fhir/uv/application-feature/StructureDefinition/feature",
-            "extension": [{"url": "definition", "valueCanonical": definition}, {"url": "value", key: value}]}
+    return {
+        "url": "http://hl7.org/fhir/uv/application-feature/StructureDefinition/feature",
+        "extension": [{"url": "definition", "valueCanonical": definition}, {"url": "value", key: value}],
+    }
 
 
 def capability_statement(base_url: str, released: str) -> dict:
@@ -50,38 +52,70 @@ def capability_statement(base_url: str, released: str) -> dict:
         "implementation": {"description": "ICD-10-CM FHIR terminology service", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
-        "extension": [_feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version", "1.9.3"),
-                      _feature("http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter",
-                               True)],
-        "rest": [{
-            "mode": "server",
-            "operation": [{"name": "versions", "definition": "http://hl7.org/fhir/OperationDefinition/versions"},
-                          {"name": "cache-control",
-                           "definition": "http://hl7.org/fhir/uv/tx-ecosystem/OperationDefinition/cache-control"}],
-            "resource": [{
-                "type": "CodeSystem",
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": n, "type": t} for n, t in (
-                    ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
-                    ("status", "token"))],
-                "operation": [_operation("lookup", "CodeSystem"), _operation("validate-code", "CodeSystem"),
-                              _operation("subsumes", "CodeSystem")],
-            }, {
-                "type": "ValueSet",
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": n, "type": t} for n, t in (
-                    ("url", "uri"), ("version", "token"), ("name", "string"), ("title", "string"),
-                    ("status", "token"))],
-                "operation": [_operation("expand", "ValueSet"), _operation("validate-code", "ValueSet"),
-                              _operation("batch-validate-code", "ValueSet")],
-            }, {
-                "type": "ConceptMap",
-                "operation": [_operation("translate", "ConceptMap")],
-            }, {
-                "type": "StructureDefinition",
-                "interaction": [{"code": "read"}],
-            }],
-        }],
+        "extension": [
+            _feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version", "1.9.3"),
+            _feature("http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/CodeSystemAsParameter", True),
+        ],
+        "rest": [
+            {
+                "mode": "server",
+                "operation": [
+                    {"name": "versions", "definition": "http://hl7.org/fhir/OperationDefinition/versions"},
+                    {
+                        "name": "cache-control",
+                        "definition": "http://hl7.org/fhir/uv/tx-ecosystem/OperationDefinition/cache-control",
+                    },
+                ],
+                "resource": [
+                    {
+                        "type": "CodeSystem",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": n, "type": t}
+                            for n, t in (
+                                ("url", "uri"),
+                                ("version", "token"),
+                                ("name", "string"),
+                                ("title", "string"),
+                                ("status", "token"),
+                            )
+                        ],
+                        "operation": [
+                            _operation("lookup", "CodeSystem"),
+                            _operation("validate-code", "CodeSystem"),
+                            _operation("subsumes", "CodeSystem"),
+                        ],
+                    },
+                    {
+                        "type": "ValueSet",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": n, "type": t}
+                            for n, t in (
+                                ("url", "uri"),
+                                ("version", "token"),
+                                ("name", "string"),
+                                ("title", "string"),
+                                ("status", "token"),
+                            )
+                        ],
+                        "operation": [
+                            _operation("expand", "ValueSet"),
+                            _operation("validate-code", "ValueSet"),
+                            _operation("batch-validate-code", "ValueSet"),
+                        ],
+                    },
+                    {
+                        "type": "ConceptMap",
+                        "operation": [_operation("translate", "ConceptMap")],
+                    },
+                    {
+                        "type": "StructureDefinition",
+                        "interaction": [{"code": "read"}],
+                    },
+                ],
+            }
+        ],
     }
 
 
@@ -110,8 +144,7 @@ def _other_code_systems(code_systems) -> list[dict]:
     return out
 
 
-def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str,
-                             code_systems=()) -> dict:
+def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str, code_systems=()) -> dict:
     default = engine.releases.default.version
     return {
         "resourceType": "TerminologyCapabilities",
@@ -123,20 +156,53 @@ def terminology_capabilities(engine: TerminologyEngine, base_url: str, released:
         "date": released,
         "kind": "instance",
         "software": {"name": SOFTWARE, "version": software_version()},
-        "codeSystem": [{
-            "extension": _content("complete"),
-            "uri": ICD10CM,
-            "version": [{"code": release.version, "isDefault": release.version == default,
-                         "compositional": False, "language": ["en"]}
-                        for release in engine.releases],
-        }] + _other_code_systems(code_systems),
-        "expansion": {"hierarchical": False, "paging": True, "textFilter": "Words in any order and word "
-                      "prefixes over titles and inclusion terms; or a code prefix, with or without the dot.",
-                      "parameter": [{"name": n} for n in sorted((
-                          "activeOnly", "check-system-version", "count", "date", "displayLanguage",
-                          "excludeNested", "excludeNotForUI", "filter", "force-system-version", "includeDefinition",
-                          "includeDesignations", "offset", "property", "system-version", "tx-resource",
-                          "useSupplement", "valueSetVersion", "default-valueset-version"))]},
+        "codeSystem": [
+            {
+                "extension": _content("complete"),
+                "uri": ICD10CM,
+                "version": [
+                    {
+                        "code": release.version,
+                        "isDefault": release.version == default,
+                        "compositional": False,
+                        "language": ["en"],
+                    }
+                    for release in engine.releases
+                ],
+            }
+        ]
+        + _other_code_systems(code_systems),
+        "expansion": {
+            "hierarchical": False,
+            "paging": True,
+            "textFilter": "Words in any order and word "
+            "prefixes over titles and inclusion terms; or a code prefix, with or without the dot.",
+            "parameter": [
+                {"name": n}
+                for n in sorted(
+                    (
+                        "activeOnly",
+                        "check-system-version",
+                        "count",
+                        "date",
+                        "displayLanguage",
+                        "excludeNested",
+                        "excludeNotForUI",
+                        "filter",
+                        "force-system-version",
+                        "includeDefinition",
+                        "includeDesignations",
+                        "offset",
+                        "property",
+                        "system-version",
+                        "tx-resource",
+                        "useSupplement",
+                        "valueSetVersion",
+                        "default-valueset-version",
+                    )
+                )
+            ],
+        },
         "validateCode": {"translations": False},
         "codeSearch": "explicit",
     }
@@ -164,5 +230,7 @@ def metadata():
 
 def build_metadata(engine: TerminologyEngine, base_url: str, code_systems=()) -> dict:
     released = max(r.meta["built"] for r in engine.releases)[:10]
-    return {"capabilities": capability_statement(base_url, released),
-            "terminology": terminology_capabilities(engine, base_url, released, code_systems)}
+    return {
+        "capabilities": capability_statement(base_url, released),
+        "terminology": terminology_capabilities(engine, base_url, released, code_systems),
+    }

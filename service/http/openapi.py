@@ -64,21 +64,40 @@ class BundleSchema(ResourceSchema):
 
 # path (under the FHIR base) -> (summary, parameters schema or None, answer schema, methods)
 OPERATIONS = {
-    "/CodeSystem/$lookup": ("Look up an ICD-10-CM (or other) code: display, properties, coding guidance",
-                            params.LookupSchema, "Parameters", ("get", "post")),
-    "/CodeSystem/$validate-code": ("Validate a code against a code system", params.CodeSystemValidateCodeSchema,
-                                   "Parameters", ("get", "post")),
-    "/CodeSystem/$subsumes": ("Test whether one code subsumes another", params.SubsumesSchema, "Parameters",
-                              ("get", "post")),
-    "/ValueSet/$expand": ("Expand a value set (text filter, paging)", params.ExpandSchema, "ValueSet",
-                          ("get", "post")),
-    "/ValueSet/$validate-code": ("Validate a code against a value set", params.ValueSetValidateCodeSchema,
-                                 "Parameters", ("get", "post")),
+    "/CodeSystem/$lookup": (
+        "Look up an ICD-10-CM (or other) code: display, properties, coding guidance",
+        params.LookupSchema,
+        "Parameters",
+        ("get", "post"),
+    ),
+    "/CodeSystem/$validate-code": (
+        "Validate a code against a code system",
+        params.CodeSystemValidateCodeSchema,
+        "Parameters",
+        ("get", "post"),
+    ),
+    "/CodeSystem/$subsumes": (
+        "Test whether one code subsumes another",
+        params.SubsumesSchema,
+        "Parameters",
+        ("get", "post"),
+    ),
+    "/ValueSet/$expand": ("Expand a value set (text filter, paging)", params.ExpandSchema, "ValueSet", ("get", "post")),
+    "/ValueSet/$validate-code": (
+        "Validate a code against a value set",
+        params.ValueSetValidateCodeSchema,
+        "Parameters",
+        ("get", "post"),
+    ),
 }
-_ERRORS = {"400": "Invalid request", "404": "Unknown code system, value set or resource",
-           "406": "A format other than FHIR JSON or XML was asked for", "413": "The body is too large",
-           "415": "The body is neither FHIR JSON nor FHIR XML", "422": "Too costly, or not possible with what the "
-                                                                    "server holds"}
+_ERRORS = {
+    "400": "Invalid request",
+    "404": "Unknown code system, value set or resource",
+    "406": "A format other than FHIR JSON or XML was asked for",
+    "413": "The body is too large",
+    "415": "The body is neither FHIR JSON nor FHIR XML",
+    "422": "Too costly, or not possible with what the server holds",
+}
 
 
 def _content(schema: str) -> dict:
@@ -94,46 +113,115 @@ def _responses(answer: str) -> dict:
 
 def build(base_path: str, version: str) -> dict:
     plugin = MarshmallowPlugin()
-    spec = APISpec(title="icd10cm-tx: ICD-10-CM FHIR terminology server", version=version, openapi_version="3.0.3",
-                   plugins=[plugin], info={"description": "FHIR R4 terminology operations with coding guidance. "
-                                                          "Every error is an OperationOutcome."})
+    spec = APISpec(
+        title="icd10cm-tx: ICD-10-CM FHIR terminology server",
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={
+            "description": "FHIR R4 terminology operations with coding guidance. Every error is an OperationOutcome."
+        },
+    )
     # In a query a Coding is written system|code; a CodeableConcept or a ValueSet needs a POST body.
     for field in (params.CodingField, params.CodeableConceptField, params.ResourceField, params.DateTimeField):
         plugin.map_to_openapi_type(field, "string", None)
-    for name, schema in (("Resource", ResourceSchema), ("Parameters", ParametersSchema),
-                         ("OperationOutcome", OperationOutcomeSchema), ("ValueSet", ValueSetSchema),
-                         ("Bundle", BundleSchema)):
+    for name, schema in (
+        ("Resource", ResourceSchema),
+        ("Parameters", ParametersSchema),
+        ("OperationOutcome", OperationOutcomeSchema),
+        ("ValueSet", ValueSetSchema),
+        ("Bundle", BundleSchema),
+    ):
         spec.components.schema(name, schema=schema)
     for path, (summary, schema, answer, methods) in OPERATIONS.items():
         operations = {}
         if "get" in methods:
-            operations["get"] = {"summary": summary, "parameters": [{"in": "query", "schema": schema}],
-                                 "responses": _responses(answer)}
+            operations["get"] = {
+                "summary": summary,
+                "parameters": [{"in": "query", "schema": schema}],
+                "responses": _responses(answer),
+            }
         if "post" in methods:
-            operations["post"] = {"summary": f"{summary} (a Parameters body)", "responses": _responses(answer),
-                                  "requestBody": {"required": True, "content": {
-                                      FHIR_JSON: {"schema": "Parameters"}, FHIR_XML: {"schema": {"type": "string"}}}}}
+            operations["post"] = {
+                "summary": f"{summary} (a Parameters body)",
+                "responses": _responses(answer),
+                "requestBody": {
+                    "required": True,
+                    "content": {FHIR_JSON: {"schema": "Parameters"}, FHIR_XML: {"schema": {"type": "string"}}},
+                },
+            }
         spec.path(path=base_path + path, operations=operations)
-    spec.path(path=base_path + "/metadata", operations={"get": {
-        "summary": "CapabilityStatement, or TerminologyCapabilities with mode=terminology",
-        "parameters": [{"in": "query", "name": "mode", "schema": {"type": "string",
-                                                                   "enum": ["full", "normative", "terminology"]}}],
-        "responses": _responses("Resource")}})
+    spec.path(
+        path=base_path + "/metadata",
+        operations={
+            "get": {
+                "summary": "CapabilityStatement, or TerminologyCapabilities with mode=terminology",
+                "parameters": [
+                    {
+                        "in": "query",
+                        "name": "mode",
+                        "schema": {"type": "string", "enum": ["full", "normative", "terminology"]},
+                    }
+                ],
+                "responses": _responses("Resource"),
+            }
+        },
+    )
     for kind in ("CodeSystem", "ValueSet"):
-        spec.path(path=f"{base_path}/{kind}", operations={"get": {
-            "summary": f"Search {kind} resources", "responses": _responses("Bundle"),
-            "parameters": [{"in": "query", "name": n, "schema": {"type": "string"}}
-                           for n in ("url", "version", "name", "title", "status")]}})
-        spec.path(path=f"{base_path}/{kind}/{{id}}", operations={"get": {
-            "summary": f"Read a {kind}", "responses": _responses("Resource"),
-            "parameters": [{"in": "path", "name": "id", "required": True,
-                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}]}})
-    spec.path(path="/health", operations={"get": {
-        "summary": "Liveness; with ?ready, readiness (every release file readable)",
-        "parameters": [{"in": "query", "name": "ready", "schema": {"type": "string"}, "allowEmptyValue": True}],
-        "responses": {"200": {"description": "pass", "content": {"application/health+json": {"schema": {
-            "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}}}},
-            "503": {"description": "not ready"}}}})
+        spec.path(
+            path=f"{base_path}/{kind}",
+            operations={
+                "get": {
+                    "summary": f"Search {kind} resources",
+                    "responses": _responses("Bundle"),
+                    "parameters": [
+                        {"in": "query", "name": n, "schema": {"type": "string"}}
+                        for n in ("url", "version", "name", "title", "status")
+                    ],
+                }
+            },
+        )
+        spec.path(
+            path=f"{base_path}/{kind}/{{id}}",
+            operations={
+                "get": {
+                    "summary": f"Read a {kind}",
+                    "responses": _responses("Resource"),
+                    "parameters": [
+                        {
+                            "in": "path",
+                            "name": "id",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"},
+                        }
+                    ],
+                }
+            },
+        )
+    spec.path(
+        path="/health",
+        operations={
+            "get": {
+                "summary": "Liveness; with ?ready, readiness (every release file readable)",
+                "parameters": [{"in": "query", "name": "ready", "schema": {"type": "string"}, "allowEmptyValue": True}],
+                "responses": {
+                    "200": {
+                        "description": "pass",
+                        "content": {
+                            "application/health+json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["status"],
+                                    "properties": {"status": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "503": {"description": "not ready"},
+                },
+            }
+        },
+    )
     _page_paths(spec)
     return spec.to_dict()
 
@@ -141,29 +229,77 @@ def build(base_path: str, version: str) -> dict:
 def _page_paths(spec: APISpec) -> None:
     """The pages for people (service/web): HTML, errors included."""
     html = {"text/html": {"schema": {"type": "string"}}}
-    spec.path(path="/codes/{code}", operations={"get": {
-        "summary": "The page of a code", "parameters": [
-            {"in": "path", "name": "code", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9.]{1,10}$"}},
-            {"in": "query", "name": "version", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "The page", "content": html},
-                      "301": {"description": "The code's address, for a code written loosely"},
-                      "404": {"description": "Not a code of the release, with suggestions", "content": html}}}})
-    spec.path(path="/blocks/{block}", operations={"get": {
-        "summary": "The page of a block (a range of categories): its chapter and its categories", "parameters": [
-            {"in": "path", "name": "block", "required": True,
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,12}$"}},
-            {"in": "query", "name": "version", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "The page", "content": html},
-                      "404": {"description": "Not a block of the release", "content": html}}}})
-    spec.path(path="/favicon.svg", operations={"get": {
-        "summary": "The site's icon", "responses": {"200": {"description": "An SVG image",
-                                                            "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}}})
+    spec.path(
+        path="/codes/{code}",
+        operations={
+            "get": {
+                "summary": "The page of a code",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "code",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9.]{1,10}$"},
+                    },
+                    {"in": "query", "name": "version", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "The page", "content": html},
+                    "301": {"description": "The code's address, for a code written loosely"},
+                    "404": {"description": "Not a code of the release, with suggestions", "content": html},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/blocks/{block}",
+        operations={
+            "get": {
+                "summary": "The page of a block (a range of categories): its chapter and its categories",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "block",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,12}$"},
+                    },
+                    {"in": "query", "name": "version", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "The page", "content": html},
+                    "404": {"description": "Not a block of the release", "content": html},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/favicon.svg",
+        operations={
+            "get": {
+                "summary": "The site's icon",
+                "responses": {
+                    "200": {"description": "An SVG image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
+    )
     for path, summary in (("/search", "Search codes by words or the start of a code"), ("/", "The home page")):
-        spec.path(path=path, operations={"get": {
-            "summary": summary, "parameters": [{"in": "query", "name": "q", "schema": {"type": "string"}},
-                                               {"in": "query", "name": "page", "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "The page", "content": html},
-                          **{status: {"description": _ERRORS[status], "content": html} for status in ("400", "422")}}}})
+        spec.path(
+            path=path,
+            operations={
+                "get": {
+                    "summary": summary,
+                    "parameters": [
+                        {"in": "query", "name": "q", "schema": {"type": "string"}},
+                        {"in": "query", "name": "page", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "The page", "content": html},
+                        **{status: {"description": _ERRORS[status], "content": html} for status in ("400", "422")},
+                    },
+                }
+            },
+        )
 
 
 @bp.get("/openapi.json")
@@ -171,6 +307,8 @@ def openapi():
     document = current_app.extensions.get("openapi")
     if document is None:
         from .metadata import software_version
+
         document = current_app.extensions["openapi"] = orjson.dumps(
-            build(current_app.config["BASE_PATH"], software_version()))
+            build(current_app.config["BASE_PATH"], software_version())
+        )
     return Response(document, content_type="application/json")

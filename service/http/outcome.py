@@ -58,8 +58,11 @@ def register_error_handlers(app: Flask) -> None:
         if status == 404:
             text = "No such resource or operation on this server; see /metadata for what it offers"
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
-        return _render(status, issue("error", _HTTP_ISSUE_CODES.get(status, "invalid" if status < 500 else "exception"),
-                                     text), headers)
+        return _render(
+            status,
+            issue("error", _HTTP_ISSUE_CODES.get(status, "invalid" if status < 500 else "exception"), text),
+            headers,
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -69,8 +69,11 @@ def flatten(entries: list[dict]) -> dict[str, list]:
 
 def query_entries(max_parameters: int) -> list[dict]:
     """A GET query as Parameters entries (every value a string)."""
-    return [{"name": name, "valueString": value}
-            for name, values in query_parameters(max_parameters).items() for value in values]
+    return [
+        {"name": name, "valueString": value}
+        for name, values in query_parameters(max_parameters).items()
+        for value in values
+    ]
 
 
 def request_entries(max_parameters: int) -> list[dict]:
@@ -102,8 +105,10 @@ def request_parameters(max_parameters: int) -> dict[str, list]:
 
 
 def _describe(errors: dict) -> str:
-    return "; ".join(f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
-                     for field, messages in errors.items())
+    return "; ".join(
+        f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+        for field, messages in errors.items()
+    )
 
 
 class CodingField(fields.Field):

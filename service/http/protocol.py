@@ -18,8 +18,18 @@ import orjson
 
 from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
+from .fhir import (
+    CACHEABLE,
+    CONTENT_TYPE,
+    FHIR_JSON,
+    FORMAT,
+    FRONT_ERROR,
+    JSON_TYPES,
+    REQUEST_ID,
+    XML_CONTENT_TYPE,
+    XML_TYPES,
+)
 from .lru import SizedLRU
-from .fhir import CACHEABLE, CONTENT_TYPE, FHIR_JSON, FORMAT, FRONT_ERROR, JSON_TYPES, REQUEST_ID, XML_CONTENT_TYPE, XML_TYPES
 from .outcome import error_body
 
 access_log = logging.getLogger("icd10cm_tx.access")
@@ -28,8 +38,10 @@ _REQUEST_ID_OK = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
 _GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
 _GZIP_WBITS = 31  # zlib's name for the gzip container (zlib.decompress is faster than gzip.decompress)
 CACHE_CONTROL = "public, max-age=3600"
-_CORS = [("Access-Control-Allow-Origin", "*"),
-         ("Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Answered-By, Location, Content-Location")]
+_CORS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, X-Request-Id, X-Answered-By, Location, Content-Location"),
+]
 _PREFLIGHT = [("Access-Control-Allow-Methods", "GET, POST, HEAD, OPTIONS"), ("Access-Control-Max-Age", "86400")]
 _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-None-Match, X-Request-Id"
 
@@ -43,8 +55,16 @@ class Protocol:
     """Wraps the application. ``state_tag`` names what answers depend on (store builds, resource files,
     software version): the answer to one GET does not change while it does not, so it makes the ETag."""
 
-    def __init__(self, app, state_tag: str, base_path: str, cache_bytes: int = 0, page_for=None,
-                 page_paths: tuple[str, ...] = (), page_headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        app,
+        state_tag: str,
+        base_path: str,
+        cache_bytes: int = 0,
+        page_for=None,
+        page_paths: tuple[str, ...] = (),
+        page_headers: dict[str, str] | None = None,
+    ):
         self.app = app
         self.state_tag = state_tag
         # Pages for people (under page_paths) are HTML whatever Accept says; page_for(path, query) gives the
@@ -70,20 +90,29 @@ class Protocol:
         else:
             try:
                 status, headers, body = self._answer(environ, method)
-            except Exception:  # noqa: BLE001 - the last line of defence: no stack trace reaches a client
+            except Exception:
                 log.exception("unexpected error around %s %s", method, environ.get("PATH_INFO"))
-                status, headers, body = _error(ServiceError("The server failed to answer this request; it has "
-                                                            "been logged"))
+                status, headers, body = _error(
+                    ServiceError("The server failed to answer this request; it has been logged")
+                )
         headers.append(("X-Request-Id", request_id))
         headers.extend(_CORS)
         headers.append(("X-Content-Type-Options", "nosniff"))
         if access_log.isEnabledFor(logging.INFO):
             query = environ.get("QUERY_STRING")
-            access_log.info(orjson.dumps({
-                "time": round(time.time(), 3), "request_id": request_id, "method": method,
-                "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
-                "status": int(status[:3]), "ms": round((time.perf_counter() - started) * 1000, 2),
-                "bytes": len(body)}).decode())
+            access_log.info(
+                orjson.dumps(
+                    {
+                        "time": round(time.time(), 3),
+                        "request_id": request_id,
+                        "method": method,
+                        "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
+                        "status": int(status[:3]),
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "bytes": len(body),
+                    }
+                ).decode()
+            )
         start_response(status, headers)
         return [body] if method != "HEAD" else [b""]
 
@@ -148,19 +177,30 @@ class Protocol:
         return "HTTP_X_CACHE_ID" not in environ and environ.get("PATH_INFO", "").startswith(self.cacheable_paths)
 
     def _etag(self, environ, wanted: str) -> str:
-        key = "\n".join((self.state_tag, wanted, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
-                         environ.get("HTTP_ACCEPT_LANGUAGE", "")))
+        key = "\n".join(
+            (
+                self.state_tag,
+                wanted,
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+                environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            )
+        )
         return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
 
     @staticmethod
     def _preflight(environ) -> list[tuple[str, str]]:
         asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", _ALLOWED_HEADERS)
-        return [*_PREFLIGHT, ("Access-Control-Allow-Headers", asked), ("Allow", "GET, POST, HEAD, OPTIONS"),
-                ("Content-Length", "0")]
+        return [
+            *_PREFLIGHT,
+            ("Access-Control-Allow-Headers", asked),
+            ("Allow", "GET, POST, HEAD, OPTIONS"),
+            ("Content-Length", "0"),
+        ]
 
 
 def negotiate(environ) -> str:
-    """"json" or "xml": from ``_format``, else from Accept (the better of the two by q-value; JSON on a tie)."""
+    """ "json" or "xml": from ``_format``, else from Accept (the better of the two by q-value; JSON on a tie)."""
     query = environ.get("QUERY_STRING", "")
     if "_format" in query:
         for value in parse_qs(query).get("_format", ())[:1]:
@@ -208,8 +248,15 @@ def _best_q(accept: str) -> dict[str, float]:
     best = {"json": -1.0, "xml": -1.0, "html": -1.0}
     for entry in accept.lower().split(","):
         media, *options = (part.strip() for part in entry.split(";"))
-        kind = ("xml" if media in _XML_FORMATS else "json" if media in _JSON_FORMATS or media in _ANY
-                else "html" if media == "text/html" else None)
+        kind = (
+            "xml"
+            if media in _XML_FORMATS
+            else "json"
+            if media in _JSON_FORMATS or media in _ANY
+            else "html"
+            if media == "text/html"
+            else None
+        )
         if kind is not None:
             q = next((_q(o[2:]) for o in options if o.startswith("q=")), 1.0)
             best[kind] = max(best[kind], q)
@@ -242,8 +289,11 @@ def call_wsgi(app, environ) -> tuple[str, list, bytes]:
 
 def _error(error: ServiceError) -> tuple[str, list, bytes]:
     body = orjson.dumps(error_body(error))
-    return (f"{error.status} {HTTPStatus(error.status).phrase}",
-            [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))], body)
+    return (
+        f"{error.status} {HTTPStatus(error.status).phrase}",
+        [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))],
+        body,
+    )
 
 
 def _page_at_fhir_url(status: str, headers: list) -> tuple[str, list]:

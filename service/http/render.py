@@ -50,8 +50,10 @@ class LookupAnswer:
             out += [fhir_xml.parameters_piece(p.entries) for p in pieces if p.entries]
             out.append(f'<parameter><extension url="{GUIDANCE_EXTENSION}">')
             out += [fhir_xml.extensions_piece(p.extension) for p in pieces if p.extension]
-            out.append(f"</extension>{fhir_xml.element('name', 'guidance')}"
-                       f"{fhir_xml.element('valueString', guidance_label(result.code))}</parameter>")
+            out.append(
+                f"</extension>{fhir_xml.element('name', 'guidance')}"
+                f"{fhir_xml.element('valueString', guidance_label(result.code))}</parameter>"
+            )
         out += [fhir_xml.parameters_piece(p) for p in result.pieces]
         out.append("</Parameters>")
         return "".join(out).encode()
@@ -65,11 +67,14 @@ def _lookup_head(result: LookupResult) -> list[dict]:
         {"name": "display", "valueString": result.display},
         {"name": "code", "valueCode": result.code},
         {"name": "system", "valueUri": ICD10CM},
-        {"name": "designation", "part": [
-            {"name": "language", "valueCode": "en"},
-            {"name": "use", "valueCoding": PREFERRED_FOR_LANGUAGE},
-            {"name": "value", "valueString": result.display},
-        ]},
+        {
+            "name": "designation",
+            "part": [
+                {"name": "language", "valueCode": "en"},
+                {"name": "use", "valueCoding": PREFERRED_FOR_LANGUAGE},
+                {"name": "value", "valueString": result.display},
+            ],
+        },
     ]
     if result.normalized_from is not None:
         head.append({"name": "normalized-code", "valueCode": result.code})
@@ -77,8 +82,16 @@ def _lookup_head(result: LookupResult) -> list[dict]:
 
 
 def _coding(coding: Coding) -> dict:
-    return {k: v for k, v in (("system", coding.system), ("version", coding.version), ("code", coding.code),
-                              ("display", coding.display)) if v}
+    return {
+        k: v
+        for k, v in (
+            ("system", coding.system),
+            ("version", coding.version),
+            ("code", coding.code),
+            ("display", coding.display),
+        )
+        if v
+    }
 
 
 def _codeable_concept(concept: CodeableConcept) -> dict:
@@ -103,8 +116,14 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
     if result.display is not None:
         entries.append({"name": "display", "valueString": result.display})
     if result.issues:
-        entries.append({"name": "issues", "resource": operation_outcome(
-            [issue(i.severity, i.code, i.text, i.tx_code, i.expression) for i in result.issues])})
+        entries.append(
+            {
+                "name": "issues",
+                "resource": operation_outcome(
+                    [issue(i.severity, i.code, i.text, i.tx_code, i.expression) for i in result.issues]
+                ),
+            }
+        )
     if result.message:
         entries.append({"name": "message", "valueString": result.message})
     if result.normalized_code is not None:
@@ -115,8 +134,10 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
     if result.version is not None:
         entries.append({"name": "version", "valueString": result.version})
     # As the terminology ecosystem reports them: a system nobody knows, or a version of one we know.
-    entries += [{"name": "x-caused-by-unknown-system" if "|" in s else "x-unknown-system", "valueCanonical": s}
-                for s in result.unknown_systems]
+    entries += [
+        {"name": "x-caused-by-unknown-system" if "|" in s else "x-unknown-system", "valueCanonical": s}
+        for s in result.unknown_systems
+    ]
     if not result.guidance:
         return parameters(entries)
     extension = guidance_parameter(result.normalized_code or result.code, result.guidance.extension)

@@ -12,9 +12,27 @@ from ..terminology.codes import canonical_system
 
 _SUBSETTED = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}]}
 # Elements _summary=true keeps: the FHIR summary elements these resources carry.
-SUMMARY = ("resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status", "experimental",
-           "date", "publisher", "caseSensitive", "hierarchyMeaning", "compositional", "versionNeeded", "content",
-           "supplements", "count")
+SUMMARY = (
+    "resourceType",
+    "id",
+    "meta",
+    "url",
+    "identifier",
+    "version",
+    "name",
+    "title",
+    "status",
+    "experimental",
+    "date",
+    "publisher",
+    "caseSensitive",
+    "hierarchyMeaning",
+    "compositional",
+    "versionNeeded",
+    "content",
+    "supplements",
+    "count",
+)
 
 
 def _matches(resource: dict, args) -> bool:
@@ -38,8 +56,9 @@ def _shape(resource: dict, summary: str | None, elements: list[str]) -> dict:
     elif summary in (None, "false", "data"):
         return resource
     else:
-        raise InvalidRequest(f"_summary must be true, false, text, data or count, not {summary!r}",
-                             expression="_summary")
+        raise InvalidRequest(
+            f"_summary must be true, false, text, data or count, not {summary!r}", expression="_summary"
+        )
     kept["meta"] = _SUBSETTED
     return kept
 
@@ -63,16 +82,22 @@ def search_bundle(resources: list[dict], resource_type: str) -> dict:
     elements = [e for e in args.get("_elements", "").split(",") if e]
     found = [r for r in resources if _matches(r, args)]
     count, offset = _integer("_count", None), _integer("_offset", 0)
-    page = found[offset:] if count is None else found[offset:offset + count]
+    page = found[offset:] if count is None else found[offset : offset + count]
     base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
-    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-              "link": [{"relation": "self", "url": request.url}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": [{"relation": "self", "url": request.url}],
+    }
     if count is not None and offset + count < len(found):
         following = [(k, v) for k, v in args.items(multi=True) if k != "_offset"] + [("_offset", offset + count)]
         bundle["link"].append({"relation": "next", "url": f"{base}/{resource_type}?{urlencode(following)}"})
     if summary != "count":
         shaped = [_shape(r, summary, elements) for r in page]  # _shape also checks _summary
         if shaped:
-            bundle["entry"] = [{"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r,
-                                "search": {"mode": "match"}} for r in shaped]
+            bundle["entry"] = [
+                {"fullUrl": f"{base}/{resource_type}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                for r in shaped
+            ]
     return bundle

@@ -33,8 +33,13 @@ _INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STORE_OPERATIONS = ("/$lookup", "/$validate-code", "/$subsumes")  # inline when they name ICD-10-CM
 _ICD10CM_NAMES = ("icd-10-cm", "2.16.840.1.113883.6.90")  # its URL or OID, as a query names it
 _BASE_ENVIRON = {
-    "SCRIPT_NAME": "", "SERVER_SOFTWARE": "icd10cm-tx (granian RSGI)", "wsgi.version": (1, 0),
-    "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    "SCRIPT_NAME": "",
+    "SERVER_SOFTWARE": "icd10cm-tx (granian RSGI)",
+    "wsgi.version": (1, 0),
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
     "wsgi.input_terminated": True,
 }
 
@@ -43,8 +48,16 @@ class Front:
     """An RSGI application serving a WSGI one. ``target`` is the WSGI application or its import path
     (``module:attribute``), imported in each worker when granian starts it."""
 
-    def __init__(self, target: str | Callable, *, max_body_bytes: int, body_timeout: float, threads: int,
-                 request_budget: float | None = None, inline_paths: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        target: str | Callable,
+        *,
+        max_body_bytes: int,
+        body_timeout: float,
+        threads: int,
+        request_budget: float | None = None,
+        inline_paths: tuple[str, ...] = (),
+    ):
         self.target = target
         self.request_budget = request_budget  # seconds of work one request may take (service.budget)
         self.inline_paths = inline_paths  # path prefixes whose GETs are always cheap (pages, metadata, health)
@@ -133,10 +146,18 @@ def wsgi_environ(scope) -> dict:
         path = path.encode("utf-8", "surrogateescape").decode("latin-1")
     host, _, port = scope.server.rpartition(":")
     client, _, client_port = scope.client.rpartition(":")
-    environ = {**_BASE_ENVIRON, "REQUEST_METHOD": scope.method, "PATH_INFO": path,
-               "QUERY_STRING": scope.query_string, "SERVER_NAME": host, "SERVER_PORT": port,
-               "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": client, "REMOTE_PORT": client_port,
-               "wsgi.url_scheme": scope.scheme}
+    environ = {
+        **_BASE_ENVIRON,
+        "REQUEST_METHOD": scope.method,
+        "PATH_INFO": path,
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": host,
+        "SERVER_PORT": port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client,
+        "REMOTE_PORT": client_port,
+        "wsgi.url_scheme": scope.scheme,
+    }
     for name, value in scope.headers.items():
         key = name.upper().replace("-", "_")
         key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"

@@ -27,11 +27,20 @@ class Supervisor(Server):
     def __init__(self, target: str, settings: Settings):
         # uvloop and a single-threaded runtime per worker: measured here, 15-25% more lookups answered than
         # granian's defaults (asyncio, multi-threaded), most of it at one connection (bench/README.md).
-        super().__init__(target, address=settings.host, port=settings.port, interface=Interfaces.RSGI,
-                         workers=settings.workers, loop=Loops.uvloop, runtime_mode=RuntimeModes.st,
-                         respawn_failed_workers=True, log_access=False,
-                         backpressure=settings.connections, backlog=max(1024, settings.connections),
-                         http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)))
+        super().__init__(
+            target,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.RSGI,
+            workers=settings.workers,
+            loop=Loops.uvloop,
+            runtime_mode=RuntimeModes.st,
+            respawn_failed_workers=True,
+            log_access=False,
+            backpressure=settings.connections,
+            backlog=max(1024, settings.connections),
+            http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
+        )
 
     def _init_shared_socket(self) -> None:
         self._ssp = None

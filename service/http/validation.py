@@ -11,22 +11,29 @@ from ..terminology.model import Coding, ValidationResult
 from .render import validation_parameters
 
 
-def answer(validate: Callable[..., ValidationResult], args: dict, system: str | None, version: str | None,
-           system_name: str) -> dict:
+def answer(
+    validate: Callable[..., ValidationResult], args: dict, system: str | None, version: str | None, system_name: str
+) -> dict:
     """Validate the codeableConcept, the coding, or code+system of a request (``system_name`` is the
     parameter that names the code system: url for a CodeSystem, system for a ValueSet)."""
-    options = {"display_language": args.get("displayLanguage"), "abstract": args.get("abstract"),
-               "date": args.get("date"), "guidance": args.get("guidance", "all")}
+    options = {
+        "display_language": args.get("displayLanguage"),
+        "abstract": args.get("abstract"),
+        "date": args.get("date"),
+        "guidance": args.get("guidance", "all"),
+    }
     concept = args.get("codeableConcept")
     if concept is not None:
         return validation_parameters(validate(codeable_concept=concept, **options), concept)
     coding = args.get("coding")
     if coding is not None:
-        coding = Coding(canonical_system(coding.system) or system, coding.code, coding.version or version,
-                        coding.display)
+        coding = Coding(
+            canonical_system(coding.system) or system, coding.code, coding.version or version, coding.display
+        )
         if coding.system is None:
-            raise InvalidRequest(f"$validate-code needs the system of the coding (or {system_name})",
-                                 expression="Coding.system")
+            raise InvalidRequest(
+                f"$validate-code needs the system of the coding (or {system_name})", expression="Coding.system"
+            )
         return validation_parameters(validate(coding, from_coding=True, **options))
     if system is None:
         raise InvalidRequest(f"$validate-code needs {system_name} (the code system) and code", expression=system_name)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from functools import partial
-from datetime import datetime, timezone
 
 from flask import Blueprint, current_app
 
@@ -19,10 +19,19 @@ from .search import search_bundle
 bp = Blueprint("valueset", __name__)
 
 # $expand parameters echoed in ValueSet.expansion.parameter when the request used them.
-_ECHOED = {"filter": "valueString", "count": "valueInteger", "offset": "valueInteger", "date": "valueDateTime",
-           "excludeNotForUI": "valueBoolean", "activeOnly": "valueBoolean", "displayLanguage": "valueCode",
-           "valueSetVersion": "valueString", "includeDesignations": "valueBoolean",
-           "includeDefinition": "valueBoolean", "excludeNested": "valueBoolean"}
+_ECHOED = {
+    "filter": "valueString",
+    "count": "valueInteger",
+    "offset": "valueInteger",
+    "date": "valueDateTime",
+    "excludeNotForUI": "valueBoolean",
+    "activeOnly": "valueBoolean",
+    "displayLanguage": "valueCode",
+    "valueSetVersion": "valueString",
+    "includeDesignations": "valueBoolean",
+    "includeDefinition": "valueBoolean",
+    "excludeNested": "valueBoolean",
+}
 # R5 expansion properties, carried in R4 by the cross-version extensions.
 _PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
 _CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
@@ -66,9 +75,11 @@ def _system_version(args: dict, default: str) -> str:
     version = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version") or default
     checked = _icd10cm_version(args, "check-system-version")
     if checked is not None and checked != version:
-        raise InvalidRequest(f"The expansion would use {ICD10CM} version '{version}', not '{checked}' as "
-                             "check-system-version requires", expression="check-system-version",
-                             tx_code="version-error")
+        raise InvalidRequest(
+            f"The expansion would use {ICD10CM} version '{version}', not '{checked}' as check-system-version requires",
+            expression="check-system-version",
+            tx_code="version-error",
+        )
     return version
 
 
@@ -77,22 +88,32 @@ def _system_version(args: dict, default: str) -> str:
 def expand(resource_id: str | None = None):
     flat = params.request_parameters(current_app.config["MAX_PARAMETERS"])
     instance = _general_value_set(resource_id)
-    answer = None if instance is not None else \
-        icd10cm_expand(_engine(), flat, resource_id, max_expansion=current_app.config["MAX_EXPANSION"])
+    answer = (
+        None
+        if instance is not None
+        else icd10cm_expand(_engine(), flat, resource_id, max_expansion=current_app.config["MAX_EXPANSION"])
+    )
     return general.expand(instance) if answer is None else respond(answer)
 
 
-def icd10cm_expand(engine: TerminologyEngine, flat: dict, resource_id: str | None = None, *,
-                   max_expansion: int) -> dict | None:
+def icd10cm_expand(
+    engine: TerminologyEngine, flat: dict, resource_id: str | None = None, *, max_expansion: int
+) -> dict | None:
     """The expansion of one of ICD-10-CM's value sets, or None when the request is not about them."""
     if resource_id is None and not general.icd10cm_value_set_request(flat, engine.valuesets.knows):
         return None
     args = params.EXPAND.bind(flat)
     value_set = _value_set(engine, resource_id, args)
     version = _system_version(args, engine.releases.resolve(date=args.get("date")).version)
-    expansion = engine.expand(value_set, version=version,
-                              text=args.get("filter"), count=args.get("count"), offset=args.get("offset", 0),
-                              exclude_not_for_ui=args.get("excludeNotForUI", False), max_size=max_expansion)
+    expansion = engine.expand(
+        value_set,
+        version=version,
+        text=args.get("filter"),
+        count=args.get("count"),
+        offset=args.get("offset", 0),
+        exclude_not_for_ui=args.get("excludeNotForUI", False),
+        max_size=max_expansion,
+    )
     return expanded(value_set, expansion, args, engine)
 
 
@@ -113,8 +134,9 @@ def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: st
     args = params.VALUESET_VALIDATE_CODE.bind(flat)
     value_set = _value_set(engine, resource_id, args)
     system = canonical_system(args.get("system"))
-    if system is None and all(canonical_system(i.get("system")) == ICD10CM
-                              for i in value_set.get("compose", {}).get("include", ())):
+    if system is None and all(
+        canonical_system(i.get("system")) == ICD10CM for i in value_set.get("compose", {}).get("include", ())
+    ):
         system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying
     validate = partial(engine.validate_in_value_set, value_set)
     return validation.answer(validate, args, system, args.get("systemVersion"), "system")
@@ -130,23 +152,34 @@ def _value_set(engine: TerminologyEngine, resource_id: str | None, args: dict) -
     raise InvalidRequest("Name the value set: url, valueSet, or ValueSet/[id]/...", expression="url")
 
 
-def _contained(code: str, display: str, billable: int, version: str, designations: list[str],
-               properties: list[tuple[str, object, str]]) -> dict:
+def _contained(
+    code: str,
+    display: str,
+    billable: int,
+    version: str,
+    designations: list[str],
+    properties: list[tuple[str, object, str]],
+) -> dict:
     entry: dict = {"system": ICD10CM, "version": version, "code": code, "display": display}
     if not billable:
         entry["abstract"] = True
     if designations:
         entry["designation"] = [{"language": "en", "value": term} for term in designations]
     if properties:
-        entry["extension"] = [{"url": _CONTAINS_PROPERTY, "extension": [
-            {"url": "code", "valueCode": name}, {"url": "value", f"value{kind}": value}]}
-            for name, value, kind in properties]
+        entry["extension"] = [
+            {
+                "url": _CONTAINS_PROPERTY,
+                "extension": [{"url": "code", "valueCode": name}, {"url": "value", f"value{kind}": value}],
+            }
+            for name, value, kind in properties
+        ]
     return entry
 
 
 def _properties(engine: TerminologyEngine, version: str, code: str, billable: int, wanted: list[str]):
-    concept = engine.releases.by_version[version].concept(code) if {"parent", "chapter", "block"} & set(wanted) \
-        else None
+    concept = (
+        engine.releases.by_version[version].concept(code) if {"parent", "chapter", "block"} & set(wanted) else None
+    )
     values = {"billable": (bool(billable), "Boolean"), "notSelectable": (not billable, "Boolean")}
     if concept is not None:
         values["chapter"] = (concept.chapter, "Code")
@@ -164,24 +197,32 @@ def expanded(value_set: dict, expansion: Expansion, args: dict, engine: Terminol
     wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
     release = engine.releases.by_version[expansion.version]
     contains = [
-        _contained(code, display, billable, expansion.version,
-                   [n["text"] for n in release.notes(code) if n["type"] == "inclusionTerm"]
-                   if args.get("includeDesignations") else [],
-                   _properties(engine, expansion.version, code, billable, wanted))
-        for code, display, billable in expansion.contains]
+        _contained(
+            code,
+            display,
+            billable,
+            expansion.version,
+            [n["text"] for n in release.notes(code) if n["type"] == "inclusionTerm"]
+            if args.get("includeDesignations")
+            else [],
+            _properties(engine, expansion.version, code, billable, wanted),
+        )
+        for code, display, billable in expansion.contains
+    ]
     dropped = ("expansion", "text") if args.get("includeDefinition") else ("compose", "expansion", "text")
     body = {k: v for k, v in value_set.items() if k not in dropped}
 
     body["expansion"] = {
         "identifier": f"urn:uuid:{uuid.uuid4()}",
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "total": expansion.total,
         "offset": expansion.offset,
         "parameter": used,
     }
     if wanted:
-        body["expansion"]["extension"] = [{"url": _PROPERTY, "extension": [{"url": "code", "valueCode": name}]}
-                                          for name in wanted]
+        body["expansion"]["extension"] = [
+            {"url": _PROPERTY, "extension": [{"url": "code", "valueCode": name}]} for name in wanted
+        ]
     if contains:
         body["expansion"]["contains"] = contains
     return body

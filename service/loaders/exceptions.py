@@ -6,8 +6,8 @@ in the release being loaded, so a future release that drops the note drops the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..errors import LoadError
 from ..guidance import editorial
-from .valuesets import read_valuesets
 from ..store.build import BuildStats, build_release
 from . import tabular
 from .sources import label_release, read_source
+from .valuesets import read_valuesets
 
 
 def read_editorial(parsed: tabular.Tabular, folder: Path) -> dict[str, dict]:
@@ -25,8 +25,13 @@ def read_editorial(parsed: tabular.Tabular, folder: Path) -> dict[str, dict]:
     return records
 
 
-def load(source: str | Path | None, store_dir: Path, version: str | None = None,
-         effective: str | None = None, guidance_dir: Path = editorial.GUIDANCE_DIR) -> BuildStats:
+def load(
+    source: str | Path | None,
+    store_dir: Path,
+    version: str | None = None,
+    effective: str | None = None,
+    guidance_dir: Path = editorial.GUIDANCE_DIR,
+) -> BuildStats:
     """Read, parse and store one release; the stats time the whole of it."""
     started = time.perf_counter()
     release = read_source(source)
@@ -35,6 +40,5 @@ def load(source: str | Path | None, store_dir: Path, version: str | None = None,
     except (ET.ParseError, ValueError) as error:
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
-    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir),
-                          read_valuesets())
+    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir), read_valuesets())
     return replace(stats, seconds=time.perf_counter() - started)

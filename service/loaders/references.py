@@ -19,9 +19,7 @@ import re
 
 _CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?"
 # A code, optionally followed by "-" (descendants) or by "-CODE" / " to CODE" (a range).
-_REFERENCE = re.compile(
-    rf"(?<![A-Za-z0-9])({_CODE})(-)?(?:\s*(?:-|to)\s*({_CODE})(-)?)?(?![A-Za-z0-9])"
-)
+_REFERENCE = re.compile(rf"(?<![A-Za-z0-9])({_CODE})(-)?(?:\s*(?:-|to)\s*({_CODE})(-)?)?(?![A-Za-z0-9])")
 _PARENTHESES = re.compile(r"[(\[{]([^()\[\]{}]*)[)\]}]")
 
 

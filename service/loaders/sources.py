@@ -63,16 +63,18 @@ def read_source(path: str | Path | None) -> ReleaseSource:
         raise LoadError(f"{path}: no such file")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist()
-                       if m.lower().endswith(".xml") and "tabular" in Path(m).name.lower()]
+            members = [
+                m for m in archive.namelist() if m.lower().endswith(".xml") and "tabular" in Path(m).name.lower()
+            ]
             if len(members) != 1:
                 raise LoadError(f"{path}: expected one *tabular*.xml in the zip, found {members or 'none'}")
             return ReleaseSource(Path(members[0]).name, archive.read(members[0]), path.name)
     return ReleaseSource(path.name, path.read_bytes(), path.name)
 
 
-def label_release(fiscal_year: str, source: ReleaseSource, version: str | None = None,
-                  effective: str | None = None) -> ReleaseLabel:
+def label_release(
+    fiscal_year: str, source: ReleaseSource, version: str | None = None, effective: str | None = None
+) -> ReleaseLabel:
     if not re.fullmatch(r"\d{4}", fiscal_year or ""):
         raise LoadError(f"{source.name}: <version> should be a fiscal year, found {fiscal_year!r}")
     if version is None:

@@ -163,8 +163,9 @@ def parse(source: IO[bytes] | str) -> Tabular:
             block_id = section.get("id", "").strip()
             for category in section.findall("diag"):
                 name = _text(category.find("name"))
-                spanning = [b for b in blocks.values()
-                            if b.chapter == number and b.id != block_id and b.first <= name <= b.last]
+                spanning = [
+                    b for b in blocks.values() if b.chapter == number and b.id != block_id and b.first <= name <= b.last
+                ]
                 # Innermost first: a nested block starts no earlier and ends no later.
                 spanning.sort(key=lambda b: b.last)
                 spanning.sort(key=lambda b: b.first, reverse=True)

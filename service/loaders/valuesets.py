@@ -17,8 +17,9 @@ def _icd10cm_only(resource: dict) -> bool:
     """ICD-10-CM's own value sets; one naming another system or importing value sets is general."""
     compose = resource.get("compose") if isinstance(resource, dict) else None
     includes = compose.get("include") if isinstance(compose, dict) else None
-    return not any(isinstance(i, dict) and (i.get("system") not in (None, ICD10CM) or i.get("valueSet"))
-                   for i in includes or [])
+    return not any(
+        isinstance(i, dict) and (i.get("system") not in (None, ICD10CM) or i.get("valueSet")) for i in includes or []
+    )
 
 
 def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:

@@ -60,9 +60,20 @@ def _concept_rows(tabular: Tabular, ranks: dict[str, int]):
         while parent is not None:
             ancestors.append(parent)
             parent = codes[parent].parent
-        yield (code.code, seq, code.display, code.parent, int(code.billable), code.chapter, "|".join(code.blocks), "|".join(ancestors),
-               fragments.serialize(fragments.hierarchy_entries(code, codes)), code.seventh,
-               _seventh_owner(tabular, code), ranks[code.code])
+        yield (
+            code.code,
+            seq,
+            code.display,
+            code.parent,
+            int(code.billable),
+            code.chapter,
+            "|".join(code.blocks),
+            "|".join(ancestors),
+            fragments.serialize(fragments.hierarchy_entries(code, codes)),
+            code.seventh,
+            _seventh_owner(tabular, code),
+            ranks[code.code],
+        )
 
 
 def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, dict]):
@@ -74,11 +85,18 @@ def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, d
 
 def _grouping_rows(tabular: Tabular):
     for seq, chapter in enumerate(tabular.chapters.values()):
-        yield (chapter_key(chapter.number), "chapter", chapter.number, chapter.title, chapter.number,
-               chapter.first, chapter.last, seq)
+        yield (
+            chapter_key(chapter.number),
+            "chapter",
+            chapter.number,
+            chapter.title,
+            chapter.number,
+            chapter.first,
+            chapter.last,
+            seq,
+        )
     for seq, block in enumerate(tabular.blocks.values()):
-        yield (block_key(block.id), "block", block.id, block.title, block.chapter, block.first,
-               block.last, seq)
+        yield (block_key(block.id), "block", block.id, block.title, block.chapter, block.first, block.last, seq)
 
 
 def _note_rows(tabular: Tabular):
@@ -91,12 +109,22 @@ def _note_rows(tabular: Tabular):
         if notes:
             records = [n.as_record() for n in notes]
             own = fragments.note_entries(records, "code", source) if level == "ancestor" else []
-            yield (owner, _dumps(records), fragments.serialize(own),
-                   fragments.serialize(fragments.note_entries(records, level, source)))
+            yield (
+                owner,
+                _dumps(records),
+                fragments.serialize(own),
+                fragments.serialize(fragments.note_entries(records, level, source)),
+            )
 
 
-def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, store_dir: Path,
-                  editorial: dict[str, dict] | None = None, valuesets: list[dict] = ()) -> BuildStats:
+def build_release(
+    tabular: Tabular,
+    label: ReleaseLabel,
+    source: ReleaseSource,
+    store_dir: Path,
+    editorial: dict[str, dict] | None = None,
+    valuesets: list[dict] = (),
+) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}
     store_dir.mkdir(parents=True, exist_ok=True)
@@ -108,19 +136,25 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
         with connection:
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
             ranks = _search_ranks(tabular)
-            connection.executemany("INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                                   _concept_rows(tabular, ranks))
+            connection.executemany(
+                "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular, ranks)
+            )
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
-            connection.executemany("INSERT INTO search (rowid, title, terms) VALUES (?,?,?)",
-                                   sorted(_search_rows(tabular, ranks, editorial)))  # FTS5 wants rowids in order
+            connection.executemany(
+                "INSERT INTO search (rowid, title, terms) VALUES (?,?,?)",
+                sorted(_search_rows(tabular, ranks, editorial)),
+            )  # FTS5 wants rowids in order
             connection.execute("INSERT INTO search (search) VALUES ('optimize')")
             # Relevance: a word in the title weighs more than one of the synonyms.
             connection.execute("INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 3.0)')")
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
-            connection.executemany("INSERT INTO valueset VALUES (?,?,?,?)",
-                                   ((v["url"], v.get("version"), v["id"], _dumps(v)) for v in valuesets))
-            connection.executemany("INSERT INTO guidance VALUES (?,?)",
-                                   ((code, _dumps(record)) for code, record in editorial.items()))
+            connection.executemany(
+                "INSERT INTO valueset VALUES (?,?,?,?)",
+                ((v["url"], v.get("version"), v["id"], _dumps(v)) for v in valuesets),
+            )
+            connection.executemany(
+                "INSERT INTO guidance VALUES (?,?)", ((code, _dumps(record)) for code, record in editorial.items())
+            )
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "version": label.version,
@@ -140,5 +174,12 @@ def build_release(tabular: Tabular, label: ReleaseLabel, source: ReleaseSource, 
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
-    return BuildStats(final, label.version, len(tabular.codes), tabular.billable_count,
-                      len(tabular.blocks), len(tabular.chapters), time.perf_counter() - started)
+    return BuildStats(
+        final,
+        label.version,
+        len(tabular.codes),
+        tabular.billable_count,
+        len(tabular.blocks),
+        len(tabular.chapters),
+        time.perf_counter() - started,
+    )

@@ -30,8 +30,10 @@ class StaleRelease(StoreError):
     """A release file written by another version of this service."""
 
     def __init__(self, path: Path, meta: dict):
-        super().__init__(f"{path}: built by another version of this service; load it again "
-                         f"(python -m service load {meta.get('source_origin', 'SOURCE')})")
+        super().__init__(
+            f"{path}: built by another version of this service; load it again "
+            f"(python -m service load {meta.get('source_origin', 'SOURCE')})"
+        )
         self.path = path
         self.meta = meta
 
@@ -61,8 +63,11 @@ class ConceptRow:
     def children(self) -> list[tuple[str, str]]:
         """(code, display) of each child, read back from the pre-rendered entries."""
         entries = orjson.loads(b"[" + self.hierarchy + b"]")
-        return [(e["part"][1]["valueCode"], e["part"][2]["valueString"]) for e in entries
-                if e["part"][0]["valueCode"] == "child"]
+        return [
+            (e["part"][1]["valueCode"], e["part"][2]["valueString"])
+            for e in entries
+            if e["part"][0]["valueCode"] == "child"
+        ]
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,11 @@ class Release:
             return self._columns[column]
 
     def concept(self, code: str) -> ConceptRow | None:
-        row = self._row("SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
-                        " seventh_owner FROM concept WHERE code = ?", (code,))
+        row = self._row(
+            "SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
+            " seventh_owner FROM concept WHERE code = ?",
+            (code,),
+        )
         return None if row is None else ConceptRow(*row)
 
     def _notes(self, owner: str) -> tuple[dict, ...]:
@@ -184,8 +192,16 @@ class Release:
     def guidance_records(self) -> dict[str, dict]:
         return {code: orjson.loads(record) for code, record in self._rows("SELECT code, record FROM guidance")}
 
-    def select(self, condition: str, params: tuple, *, match: str | None = None, phrase: str = "",
-               limit: int | None = None, offset: int = 0) -> tuple[int, list[tuple[str, str, int]]]:
+    def select(
+        self,
+        condition: str,
+        params: tuple,
+        *,
+        match: str | None = None,
+        phrase: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[int, list[tuple[str, str, int]]]:
         """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
 
         Without ``match`` (an FTS5 query) they come in tabular order. With it, by relevance: titles
@@ -205,8 +221,10 @@ class Release:
             if total <= RANKED_MATCHES:
                 # A title that is the phrase, or the phrase and a comma ("Pneumonia, unspecified organism":
                 # the default code), beats one that only starts with it, which beats the rest.
-                order = ("(search.rank - (search.title LIKE ?) * 100 - (search.title LIKE ? OR search.title LIKE ?) * 100),"
-                         " search.rowid")
+                order = (
+                    "(search.rank - (search.title LIKE ?) * 100 - (search.title LIKE ? OR search.title LIKE ?) * 100),"
+                    " search.rowid"
+                )
                 words = phrase.replace("%", "").replace("_", "")
                 args = (*args, words + "%", words + ",%", words)
             else:
@@ -215,7 +233,8 @@ class Release:
             return total, []
         rows = self._rows(
             f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*args, -1 if limit is None else limit, offset))
+            (*args, -1 if limit is None else limit, offset),
+        )
         return total, rows
 
     def all_concepts(self) -> list[tuple[str, str, str | None, int]]:

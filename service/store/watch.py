@@ -32,8 +32,9 @@ def watch(store: Path, every: float, on_change: Callable[[], None]) -> threading
         while not stop.wait(every):
             now = snapshot(store)
             if now != seen:
-                log.warning("the store changed (%s): restarting the workers on it", ", ".join(
-                    sorted(name for name, *_ in now)))
+                log.warning(
+                    "the store changed (%s): restarting the workers on it", ", ".join(sorted(name for name, *_ in now))
+                )
                 seen = now
                 on_change()
 

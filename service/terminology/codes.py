@@ -19,7 +19,7 @@ def canonical_system(system: str | None) -> str | None:
 def seventh_characters(base_display: str, children: list[tuple[str, str]], allowed: str) -> str:
     """``A (initial encounter), D (subsequent encounter), ...`` for a code that needs a 7th
     character. A generated code's display is its base's display, ", ", then the character's meaning."""
-    meanings = {code[-1]: display[len(base_display) + 2:] for code, display in children}
+    meanings = {code[-1]: display[len(base_display) + 2 :] for code, display in children}
     return ", ".join(f"{c} ({meanings.get(c, '')})" for c in allowed)
 
 

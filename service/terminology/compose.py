@@ -15,9 +15,11 @@ from ..errors import InvalidRequest, NotFound
 from .codes import ICD10CM, canonical_system, normalize_code
 
 # What the compose filters support, for error messages.
-SUPPORTED = ("concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, code|display regex PATTERN, "
-             "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
-             "parent|child|sevenChrDef exists true|false")
+SUPPORTED = (
+    "concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, code|display regex PATTERN, "
+    "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
+    "parent|child|sevenChrDef exists true|false"
+)
 _BOOLEAN = {"true": 1, "false": 0}
 MAX_PATTERN = 1000  # characters of a regular expression
 REGEX_OPTIONS = re2.Options()
@@ -32,7 +34,7 @@ class Compiled:
         self.sql, self.params = sql, params
 
     @classmethod
-    def join(cls, parts: list["Compiled"], operator: str, empty: str) -> "Compiled":
+    def join(cls, parts: list[Compiled], operator: str, empty: str) -> Compiled:
         if not parts:
             return cls(empty)
         if len(parts) == 1:
@@ -74,13 +76,15 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
             return Compiled(f"NOT {condition}" if op == "not-in" else condition, tuple(codes))
     if op == "regex" and prop in ("concept", "code", "display"):
         if len(value) > MAX_PATTERN:
-            raise InvalidRequest(f"The regular expression is longer than {MAX_PATTERN} characters",
-                                 issue_code="too-costly")
+            raise InvalidRequest(
+                f"The regular expression is longer than {MAX_PATTERN} characters", issue_code="too-costly"
+            )
         try:
             re2.compile(value, options=REGEX_OPTIONS)
         except re2.error as error:
-            raise InvalidRequest(f"The regex filter '{value}' is not a valid regular expression ({error})",
-                                 tx_code="vs-invalid") from None
+            raise InvalidRequest(
+                f"The regex filter '{value}' is not a valid regular expression ({error})", tx_code="vs-invalid"
+            ) from None
         column = "display" if prop == "display" else "code"
         return Compiled("c.code IN (SELECT value FROM json_each(re2codes(?, ?)))", (value, column))
     if op == "=" and prop in ("billable", "notSelectable") and value in _BOOLEAN:
@@ -92,12 +96,16 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
         return Compiled("('|' || c.blocks || '|') LIKE ?", (f"%|{value}|%",))
     if op == "exists" and value in _BOOLEAN:
         negate = "" if _BOOLEAN[value] else "NOT "
-        condition = {"parent": "c.parent IS NOT NULL", "child": "c.billable = 0",
-                     "sevenChrDef": "c.seventh IS NOT NULL"}.get(prop)
+        condition = {
+            "parent": "c.parent IS NOT NULL",
+            "child": "c.billable = 0",
+            "sevenChrDef": "c.seventh IS NOT NULL",
+        }.get(prop)
         if condition:
             return Compiled(f"{negate}({condition})")
-    raise InvalidRequest(f"Unsupported filter '{prop} {op} {value}' on {ICD10CM}. Supported: {SUPPORTED}",
-                         tx_code="vs-invalid")
+    raise InvalidRequest(
+        f"Unsupported filter '{prop} {op} {value}' on {ICD10CM}. Supported: {SUPPORTED}", tx_code="vs-invalid"
+    )
 
 
 def _check_shape(entry: dict) -> None:
@@ -106,8 +114,9 @@ def _check_shape(entry: dict) -> None:
     filters, imports = entry.get("filter", []), entry.get("valueSet", [])
     if system is not None and not isinstance(system, str):
         raise InvalidRequest("compose system must be a string (a URI)")
-    if not isinstance(concepts, list) or not all(isinstance(c, dict) and isinstance(c.get("code"), str)
-                                                 for c in concepts):
+    if not isinstance(concepts, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("code"), str) for c in concepts
+    ):
         raise InvalidRequest("compose concept must be an array of objects with a code (a string)")
     if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
         raise InvalidRequest("compose filter must be an array of objects (property, op, value)")
@@ -115,8 +124,12 @@ def _check_shape(entry: dict) -> None:
         raise InvalidRequest("compose valueSet must be an array of canonical URLs")
 
 
-def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
-                    resolve: Callable[[str], dict] | None = None, seen: frozenset[str] = frozenset()) -> Compiled:
+def compile_compose(
+    compose: dict,
+    ancestors: Callable[[str], list[str]],
+    resolve: Callable[[str], dict] | None = None,
+    seen: frozenset[str] = frozenset(),
+) -> Compiled:
     """The SQL condition for the codes a compose selects (includes OR-ed, excludes removed)."""
     if not isinstance(compose, dict):
         raise InvalidRequest("ValueSet.compose must be an object")
@@ -128,8 +141,10 @@ def compile_compose(compose: dict, ancestors: Callable[[str], list[str]],
         conditions = []
         system = entry.get("system")
         if system is not None and canonical_system(system) != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the value set cannot "
-                           "be expanded", tx_code="not-found")
+            raise NotFound(
+                f"A definition for CodeSystem '{system}' could not be found, so the value set cannot be expanded",
+                tx_code="not-found",
+            )
         concepts = entry.get("concept")
         if concepts:
             codes = [normalize_code(c["code"]) for c in concepts]
@@ -163,8 +178,11 @@ def unmet_filters(compose: dict, ancestors: Callable[[str], list[str]], holds: C
     if len(includes) != 1:
         return ["it matches none of the value set's includes"]
     include = includes[0]
-    reasons = [f"it does not meet the filter {f['property']} {f['op']} {f['value']}"
-               for f in include.get("filter", ()) if not holds(compile_filter(f, ancestors))]
+    reasons = [
+        f"it does not meet the filter {f['property']} {f['op']} {f['value']}"
+        for f in include.get("filter", ())
+        if not holds(compile_filter(f, ancestors))
+    ]
     if not reasons and include.get("concept"):
         reasons.append("it is not among the codes the value set lists")
     return reasons or ["an exclude of the value set removes it"]

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidRequest, NotFound
+from ..guidance.builder import GuidanceBuilder
 from ..store.reader import open_store
 from .codes import ICD10CM, canonical_system, normalize_code
-from .lookup import LookupRenderer, lookup as lookup_concept
-from .model import CodeableConcept, Coding, LookupResult, ValidationResult
-from ..guidance.builder import GuidanceBuilder
 from .compose import Compiled, compile_compose, unmet_filters
-from .expand import Expansion, expand as expand_codes
+from .expand import Expansion
+from .expand import expand as expand_codes
+from .lookup import LookupRenderer
+from .lookup import lookup as lookup_concept
+from .model import CodeableConcept, Coding, LookupResult, ValidationResult
 from .releases import Releases
-from .valuesets import ValueSets
 from .validate import validate_codeable_concept, validate_coding
+from .valuesets import ValueSets
 
 
 class TerminologyEngine:
@@ -25,25 +27,38 @@ class TerminologyEngine:
         self.valuesets = ValueSets(releases.default.valuesets())
 
     @classmethod
-    def from_store(cls, directory: Path, default_version: str | None = None) -> "TerminologyEngine":
+    def from_store(cls, directory: Path, default_version: str | None = None) -> TerminologyEngine:
         return cls(Releases(open_store(directory), default_version))
 
-    def lookup(self, system: str | None, code: str | None, *, version: str | None = None,
-               date: str | None = None, properties: list[str] | None = None, guidance: str = "all") -> LookupResult:
+    def lookup(
+        self,
+        system: str | None,
+        code: str | None,
+        *,
+        version: str | None = None,
+        date: str | None = None,
+        properties: list[str] | None = None,
+        guidance: str = "all",
+    ) -> LookupResult:
         if not code or not code.strip():
             raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
         canonical = canonical_system(system)
         if not canonical:
             raise InvalidRequest("$lookup needs the system of the code", expression="system")
         if canonical != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the code cannot be "
-                           "looked up", expression="system")
+            raise NotFound(
+                f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
+                expression="system",
+            )
         release = self.releases.resolve(version, date)
         normalized = normalize_code(code)
         concept = release.concept(normalized)
         if concept is None:
-            raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                           expression="code", tx_code="invalid-code")
+            raise NotFound(
+                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                expression="code",
+                tx_code="invalid-code",
+            )
         wanted = frozenset(properties) if properties else None
         result = lookup_concept(self._renderers[release.version], concept, wanted)
         builder = self._guidance[release.version]
@@ -57,8 +72,11 @@ class TerminologyEngine:
     def _concept(self, release, code: str | None, name: str):
         concept = release.concept(normalize_code(code or ""))
         if concept is None:
-            raise NotFound(f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                           expression=name, tx_code="invalid-code")
+            raise NotFound(
+                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                expression=name,
+                tx_code="invalid-code",
+            )
         return concept
 
     @staticmethod
@@ -66,14 +84,19 @@ class TerminologyEngine:
         def ancestors(code: str) -> list[str]:
             concept = release.concept(code)
             return concept.ancestors if concept else []
+
         return ancestors
 
     def compile(self, value_set: dict, release) -> Compiled:
-        return compile_compose(value_set.get("compose") or {}, self.ancestors(release),
-                               resolve=lambda url: self.valuesets.get(url).get("compose") or {})
+        return compile_compose(
+            value_set.get("compose") or {},
+            self.ancestors(release),
+            resolve=lambda url: self.valuesets.get(url).get("compose") or {},
+        )
 
-    def subsumes(self, system: str | None, code_a: str | None, code_b: str | None, *,
-                 version: str | None = None) -> str:
+    def subsumes(
+        self, system: str | None, code_a: str | None, code_b: str | None, *, version: str | None = None
+    ) -> str:
         """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
         sit below their 6-character base)."""
         if canonical_system(system) != ICD10CM:
@@ -88,36 +111,67 @@ class TerminologyEngine:
             return "subsumed-by"
         return "not-subsumed"
 
-    def expand(self, value_set: dict, *, version: str | None = None, date: str | None = None,
-               text: str | None = None, count: int | None = None, offset: int = 0,
-               exclude_not_for_ui: bool = False, max_size: int = 1000) -> Expansion:
+    def expand(
+        self,
+        value_set: dict,
+        *,
+        version: str | None = None,
+        date: str | None = None,
+        text: str | None = None,
+        count: int | None = None,
+        offset: int = 0,
+        exclude_not_for_ui: bool = False,
+        max_size: int = 1000,
+    ) -> Expansion:
         release = self.releases.resolve(version, date)
         condition = self.compile(value_set, release)
-        return expand_codes(release, condition, text=text, count=count, offset=offset,
-                            exclude_not_for_ui=exclude_not_for_ui, max_size=max_size)
+        return expand_codes(
+            release,
+            condition,
+            text=text,
+            count=count,
+            offset=offset,
+            exclude_not_for_ui=exclude_not_for_ui,
+            max_size=max_size,
+        )
 
-    def validate_in_value_set(self, value_set: dict, coding: Coding | None = None,
-                              codeable_concept: CodeableConcept | None = None, **options) -> ValidationResult:
+    def validate_in_value_set(
+        self, value_set: dict, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, **options
+    ) -> ValidationResult:
         """ValueSet/$validate-code: a valid ICD-10-CM code that the value set also holds."""
         return self.validate_code(coding, codeable_concept, membership=Membership(self, value_set), **options)
 
-    def validate_code(self, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, *,
-                      display_language: str | None = None, abstract: bool | None = None,
-                      date: str | None = None, from_coding: bool = False, guidance: str = "all",
-                      membership: "Membership | None" = None) -> ValidationResult:
+    def validate_code(
+        self,
+        coding: Coding | None = None,
+        codeable_concept: CodeableConcept | None = None,
+        *,
+        display_language: str | None = None,
+        abstract: bool | None = None,
+        date: str | None = None,
+        from_coding: bool = False,
+        guidance: str = "all",
+        membership: Membership | None = None,
+    ) -> ValidationResult:
         """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
 
         ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
         """
-        options = {"display_language": display_language, "abstract": abstract, "date": date,
-                   "guidance": self._guidance, "mode": guidance, "value_set": membership}
+        options = {
+            "display_language": display_language,
+            "abstract": abstract,
+            "date": date,
+            "guidance": self._guidance,
+            "mode": guidance,
+            "value_set": membership,
+        }
         if codeable_concept is not None:
             return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
         if coding is None:
-            raise InvalidRequest("$validate-code needs a code (code and url/system, coding or codeableConcept)",
-                                 expression="code")
-        return validate_coding(self.releases, coding, base="Coding" if from_coding else "",
-                               **options)
+            raise InvalidRequest(
+                "$validate-code needs a code (code and url/system, coding or codeableConcept)", expression="code"
+            )
+        return validate_coding(self.releases, coding, base="Coding" if from_coding else "", **options)
 
 
 class Membership:

@@ -19,8 +19,16 @@ class Expansion:
     version: str
 
 
-def expand(release: Release, condition: Compiled, *, text: str | None = None, count: int | None = None,
-           offset: int = 0, exclude_not_for_ui: bool = False, max_size: int = 1000) -> Expansion:
+def expand(
+    release: Release,
+    condition: Compiled,
+    *,
+    text: str | None = None,
+    count: int | None = None,
+    offset: int = 0,
+    exclude_not_for_ui: bool = False,
+    max_size: int = 1000,
+) -> Expansion:
     sql, params = condition.sql, condition.params
     if exclude_not_for_ui:
         sql += " AND c.billable = 1"
@@ -35,11 +43,19 @@ def expand(release: Release, condition: Compiled, *, text: str | None = None, co
             match = fts_query(text)
             if match is None:
                 sql += " AND 0"
-    total, rows = release.select(sql, params, match=match, phrase=" ".join((text or "").split()),
-                                 # A page is at most max_size codes, whatever count asks: FHIR lets a server
-                                 # return fewer, and the client pages on with offset (total says how far).
-                                 limit=min(count, max_size) if count is not None else max_size + 1, offset=offset)
+    total, rows = release.select(
+        sql,
+        params,
+        match=match,
+        phrase=" ".join((text or "").split()),
+        # A page is at most max_size codes, whatever count asks: FHIR lets a server
+        # return fewer, and the client pages on with offset (total says how far).
+        limit=min(count, max_size) if count is not None else max_size + 1,
+        offset=offset,
+    )
     if count is None and total - offset > max_size:
-        raise TooCostly(f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
-                        "ask for a page with count and offset, or narrow it with filter")
+        raise TooCostly(
+            f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
+            "ask for a page with count and offset, or narrow it with filter"
+        )
     return Expansion(total, offset, rows, release.version)

@@ -31,13 +31,20 @@ def part(name: str, value, value_type: str) -> dict:
     return {"name": name, f"value{value_type}": value}
 
 
-def property_param(code: str, value, value_type: str, description: str | None = None,
-                   subproperties: Iterable[tuple[str, object, str]] = ()) -> dict:
+def property_param(
+    code: str,
+    value,
+    value_type: str,
+    description: str | None = None,
+    subproperties: Iterable[tuple[str, object, str]] = (),
+) -> dict:
     parts = [part("code", code, "Code"), part("value", value, value_type)]
     if description is not None:
         parts.append(part("description", description, "String"))
-    parts += [{"name": "subproperty", "part": [part("code", name, "Code"), part("value", v, t)]}
-              for name, v, t in subproperties]
+    parts += [
+        {"name": "subproperty", "part": [part("code", name, "Code"), part("value", v, t)]}
+        for name, v, t in subproperties
+    ]
     return {"name": "property", "part": parts}
 
 
@@ -65,8 +72,9 @@ def note_entries(notes: Iterable[dict], level: str, source: str) -> list[dict]:
         if kind == "inclusionTerm":
             if level != "code":
                 continue
-            entries.append({"name": "designation", "part": [part("language", "en", "Code"),
-                                                            part("value", note["text"], "String")]})
+            entries.append(
+                {"name": "designation", "part": [part("language", "en", "Code"), part("value", note["text"], "String")]}
+            )
         elif kind not in NOTE_PROPERTIES:
             continue
         subproperties = [("level", level, "Code"), ("source", source, "Code")]
@@ -87,6 +95,10 @@ def seventh_character_entries(notes: Iterable[dict], level: str, source: str, al
             if kind == "sevenChrDef":
                 entries.append(property_param("sevenChrDef", note["char"], "Code", note["text"], where))
             elif entries:  # an inclusion term of the character just listed
-                entries[-1]["part"].append({"name": "subproperty", "part": [
-                    part("code", "inclusionTerm", "Code"), part("value", note["text"], "String")]})
+                entries[-1]["part"].append(
+                    {
+                        "name": "subproperty",
+                        "part": [part("code", "inclusionTerm", "Code"), part("value", note["text"], "String")],
+                    }
+                )
     return entries

@@ -25,13 +25,18 @@ class LookupRenderer:
     def __init__(self, release: Release):
         self.release = release
         self.groupings = {
-            key: serialize([property_param(g.kind, g.id, "Code", g.title)])
-            for key, g in release.groupings.items()
+            key: serialize([property_param(g.kind, g.id, "Code", g.title)]) for key, g in release.groupings.items()
         }
         self.seventh = lru_cache(maxsize=4096)(self._seventh)
-        self.status = {billable: serialize([property_param("notSelectable", not billable, "Boolean"),
-                                            property_param("billable", billable, "Boolean")])
-                       for billable in (True, False)}
+        self.status = {
+            billable: serialize(
+                [
+                    property_param("notSelectable", not billable, "Boolean"),
+                    property_param("billable", billable, "Boolean"),
+                ]
+            )
+            for billable in (True, False)
+        }
 
     def _seventh(self, owner: str, level: str, allowed: str | None) -> bytes:
         return serialize(seventh_character_entries(self.release.notes(owner), level, owner, allowed))
@@ -51,8 +56,9 @@ class LookupRenderer:
 
 
 def _select(entries: bytes, wanted: frozenset[str]) -> bytes:
-    kept = [e for e in orjson.loads(b"[" + entries + b"]")
-            if e["name"] != "property" or e["part"][0]["valueCode"] in wanted]
+    kept = [
+        e for e in orjson.loads(b"[" + entries + b"]") if e["name"] != "property" or e["part"][0]["valueCode"] in wanted
+    ]
     return serialize(kept)
 
 

@@ -57,7 +57,9 @@ class ValidationResult:
     display: str | None = None
     normalized_code: str | None = None
     issues: list[Issue] = field(default_factory=list)
-    unknown_systems: list[str] = field(default_factory=list)  # x-unknown-system, or x-caused-by-unknown-system (system|version)
+    unknown_systems: list[str] = field(
+        default_factory=list
+    )  # x-unknown-system, or x-caused-by-unknown-system (system|version)
     guidance: Guidance | None = None
 
     @property

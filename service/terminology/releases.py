@@ -21,8 +21,7 @@ class UnknownVersion(NotFound):
 
 
 class Releases:
-    def __init__(self, releases: list[Release], default_version: str | None = None,
-                 today: dt.date | None = None):
+    def __init__(self, releases: list[Release], default_version: str | None = None, today: dt.date | None = None):
         if not releases:
             raise StoreError("the store holds no ICD-10-CM release; run `python -m service load`")
         self.by_version = {r.version: r for r in sorted(releases, key=lambda r: (r.effective, r.version))}
@@ -48,14 +47,16 @@ class Releases:
             if release is None:
                 raise UnknownVersion(
                     f"A definition for CodeSystem '{ICD10CM}' version '{version}' could not be found. "
-                    f"Loaded versions: {self.versions_text}", version)
+                    f"Loaded versions: {self.versions_text}",
+                    version,
+                )
             return release
         if date:
             day = date.strip()[:10]
             in_effect = [r for r in self.by_version.values() if r.effective <= day]
             if not in_effect:
                 raise UnknownVersion(
-                    f"No loaded ICD-10-CM release was in effect on {day}. Loaded versions: "
-                    f"{self.versions_text}", day)
+                    f"No loaded ICD-10-CM release was in effect on {day}. Loaded versions: {self.versions_text}", day
+                )
             return in_effect[-1]
         return self.default

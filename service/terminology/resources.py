@@ -10,14 +10,24 @@ _NOTE = "A tabular instructional note that applies to the code"
 # code -> (type, uri, description); the order $lookup returns them in.
 PROPERTIES = {
     "parent": ("code", "http://hl7.org/fhir/concept-properties#parent", "The code one level up in the tabular"),
-    "child": ("code", "http://hl7.org/fhir/concept-properties#child",
-              "A code one level down (7th-character codes are children of their 6-character base)"),
-    "notSelectable": ("boolean", "http://hl7.org/fhir/concept-properties#notSelectable",
-                      "A header code: not valid for HIPAA transactions; report a code below it"),
+    "child": (
+        "code",
+        "http://hl7.org/fhir/concept-properties#child",
+        "A code one level down (7th-character codes are children of their 6-character base)",
+    ),
+    "notSelectable": (
+        "boolean",
+        "http://hl7.org/fhir/concept-properties#notSelectable",
+        "A header code: not valid for HIPAA transactions; report a code below it",
+    ),
     "billable": ("boolean", None, "Valid for HIPAA transactions (a complete code)"),
     "chapter": ("code", None, "The chapter number (chapters are groupings, not codes)"),
     "block": ("code", None, "The block (tabular section) of the code, innermost first, then the blocks spanning it"),
-    "inclusionTerm": ("string", None, "A synonym of the title, or a condition classified to this code (not exhaustive)"),
+    "inclusionTerm": (
+        "string",
+        None,
+        "A synonym of the title, or a condition classified to this code (not exhaustive)",
+    ),
     "includes": ("string", None, f"{_NOTE}: further defines or gives examples of the content"),
     "excludes1": ("string", None, f"{_NOTE}: Excludes1, never coded together (unless the conditions are unrelated)"),
     "excludes2": ("string", None, f"{_NOTE}: Excludes2, not included here; both may be coded together"),
@@ -37,7 +47,7 @@ def codesystem_id(version: str) -> str:
 def codesystem_resource(release: Release, default: bool) -> dict:
     meta = release.meta
     april = release.version.endswith("-04")
-    title = (f"ICD-10-CM FY{meta['fiscal_year']} {'April 1 update' if april else 'October 1 release'}")
+    title = f"ICD-10-CM FY{meta['fiscal_year']} {'April 1 update' if april else 'October 1 release'}"
     return {
         "resourceType": "CodeSystem",
         "id": codesystem_id(release.version),
@@ -55,7 +65,8 @@ def codesystem_resource(release: Release, default: bool) -> dict:
             f"(sha256 {meta['source_sha256'][:12]}...). "
             + ("This is the version that answers when a request names none. " if default else "")
             + "Concepts are the codes of the tabular list (categories, subcategories, codes and every "
-              "7th-character code); chapters and blocks are properties. Use $lookup and $validate-code."),
+            "7th-character code); chapters and blocks are properties. Use $lookup and $validate-code."
+        ),
         "copyright": "ICD-10-CM is published by the U.S. National Center for Health Statistics (public domain).",
         "caseSensitive": True,
         "hierarchyMeaning": "classified-with",

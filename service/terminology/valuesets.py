@@ -51,5 +51,11 @@ def implicit(url: str) -> dict:
         code = normalize_code(url.split("=isa/", 1)[1])
         include["filter"] = [{"property": "concept", "op": "is-a", "value": code}]
         title = f"ICD-10-CM {code} and the codes below it"
-    return {"resourceType": "ValueSet", "url": url, "name": "ICD10CMImplicit", "title": title, "status": "active",
-            "compose": {"include": [include]}}
+    return {
+        "resourceType": "ValueSet",
+        "url": url,
+        "name": "ICD10CMImplicit",
+        "title": title,
+        "status": "active",
+        "compose": {"include": [include]},
+    }

@@ -75,9 +75,12 @@ class ResourceCache:
             data = path.read_bytes()
             resources = orjson.loads(data)
         except (OSError, orjson.JSONDecodeError):
-            raise NotFound(f"The cache set {cache_id} is not held here: it expired, was pushed out by newer sets, "
-                           "or never was. Send the resources again ($cache-control?mode=start, or tx-resource "
-                           "parameters)", expression="X-Cache-Id") from None
+            raise NotFound(
+                f"The cache set {cache_id} is not held here: it expired, was pushed out by newer sets, "
+                "or never was. Send the resources again ($cache-control?mode=start, or tx-resource "
+                "parameters)",
+                expression="X-Cache-Id",
+            ) from None
         self._touch(cache_id, now)
         self._remember(cache_id, resources, len(data))
         return resources

@@ -67,14 +67,22 @@ class CodeSystem:
     # -- building -------------------------------------------------------------------------
     def _read(self, concepts: list, parent: Concept | None, depth: int = 1) -> None:
         if depth > MAX_CONCEPT_DEPTH and concepts:
-            raise InvalidRequest(f"CodeSystem {self.resource.get('url')} nests its concepts more than "
-                                 f"{MAX_CONCEPT_DEPTH} levels deep, more than this server handles")
+            raise InvalidRequest(
+                f"CodeSystem {self.resource.get('url')} nests its concepts more than "
+                f"{MAX_CONCEPT_DEPTH} levels deep, more than this server handles"
+            )
         for item in concepts:
             if not isinstance(item, dict) or not isinstance(item.get("code"), str):
                 continue
-            concept = Concept(item["code"], item.get("display"), item.get("definition"),
-                              list(item.get("designation", [])), list(item.get("property", [])),
-                              list(item.get("extension", [])), source=item)
+            concept = Concept(
+                item["code"],
+                item.get("display"),
+                item.get("definition"),
+                list(item.get("designation", [])),
+                list(item.get("property", [])),
+                list(item.get("extension", [])),
+                source=item,
+            )
             if concept.code not in self.concepts:
                 self.concepts[concept.code] = concept
                 self._folded.setdefault(concept.code.lower(), concept)

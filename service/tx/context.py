@@ -11,8 +11,10 @@ from .params import TxParams
 from .versions import matches, versions_text
 
 SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
-EXPANSION_PARAMETER_EXTENSIONS = {"http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
-                                  "http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter"}
+EXPANSION_PARAMETER_EXTENSIONS = {
+    "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter",
+    "http://hl7.org/fhir/tools/StructureDefinition/valueset-expansion-parameter",
+}
 
 
 class Context:
@@ -92,8 +94,9 @@ class Context:
     def include_version(self, url: str, stated: str | None) -> str | None:
         """The version of ``url`` to use where a value set states ``stated`` (or nothing); a version
         rule that decides it is reported in the expansion."""
-        rules = ("force-system-version",) if stated else ("force-system-version", "system-version",
-                                                           "check-system-version")
+        rules = (
+            ("force-system-version",) if stated else ("force-system-version", "system-version", "check-system-version")
+        )
         for rule in rules:
             version = self.params.rule_version(rule, url)
             if version:
@@ -105,8 +108,7 @@ class Context:
         cs = self.library.code_system(url, version)
         if cs is None or cs.is_supplement:
             return cs
-        supplements = tuple(s for s in self.library.supplements_for(cs.url)
-                            if _wanted(s, self.required_supplements))
+        supplements = tuple(s for s in self.library.supplements_for(cs.url) if _wanted(s, self.required_supplements))
         return cs.with_supplements(supplements)
 
     def code_system_for_include(self, include: dict, excluding: bool = False) -> CodeSystem | None:
@@ -116,14 +118,20 @@ class Context:
         if cs is None:
             known = self.library.code_system_versions(url)
             if version and (known or self.library.has_code_system(url)):
-                raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP", url, version,
-                                                 versions_text(known)),
-                                    issue_code="not-found", tx_code="not-found")
+                raise Unprocessable(
+                    self.message("UNKNOWN_CODESYSTEM_VERSION_EXP", url, version, versions_text(known)),
+                    issue_code="not-found",
+                    tx_code="not-found",
+                )
             if version:
-                raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_VERSION_EXP_NONE", url, version),
-                                    issue_code="not-found", tx_code="not-found")
-            raise Unprocessable(self.message("UNKNOWN_CODESYSTEM_EXP", url), issue_code="not-found",
-                                tx_code="not-found")
+                raise Unprocessable(
+                    self.message("UNKNOWN_CODESYSTEM_VERSION_EXP_NONE", url, version),
+                    issue_code="not-found",
+                    tx_code="not-found",
+                )
+            raise Unprocessable(
+                self.message("UNKNOWN_CODESYSTEM_EXP", url), issue_code="not-found", tx_code="not-found"
+            )
         self.check_version(cs)
         self.note("used-codesystem", cs.vurl)
         if not excluding:
@@ -138,16 +146,21 @@ class Context:
     def check_version(self, cs: CodeSystem) -> None:
         wanted = self.params.rule_version("check-system-version", cs.url)
         if wanted and not matches(wanted, cs.version):
-            raise Unprocessable(self.message("VALUESET_VERSION_CHECK", cs.url, cs.version, wanted),
-                                issue_code="exception", tx_code="version-error")
+            raise Unprocessable(
+                self.message("VALUESET_VERSION_CHECK", cs.url, cs.version, wanted),
+                issue_code="exception",
+                tx_code="version-error",
+            )
 
     def check_supplements(self) -> None:
         """Every supplement asked for (useSupplement, the valueset-supplement extension) must exist."""
-        missing = sorted(s for s in self.required_supplements
-                         if not getattr(self.library.code_system(s), "is_supplement", False))
+        missing = sorted(
+            s for s in self.required_supplements if not getattr(self.library.code_system(s), "is_supplement", False)
+        )
         if missing:
-            raise NotFound(self.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)),
-                           tx_code="not-found")
+            raise NotFound(
+                self.plural("VALUESET_SUPPLEMENT_MISSING", len(missing), ", ".join(missing)), tx_code="not-found"
+            )
 
 
 def _wanted(supplement: CodeSystem, required: set[str]) -> bool:

@@ -19,8 +19,14 @@ from .validate import Validator
 
 
 class GeneralEngine:
-    def __init__(self, library: Library, cache: ResourceCache | None = None, too_costly_limit: int = 1000,
-                 files: list[dict] = (), upstreams: Upstreams | None = None):
+    def __init__(
+        self,
+        library: Library,
+        cache: ResourceCache | None = None,
+        too_costly_limit: int = 1000,
+        files: list[dict] = (),
+        upstreams: Upstreams | None = None,
+    ):
         self.library = library
         self.upstreams = upstreams or Upstreams([])
         # The resources of codesystems/ and valuesets/, readable by id.
@@ -76,8 +82,10 @@ class GeneralEngine:
         found = context.value_set(url, params.string("valueSetVersion")) or implicit_value_set(url)
         if found is None:
             version = params.string("valueSetVersion")
-            raise NotFound(context.message("Unable_to_resolve_value_Set_", url + (f"|{version}" if version else "")),
-                           tx_code="not-found")
+            raise NotFound(
+                context.message("Unable_to_resolve_value_Set_", url + (f"|{version}" if version else "")),
+                tx_code="not-found",
+            )
         return found
 
     def expand(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
@@ -101,13 +109,11 @@ class GeneralEngine:
         context = self.context(params, cache_id)
         return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": subsumes(context)}]}
 
-    def validate_code_system(self, params: TxParams, cache_id: str | None = None,
-                             instance: dict | None = None) -> dict:
+    def validate_code_system(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
         return Validator(context, code_system=self._instance(context, instance)).validate()
 
-    def validate_value_set(self, params: TxParams, cache_id: str | None = None,
-                           instance: dict | None = None) -> dict:
+    def validate_value_set(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
         context = self.context(params, cache_id)
         return Validator(context, value_set=self.value_set_for(context, instance)).validate()
 
@@ -119,8 +125,9 @@ class GeneralEngine:
             inner = entry.get("resource")
             if not isinstance(inner, dict) or inner.get("resourceType") != "Parameters":
                 raise InvalidRequest("Each validation must be a Parameters resource", expression="validation")
-            one = TxParams.read(shared + list(inner.get("parameter", [])), params.accept_language,
-                                params.too_costly_threshold)
+            one = TxParams.read(
+                shared + list(inner.get("parameter", [])), params.accept_language, params.too_costly_threshold
+            )
             try:
                 answer = self.validate_value_set(one, cache_id)
             except ServiceError as error:

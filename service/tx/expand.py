@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..errors import TooCostly, Unprocessable
 from .codesystem import MAX_CONCEPT_DEPTH, CodeSystem, Concept
@@ -72,9 +72,12 @@ class Expander:
     def members(self, value_set: dict, path: tuple[str, ...] = ()) -> Evaluated:
         vurl = self.context.vurl(value_set)
         if vurl in path:
-            chain = ", ".join(path[path.index(vurl):] + (vurl,))
-            raise Unprocessable(self.context.message("VALUESET_CIRCULAR_REFERENCE", vurl, f"[{chain}]"),
-                                issue_code="processing", tx_code="vs-invalid")
+            chain = ", ".join(path[path.index(vurl) :] + (vurl,))
+            raise Unprocessable(
+                self.context.message("VALUESET_CIRCULAR_REFERENCE", vurl, f"[{chain}]"),
+                issue_code="processing",
+                tx_code="vs-invalid",
+            )
         path = path + (vurl,)
         self.context.see_value_set(value_set)
         compose = value_set.get("compose") or {}
@@ -99,8 +102,9 @@ class Expander:
         whole = single and not includes[0].get("concept") and not includes[0].get("filter")
         return Evaluated(list(result.values()), hierarchical and single, whole)
 
-    def _include(self, include: dict, value_set: dict, path: tuple[str, ...],
-                 excluding: bool = False) -> tuple[list[Member], bool]:
+    def _include(
+        self, include: dict, value_set: dict, path: tuple[str, ...], excluding: bool = False
+    ) -> tuple[list[Member], bool]:
         """The members of one include (or exclude) and whether it is a whole code system."""
         imported: list[set[tuple[str, str]]] = []
         imported_members: list[Member] | None = None
@@ -121,8 +125,11 @@ class Expander:
             return _keep_imported(self._remote(upstream, include), imported), False
         cs = self.context.code_system_for_include(include, excluding=excluding)
         if cs is None:  # an unknown system was reported (or tolerated) by the context
-            members = [Member(system, include.get("version"), c["code"], c.get("display"))
-                       for c in include.get("concept", []) if isinstance(c, dict) and "code" in c]
+            members = [
+                Member(system, include.get("version"), c["code"], c.get("display"))
+                for c in include.get("concept", [])
+                if isinstance(c, dict) and "code" in c
+            ]
             return _keep_imported(members, imported), False
         whole = not include.get("concept")  # enumerated codes are listed flat, as written
         if include.get("concept"):
@@ -139,8 +146,9 @@ class Expander:
             members = [self._member(cs, c) for c in concepts or []]
         else:
             if cs.content not in ("complete", "fragment", "example") and not cs.concepts:
-                raise Unprocessable(self.context.message("UNKNOWN_CODESYSTEM_EXP", cs.url),
-                                    issue_code="not-found", tx_code="not-found")
+                raise Unprocessable(
+                    self.context.message("UNKNOWN_CODESYSTEM_EXP", cs.url), issue_code="not-found", tx_code="not-found"
+                )
             members = [self._member(cs, c) for c in cs.order]
         return _keep_imported(members, imported), whole
 
@@ -148,26 +156,47 @@ class Expander:
         """An include of a code system an upstream server holds, expanded there."""
         context = self.context
         value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [include]}}
-        answer = context.upstreams.post_json(upstream, "ValueSet/$expand", {
-            "resourceType": "Parameters", "parameter": [
-                {"name": "valueSet", "resource": value_set},
-                {"name": "count", "valueInteger": context.too_costly_limit + 1}]})
+        answer = context.upstreams.post_json(
+            upstream,
+            "ValueSet/$expand",
+            {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "valueSet", "resource": value_set},
+                    {"name": "count", "valueInteger": context.too_costly_limit + 1},
+                ],
+            },
+        )
         expansion = answer.get("expansion") if answer.get("resourceType") == "ValueSet" else None
         if not isinstance(expansion, dict):
             issue = (answer.get("issue") or [{}])[0]
             text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or "no expansion"
-            raise Unprocessable(f"{upstream.name} could not expand the include of {include['system']}: {text}",
-                                issue_code=issue.get("code") or "processing")
+            raise Unprocessable(
+                f"{upstream.name} could not expand the include of {include['system']}: {text}",
+                issue_code=issue.get("code") or "processing",
+            )
         contains = _flatten(expansion.get("contains", []))
         if isinstance(expansion.get("total"), int) and expansion["total"] > len(contains):
-            raise TooCostly(context.message("VALUESET_TOO_COSTLY", f"{include['system']} (at {upstream.name})",
-                                            context.too_costly_limit))
+            raise TooCostly(
+                context.message(
+                    "VALUESET_TOO_COSTLY", f"{include['system']} (at {upstream.name})", context.too_costly_limit
+                )
+            )
         for parameter in expansion.get("parameter", []):
             if parameter.get("name") == "used-codesystem" and parameter.get("valueUri"):
                 context.note("used-codesystem", parameter["valueUri"])
         context.sources.setdefault(include["system"], upstream.url)
-        return [Member(entry.get("system", include["system"]), entry.get("version"), entry["code"],
-                       entry.get("display"), remote=entry) for entry in contains if isinstance(entry.get("code"), str)]
+        return [
+            Member(
+                entry.get("system", include["system"]),
+                entry.get("version"),
+                entry["code"],
+                entry.get("display"),
+                remote=entry,
+            )
+            for entry in contains
+            if isinstance(entry.get("code"), str)
+        ]
 
     def _enumerated(self, cs: CodeSystem, include: dict) -> list[Member]:
         members = []
@@ -208,13 +237,18 @@ class Expander:
             raise TooCostly(self.context.message("VALUESET_TOO_COSTLY", self.context.vurl(value_set), limit))
         if count is not None:
             count = min(count, limit)  # the largest page, as for ICD-10-CM (docs/valuesets.md)
-        hierarchical = (evaluated.hierarchical and not params.boolean("excludeNested", False)
-                        and count is None and not offset and not (text and evaluated.whole_system))
+        hierarchical = (
+            evaluated.hierarchical
+            and not params.boolean("excludeNested", False)
+            and count is None
+            and not offset
+            and not (text and evaluated.whole_system)
+        )
         roots = _nest(members) if hierarchical else members
-        window = roots[offset:offset + count] if count is not None else roots[offset:]
+        window = roots[offset : offset + count] if count is not None else roots[offset:]
         expansion: dict = {
             "identifier": f"urn:uuid:{uuid.uuid4()}",
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "total": len(members),
         }
         if params.has("offset"):
@@ -228,29 +262,47 @@ class Expander:
         expansion_extensions = []
         if self.context.fragments:
             expansion_extensions += [{"url": UNCLOSED, "valueBoolean": True}] + [
-                {"url": f"{UNCLOSED}-reason", "valueString": "This extension is based on a fragment of the code "
-                                                             f"system {url}"} for url in self.context.fragments]
-        expansion_extensions += [{"url": SOURCE, "extension": [
-            {"url": "system", "valueUri": system}, {"url": "server", "valueUrl": server}]}
-            for system, server in self.context.sources.items()]
+                {
+                    "url": f"{UNCLOSED}-reason",
+                    "valueString": f"This extension is based on a fragment of the code system {url}",
+                }
+                for url in self.context.fragments
+            ]
+        expansion_extensions += [
+            {"url": SOURCE, "extension": [{"url": "system", "valueUri": system}, {"url": "server", "valueUrl": server}]}
+            for system, server in self.context.sources.items()
+        ]
         if declared:
-            expansion_extensions += [{"url": EXPANSION_PROPERTY, "extension": [
-                {"url": "code", "valueCode": code}] + ([{"url": "uri", "valueUri": uri}] if uri else [])}
-                for code, uri in declared.items()]
+            expansion_extensions += [
+                {
+                    "url": EXPANSION_PROPERTY,
+                    "extension": [{"url": "code", "valueCode": code}]
+                    + ([{"url": "uri", "valueUri": uri}] if uri else []),
+                }
+                for code, uri in declared.items()
+            ]
         if expansion_extensions:
             expansion["extension"] = expansion_extensions
         if contains:
             expansion["contains"] = contains
-        kept = ("expansion", "text") if params.boolean("includeDefinition", False) else \
-            ("expansion", "text", "id", "compose", "description", "extension", "contained")
+        kept = (
+            ("expansion", "text")
+            if params.boolean("includeDefinition", False)
+            else ("expansion", "text", "id", "compose", "description", "extension", "contained")
+        )
         body = {k: v for k, v in value_set.items() if k not in kept}
         body["expansion"] = expansion
         return body
 
     def _matches_text(self, member: Member, text: str) -> bool:
         words = text.lower().split()
-        haystack = " ".join(filter(None, [member.code, member.display] + [
-            d.get("value", "") for d in (member.concept.designations if member.concept else [])])).lower()
+        haystack = " ".join(
+            filter(
+                None,
+                [member.code, member.display]
+                + [d.get("value", "") for d in (member.concept.designations if member.concept else [])],
+            )
+        ).lower()
         return all(w in haystack for w in words)
 
     def _echo(self) -> list[dict]:
@@ -283,8 +335,19 @@ def _mixes_versions(value_set: dict) -> bool:
     return any(len(v) > 1 for v in versions.values())
 
 
-_ECHOED = {"filter", "count", "offset", "date", "activeOnly", "includeDesignations", "includeDefinition",
-           "excludeNested", "excludeNotForUI", "excludePostCoordinated", "designation"}
+_ECHOED = {
+    "filter",
+    "count",
+    "offset",
+    "date",
+    "activeOnly",
+    "includeDesignations",
+    "includeDefinition",
+    "excludeNested",
+    "excludeNotForUI",
+    "excludePostCoordinated",
+    "designation",
+}
 
 
 def _flatten(contains: list) -> list[dict]:
@@ -323,7 +386,9 @@ def _nest(members: list[Member]) -> list[Member]:
     while level:  # hierarchies made by parent properties can be deeper than any nesting of concepts
         depth += 1
         if depth > MAX_CONCEPT_DEPTH:
-            raise Unprocessable(f"The expansion would nest codes more than {MAX_CONCEPT_DEPTH} levels deep, more "
-                                "than this server handles; ask for it flat (excludeNested=true) or by pages (count)")
+            raise Unprocessable(
+                f"The expansion would nest codes more than {MAX_CONCEPT_DEPTH} levels deep, more "
+                "than this server handles; ask for it flat (excludeNested=true) or by pages (count)"
+            )
         level = [child for m in level for child in m.children]
     return roots

@@ -38,8 +38,11 @@ def concepts_for_filter(context, cs: CodeSystem, flt: dict) -> list[Concept]:
     if not isinstance(prop, str) or not isinstance(op, str):
         raise Unprocessable("A filter needs a property and an op", issue_code="invalid", tx_code="vs-invalid")
     if value is None or value == "":
-        raise Unprocessable(context.message("UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE", cs.url, prop, op),
-                            issue_code="invalid", tx_code="vs-invalid")
+        raise Unprocessable(
+            context.message("UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE", cs.url, prop, op),
+            issue_code="invalid",
+            tx_code="vs-invalid",
+        )
     if prop in _HIERARCHY_PROPERTIES and op in _HIERARCHY_OPS:
         return _HIERARCHY_OPS[op](context, cs, value)
     if op == "regex":
@@ -59,8 +62,11 @@ def concepts_for_filter(context, cs: CodeSystem, flt: dict) -> list[Concept]:
     if op == "exists":
         present = value.strip().lower() == "true"
         return [c for c in cs.order if bool(_values(cs, c, prop)) == present]
-    raise Unprocessable(context.message("FILTER_NOT_UNDERSTOOD", prop, op, value, cs.url),
-                        issue_code="not-supported", tx_code="vs-invalid")
+    raise Unprocessable(
+        context.message("FILTER_NOT_UNDERSTOOD", prop, op, value, cs.url),
+        issue_code="not-supported",
+        tx_code="vs-invalid",
+    )
 
 
 def _values(cs: CodeSystem, concept: Concept, prop: str) -> list:
@@ -91,8 +97,9 @@ def _text(value) -> str:
 def _anchor(context, cs: CodeSystem, code: str) -> Concept:
     concept = cs.locate(code)
     if concept is None:
-        raise Unprocessable(context.message("FILTER_CODE_UNKNOWN", code, cs.url), issue_code="not-found",
-                            tx_code="vs-invalid")
+        raise Unprocessable(
+            context.message("FILTER_CODE_UNKNOWN", code, cs.url), issue_code="not-found", tx_code="vs-invalid"
+        )
     return concept
 
 
@@ -122,25 +129,32 @@ def _generalizes(context, cs, value):
     return [*reversed(cs.ancestors(concept)), concept]
 
 
-_HIERARCHY_OPS = {"is-a": _is_a, "descendent-of": _descendent_of, "is-not-a": _is_not_a,
-                  "child-of": _child_of, "generalizes": _generalizes}
+_HIERARCHY_OPS = {
+    "is-a": _is_a,
+    "descendent-of": _descendent_of,
+    "is-not-a": _is_not_a,
+    "child-of": _child_of,
+    "generalizes": _generalizes,
+}
 
 
 def _within_budget(concepts: list[Concept]):
     """The concepts, with a look at the request's time budget every few thousand (a large code system)."""
     for start in range(0, len(concepts), 4096):
         budget.check()
-        yield from concepts[start:start + 4096]
+        yield from concepts[start : start + 4096]
 
 
 def compile_regex(context, pattern: str):
     """A full-match predicate for ``pattern``; a bad or too costly pattern is a 400."""
     if len(pattern) > _MAX_PATTERN:
-        raise InvalidRequest(f"The regular expression is longer than {_MAX_PATTERN} characters",
-                             issue_code="too-costly")
+        raise InvalidRequest(
+            f"The regular expression is longer than {_MAX_PATTERN} characters", issue_code="too-costly"
+        )
     try:
         compiled = re2.compile(pattern, options=_RE2_OPTIONS)
     except re2.error as error:
-        raise Unprocessable(context.message("REGEX_INVALID", pattern, str(error)),
-                            issue_code="invalid", tx_code="vs-invalid") from None
+        raise Unprocessable(
+            context.message("REGEX_INVALID", pattern, str(error)), issue_code="invalid", tx_code="vs-invalid"
+        ) from None
     return lambda text: compiled.fullmatch(text) is not None

@@ -19,8 +19,7 @@ _HEADER = [{"code": "notSelectable", "valueBoolean": True}]
 
 
 def _concept(code: str, display: str, parent: str | None, billable) -> Concept:
-    return Concept(code, display, None, [], [] if billable else list(_HEADER), [],
-                   parents=[parent] if parent else [])
+    return Concept(code, display, None, [], [] if billable else list(_HEADER), [], parents=[parent] if parent else [])
 
 
 class _Concepts(Mapping):
@@ -45,22 +44,34 @@ class _Concepts(Mapping):
 
 
 class Icd10cmCodeSystem(CodeSystem):
-    def __init__(self, release: Release):  # noqa: super().__init__ reads a resource; this reads the store
+    def __init__(self, release: Release):  # not super().__init__: that reads a resource, this the store
         self.release = release
-        self.resource = {"resourceType": "CodeSystem", "url": ICD10CM, "version": release.version,
-                         "name": "ICD10CM", "content": "complete"}
+        self.resource = {
+            "resourceType": "CodeSystem",
+            "url": ICD10CM,
+            "version": release.version,
+            "name": "ICD10CM",
+            "content": "complete",
+        }
         self.url, self.version, self.content = ICD10CM, release.version, "complete"
         self.case_sensitive, self.language = True, "en"
         self.supplements = ()
-        self.property_defs = {"notSelectable": {"code": "notSelectable", "type": "boolean",
-                                                "uri": "http://hl7.org/fhir/concept-properties#notSelectable"}}
+        self.property_defs = {
+            "notSelectable": {
+                "code": "notSelectable",
+                "type": "boolean",
+                "uri": "http://hl7.org/fhir/concept-properties#notSelectable",
+            }
+        }
         self.concepts = _Concepts(release)
         self._folded = {}
 
     @cached_property
     def order(self) -> list[Concept]:
-        concepts = {code: _concept(code, display, parent, billable)
-                    for code, display, parent, billable in self.release.all_concepts()}
+        concepts = {
+            code: _concept(code, display, parent, billable)
+            for code, display, parent, billable in self.release.all_concepts()
+        }
         for concept in concepts.values():
             for parent in concept.parents:
                 concepts[parent].children.append(concept.code)

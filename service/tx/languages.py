@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PREFERRED = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage",
-             "display": "Preferred For Language"}
+PREFERRED = {
+    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+    "code": "preferredForLanguage",
+    "display": "Preferred For Language",
+}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ resource in an upper layer hides one with the same url and version below it.
 from __future__ import annotations
 
 from .codesystem import CodeSystem
-from .versions import is_wildcard, matches, newest, sort_key as _sort_key
+from .versions import is_wildcard, matches, newest
+from .versions import sort_key as _sort_key
 
 
 class Library:
@@ -112,8 +113,11 @@ class Library:
         return list(self._all("_code_systems").values())
 
     def supplements_for(self, url: str) -> list[CodeSystem]:
-        return [cs for cs in self.code_systems()
-                if cs.is_supplement and split_canonical(cs.supplements_url or "", None)[0] == url]
+        return [
+            cs
+            for cs in self.code_systems()
+            if cs.is_supplement and split_canonical(cs.supplements_url or "", None)[0] == url
+        ]
 
 
 def split_canonical(url: str, version: str | None) -> tuple[str, str | None]:

@@ -32,8 +32,9 @@ class TxParams:
     default_value_set_versions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, entries: list[dict], accept_language: str | None = None,
-             too_costly_threshold: int | None = None) -> TxParams:
+    def read(
+        cls, entries: list[dict], accept_language: str | None = None, too_costly_threshold: int | None = None
+    ) -> TxParams:
         params = cls(list(entries), accept_language=accept_language, too_costly_threshold=too_costly_threshold)
         for entry in entries:
             if entry.get("name") == "tx-resource":
@@ -84,8 +85,9 @@ class TxParams:
             if value is not None:
                 if not isinstance(value, (str, int, float, bool)):
                     raise InvalidRequest(f"Parameter '{name}' must have a primitive value", expression=name)
-                out.append(value if isinstance(value, str) else str(value).lower()
-                           if isinstance(value, bool) else str(value))
+                out.append(
+                    value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+                )
         return out
 
     def string(self, name: str) -> str | None:
@@ -111,8 +113,9 @@ class TxParams:
             except (TypeError, ValueError):
                 number = None
             if number is None or not minimum <= number <= _MAX_INTEGER:
-                raise InvalidRequest(f"Parameter '{name}' must be an integer from {minimum} to {_MAX_INTEGER}",
-                                     expression=name)
+                raise InvalidRequest(
+                    f"Parameter '{name}' must be an integer from {minimum} to {_MAX_INTEGER}", expression=name
+                )
             return number
         return default
 

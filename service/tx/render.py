@@ -19,17 +19,33 @@ _EXTENSION_PROPERTIES = {
     f"{_SD}itemWeight": ("weight", "valueDecimal", f"{CONCEPT_PROPERTIES}#itemWeight"),
 }
 # Concept extensions shown on an expansion entry as they are.
-_COPIED_FROM_CODE_SYSTEM = {f"{_SD}coding-sctdescid", f"{_SD}rendering-style", f"{_SD}rendering-xhtml",
-                            f"{_SD}codesystem-alternate"}
-_COPIED_FROM_VALUE_SET = {f"{_SD}valueset-supplement", f"{_SD}valueset-deprecated",
-                          f"{_SD}structuredefinition-standards-status", f"{_SD}valueset-concept-definition",
-                          f"{_SD}coding-sctdescid", f"{_SD}rendering-style", f"{_SD}rendering-xhtml"}
-_DESIGNATION_EXTENSIONS = {f"{_SD}coding-sctdescid", f"{_SD}rendering-style", f"{_SD}rendering-xhtml",
-                           f"{_SD}structuredefinition-standards-status", f"{_SD}codesystem-alternate"}
+_COPIED_FROM_CODE_SYSTEM = {
+    f"{_SD}coding-sctdescid",
+    f"{_SD}rendering-style",
+    f"{_SD}rendering-xhtml",
+    f"{_SD}codesystem-alternate",
+}
+_COPIED_FROM_VALUE_SET = {
+    f"{_SD}valueset-supplement",
+    f"{_SD}valueset-deprecated",
+    f"{_SD}structuredefinition-standards-status",
+    f"{_SD}valueset-concept-definition",
+    f"{_SD}coding-sctdescid",
+    f"{_SD}rendering-style",
+    f"{_SD}rendering-xhtml",
+}
+_DESIGNATION_EXTENSIONS = {
+    f"{_SD}coding-sctdescid",
+    f"{_SD}rendering-style",
+    f"{_SD}rendering-xhtml",
+    f"{_SD}structuredefinition-standards-status",
+    f"{_SD}codesystem-alternate",
+}
 
 
-def candidates(cs: CodeSystem | None, concept: Concept | None, display: str | None,
-               value_set_designations: list[dict] = ()) -> list[dict]:
+def candidates(
+    cs: CodeSystem | None, concept: Concept | None, display: str | None, value_set_designations: list[dict] = ()
+) -> list[dict]:
     """Every name of a concept, the default display first (marked ``default``)."""
     out: list[dict] = []
     if display:
@@ -43,8 +59,13 @@ def candidates(cs: CodeSystem | None, concept: Concept | None, display: str | No
     return out
 
 
-def display_for(cs: CodeSystem | None, concept: Concept | None, fallback: str | None,
-                languages: Languages | None, designations: list[dict] = ()) -> str | None:
+def display_for(
+    cs: CodeSystem | None,
+    concept: Concept | None,
+    fallback: str | None,
+    languages: Languages | None,
+    designations: list[dict] = (),
+) -> str | None:
     """The display in the first preferred language that has one; else the default display."""
     chosen = choose(candidates(cs, concept, fallback, designations), languages)
     return chosen.get("value") if chosen else None

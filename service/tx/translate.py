@@ -8,8 +8,13 @@ from .context import Context
 from .library import split_canonical
 
 # R5 relationships (maps written for R5) as R4 equivalences.
-_EQUIVALENCE = {"related-to": "relatedto", "equivalent": "equivalent", "source-is-narrower-than-target": "wider",
-                "source-is-broader-than-target": "narrower", "not-related-to": "disjoint"}
+_EQUIVALENCE = {
+    "related-to": "relatedto",
+    "equivalent": "equivalent",
+    "source-is-narrower-than-target": "wider",
+    "source-is-broader-than-target": "narrower",
+    "not-related-to": "disjoint",
+}
 
 
 def _equivalence(target: dict) -> str:
@@ -40,8 +45,11 @@ def translate(context: Context) -> dict:
                     if element.get("code") != source_code:
                         continue
                     for target in element.get("target", []):
-                        matches.append(_match(group_target, target.get("code"), target.get("display"),
-                                              _equivalence(target), origin))
+                        matches.append(
+                            _match(
+                                group_target, target.get("code"), target.get("display"), _equivalence(target), origin
+                            )
+                        )
             else:
                 if target_system and group_target and split_canonical(group_target, None)[0] != target_system:
                     continue
@@ -50,10 +58,15 @@ def translate(context: Context) -> dict:
                 for element in group.get("element", []):
                     for target in element.get("target", []):
                         if target.get("code") == target_code:
-                            match = _match(group_target, target_code, target.get("display"), _equivalence(target),
-                                           origin)
-                            match["part"].append({"name": "source", "valueCoding": _coding(
-                                group_source, element.get("code"), element.get("display"))})
+                            match = _match(
+                                group_target, target_code, target.get("display"), _equivalence(target), origin
+                            )
+                            match["part"].append(
+                                {
+                                    "name": "source",
+                                    "valueCoding": _coding(group_source, element.get("code"), element.get("display")),
+                                }
+                            )
                             matches.append(match)
     useful = [m for m in matches if m["part"][1]["valueCode"] not in ("unmatched", "disjoint")]
     out: list[dict] = [{"name": "result", "valueBoolean": bool(useful)}]
@@ -66,8 +79,11 @@ def translate(context: Context) -> dict:
 def _maps(context: Context) -> list[dict]:
     params = context.params
     url = params.string("url") or params.string("conceptMap")
-    given = params.resource("conceptMap", "ConceptMap") if params.has("conceptMap") and \
-        any("resource" in e for e in params.all("conceptMap")) else None
+    given = (
+        params.resource("conceptMap", "ConceptMap")
+        if params.has("conceptMap") and any("resource" in e for e in params.all("conceptMap"))
+        else None
+    )
     if given is not None:
         return [given]
     if url:
@@ -93,6 +109,10 @@ def _coding(system: str | None, code: str | None, display: str | None) -> dict:
 
 
 def _match(system: str | None, code: str | None, display: str | None, equivalence: str, origin: str) -> dict:
-    return {"part": [{"name": "concept", "valueCoding": _coding(system, code, display)},
-                     {"name": "equivalence", "valueCode": equivalence},
-                     {"name": "originMap", "valueCanonical": origin}]}
+    return {
+        "part": [
+            {"name": "concept", "valueCoding": _coding(system, code, display)},
+            {"name": "equivalence", "valueCode": equivalence},
+            {"name": "originMap", "valueCanonical": origin},
+        ]
+    }

@@ -31,15 +31,22 @@ from .render import display_for
 from .versions import matches, newest, sort_key, versions_text
 
 # Non-error issues whose text still belongs in the answer's ``message``.
-_MESSAGE_WARNINGS = {"INACTIVE_CONCEPT_FOUND", "DEPRECATED_CONCEPT_FOUND", "Coding_has_no_system__cannot_validate",
-                     "Display_Name_for__should_be_one_of__instead_of",
-                     "Display_Name_WS_for__should_be_one_of__instead_of",
-                     "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK", "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR"}
+_MESSAGE_WARNINGS = {
+    "INACTIVE_CONCEPT_FOUND",
+    "DEPRECATED_CONCEPT_FOUND",
+    "Coding_has_no_system__cannot_validate",
+    "Display_Name_for__should_be_one_of__instead_of",
+    "Display_Name_WS_for__should_be_one_of__instead_of",
+    "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK",
+    "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR",
+}
 _STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 _VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"
 _DISPLAY_USES = {"preferredForLanguage", "900000000000548007", "display"}
-_NO_CODE = ("Unable to find code to validate (looked for coding | codeableConcept | code+system | "
-            "code+inferSystem in parameters")
+_NO_CODE = (
+    "Unable to find code to validate (looked for coding | codeableConcept | code+system | "
+    "code+inferSystem in parameters"
+)
 
 
 @dataclass
@@ -107,8 +114,9 @@ class Validator:
         code = params.string("code")
         if code is None:
             raise InvalidRequest(_NO_CODE)
-        system = params.string("system") if self.value_set is not None else (
-            params.string("url") or params.string("system"))
+        system = (
+            params.string("system") if self.value_set is not None else (params.string("url") or params.string("system"))
+        )
         version = params.string("systemVersion") if self.value_set is not None else params.string("version")
         version = version or params.string("version")
         coding = {"system": system, "code": code, "version": version, "display": params.string("display")}
@@ -123,8 +131,9 @@ class Validator:
         """An imported value set that cannot be found makes the whole value set unusable."""
         missing = self._missing_import(self.value_set, set())
         if missing:
-            self.value_set_issues.append(Issue("error", "not-found", self.context.message(
-                "Unable_to_resolve_value_Set_", missing), "not-found"))
+            self.value_set_issues.append(
+                Issue("error", "not-found", self.context.message("Unable_to_resolve_value_Set_", missing), "not-found")
+            )
 
     def _missing_import(self, value_set: dict, seen: set[str]) -> str | None:
         compose = value_set.get("compose") or {}
@@ -157,19 +166,31 @@ class Validator:
                 return result
             coding["system"] = system
         if system is None and self.value_set is None:
-            raise InvalidRequest("$validate-code needs the code system (url, or the coding's system)",
-                                 expression=result.at("system"))
+            raise InvalidRequest(
+                "$validate-code needs the code system (url, or the coding's system)", expression=result.at("system")
+            )
         if system is None:
-            result.add("warning", "invalid", self.context.message("Coding_has_no_system__cannot_validate"),
-                       "invalid-data", None)
+            result.add(
+                "warning",
+                "invalid",
+                self.context.message("Coding_has_no_system__cannot_validate"),
+                "invalid-data",
+                None,
+            )
             self._not_in_value_set(result)
             return result
         if not _absolute(system):
-            result.add("error", "invalid", self.context.message("Terminology_TX_System_Relative"), "invalid-data",
-                       "system")
+            result.add(
+                "error", "invalid", self.context.message("Terminology_TX_System_Relative"), "invalid-data", "system"
+            )
         if self.context.library.value_set(system) is not None and not self.context.library.has_code_system(system):
-            result.add("error", "invalid", self.context.message("Terminology_TX_System_ValueSet2", system),
-                       "invalid-data", "system")
+            result.add(
+                "error",
+                "invalid",
+                self.context.message("Terminology_TX_System_ValueSet2", system),
+                "invalid-data",
+                "system",
+            )
             self._not_in_value_set(result)
             return result
         if self.value_set is not None:
@@ -184,8 +205,13 @@ class Validator:
             return
         result.cs = cs
         if cs.is_supplement:
-            result.add("error", "invalid", self.context.message("CODESYSTEM_CS_NO_SUPPLEMENT", cs.vurl),
-                       "invalid-data", "system")
+            result.add(
+                "error",
+                "invalid",
+                self.context.message("CODESYSTEM_CS_NO_SUPPLEMENT", cs.vurl),
+                "invalid-data",
+                "system",
+            )
             result.outcome = None
             return
         result.version = cs.version
@@ -214,8 +240,13 @@ class Validator:
         """Checks on a located concept: case, status, display."""
         code = result.coding.get("code")
         if concept.code != code:
-            result.add("information", "business-rule",
-                       self.context.message("CODE_CASE_DIFFERENCE", code, concept.code, cs.vurl), "code-rule", "code")
+            result.add(
+                "information",
+                "business-rule",
+                self.context.message("CODE_CASE_DIFFERENCE", code, concept.code, cs.vurl),
+                "code-rule",
+                "code",
+            )
         self._check_status(result, cs, concept)
         display = result.coding.get("display")
         if display and not self.membership_only:
@@ -227,16 +258,25 @@ class Validator:
             return systems[0]
         vurl = self.context.vurl(self.value_set)
         if systems:
-            text = self.context.message("Unable_to_resolve_system__value_set_has_multiple_matches", code, vurl,
-                                        f"[{', '.join(systems)}]")
+            text = self.context.message(
+                "Unable_to_resolve_system__value_set_has_multiple_matches", code, vurl, f"[{', '.join(systems)}]"
+            )
         else:
             candidates = sorted({m.system for m in self._value_set_members().values()})
             text = self.context.message("UNABLE_TO_INFER_CODESYSTEM", code, vurl)
             if candidates:
                 text = _rekey(text + f" (it is not a code of {', '.join(candidates)})", "UNABLE_TO_INFER_CODESYSTEM")
         result.add("error", "not-found", text, "cannot-infer", "code")
-        result.issues.insert(0, Issue("error", "code-invalid", self.context.message(
-            "None_of_the_provided_codes_are_in_the_value_set_one", None, vurl, f"'{code}'"), "not-in-vs", "code"))
+        result.issues.insert(
+            0,
+            Issue(
+                "error",
+                "code-invalid",
+                self.context.message("None_of_the_provided_codes_are_in_the_value_set_one", None, vurl, f"'{code}'"),
+                "not-in-vs",
+                "code",
+            ),
+        )
         return None
 
     # -- versions ---------------------------------------------------------------------------------
@@ -246,8 +286,11 @@ class Validator:
         forced = params.rule_version("force-system-version", system)
         if forced:
             return forced
-        return version or params.rule_version("system-version", system) or \
-            params.rule_version("check-system-version", system)
+        return (
+            version
+            or params.rule_version("system-version", system)
+            or params.rule_version("check-system-version", system)
+        )
 
     def _determine_version(self, result: Checked, system: str, stated: str | None) -> str | None:
         """The version of ``system`` to use for an include stating ``stated``, given the coding's version.
@@ -268,31 +311,58 @@ class Validator:
         if cs is not None and cs.version != coding_version and not matches(coding_version, cs.version):
             if not ruled:
                 # A versionless include: any version would do, so this is only a warning.
-                result.add("warning", "invalid", context.message("VALUESET_VALUE_MISMATCH_DEFAULT", system,
-                                                                  cs.version, "", coding_version),
-                           "vs-invalid", "version")
+                result.add(
+                    "warning",
+                    "invalid",
+                    context.message("VALUESET_VALUE_MISMATCH_DEFAULT", system, cs.version, "", coding_version),
+                    "vs-invalid",
+                    "version",
+                )
             elif chosen != stated:
-                result.add("error", "invalid", context.message("VALUESET_VALUE_MISMATCH_CHANGED", system, chosen,
-                                                                stated or "", coding_version),
-                           "vs-invalid", "version")
+                result.add(
+                    "error",
+                    "invalid",
+                    context.message("VALUESET_VALUE_MISMATCH_CHANGED", system, chosen, stated or "", coding_version),
+                    "vs-invalid",
+                    "version",
+                )
             else:
-                result.add("error", "invalid", context.message("VALUESET_VALUE_MISMATCH", system, stated,
-                                                                coding_version), "vs-invalid", "version")
+                result.add(
+                    "error",
+                    "invalid",
+                    context.message("VALUESET_VALUE_MISMATCH", system, stated, coding_version),
+                    "vs-invalid",
+                    "version",
+                )
             if library.code_system(system, coding_version) is None:
-                result.add("error", "not-found", context.message("UNKNOWN_CODESYSTEM_VERSION", system,
-                                                                  coding_version, versions_text(known)),
-                           "not-found", "system")
+                result.add(
+                    "error",
+                    "not-found",
+                    context.message("UNKNOWN_CODESYSTEM_VERSION", system, coding_version, versions_text(known)),
+                    "not-found",
+                    "system",
+                )
                 result.remember_unknown(f"{system}|{coding_version}")
         elif cs is None and chosen != coding_version:
-            result.add("error", "invalid", context.message("VALUESET_VALUE_MISMATCH", system, chosen, coding_version),
-                       "vs-invalid", "version")
+            result.add(
+                "error",
+                "invalid",
+                context.message("VALUESET_VALUE_MISMATCH", system, chosen, coding_version),
+                "vs-invalid",
+                "version",
+            )
         return chosen
 
     def _version_check(self, result: Checked, cs: CodeSystem) -> None:
         wanted = self.params.rule_version("check-system-version", cs.url)
         if wanted and not matches(wanted, cs.version):
-            result.add("error", "exception", self.context.message("VALUESET_VERSION_CHECK", cs.url, cs.version,
-                                                                   wanted), "version-error", "version")
+            result.add(
+                "error",
+                "exception",
+                self.context.message("VALUESET_VERSION_CHECK", cs.url, cs.version, wanted),
+                "version-error",
+                "version",
+            )
 
     # -- value set membership ---------------------------------------------------------------------
     def _membership(self, result: Checked, system: str, code: str | None) -> bool | None:
@@ -342,11 +412,19 @@ class Validator:
         """Is the coding in an include of a code system an upstream server holds? Asked of that server."""
         value_set = {"resourceType": "ValueSet", "status": "active", "compose": {"include": [include]}}
         coding = {k: v for k, v in result.coding.items() if k in ("system", "version", "code", "display")}
-        answer = self.context.upstreams.post_json(upstream, "ValueSet/$validate-code", {
-            "resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set},
-                                                        {"name": "coding", "valueCoding": coding}]})
-        values = {p.get("name"): next((v for k, v in p.items() if k.startswith("value")), None)
-                  for p in answer.get("parameter", []) if isinstance(p, dict)}
+        answer = self.context.upstreams.post_json(
+            upstream,
+            "ValueSet/$validate-code",
+            {
+                "resourceType": "Parameters",
+                "parameter": [{"name": "valueSet", "resource": value_set}, {"name": "coding", "valueCoding": coding}],
+            },
+        )
+        values = {
+            p.get("name"): next((v for k, v in p.items() if k.startswith("value")), None)
+            for p in answer.get("parameter", [])
+            if isinstance(p, dict)
+        }
         result.answered_by = upstream.url
         if values.get("result") is not True:
             return False
@@ -366,8 +444,9 @@ class Validator:
             versions = {i["version"] for i in same if i.get("version")}
             if len(versions) > 1:
                 # Several versions are included: prefer the newest one that knows the code.
-                holding = [v for v in versions if _holds(self.context.code_system(system, v), code,
-                                                         coding.get("display"))]
+                holding = [
+                    v for v in versions if _holds(self.context.code_system(system, v), code, coding.get("display"))
+                ]
                 if holding and len(holding) < len(versions):
                     best = newest(holding)
                     same = [i for i in same if i.get("version") == best]
@@ -393,15 +472,25 @@ class Validator:
     def _allowed(self, result: Checked, cs: CodeSystem, concept: Concept) -> bool:
         """Abstract codes (when the request forbids them) and inactive ones (when excluded) are not members."""
         if self.params.boolean("abstract", True) is False and cs.is_abstract(concept):
-            result.add("error", "business-rule", self.context.message("ABSTRACT_CODE_NOT_ALLOWED", cs.url,
-                                                                       concept.code), "code-rule", "code")
+            result.add(
+                "error",
+                "business-rule",
+                self.context.message("ABSTRACT_CODE_NOT_ALLOWED", cs.url, concept.code),
+                "code-rule",
+                "code",
+            )
             return False
         inactive_excluded = self.params.boolean("activeOnly", False) or (
-            self.value_set is not None and (self.value_set.get("compose") or {}).get("inactive") is False)
+            self.value_set is not None and (self.value_set.get("compose") or {}).get("inactive") is False
+        )
         if inactive_excluded and cs.is_inactive(concept):
-            result.add("error", "business-rule",
-                       self.context.message("STATUS_CODE_WARNING_CODE", "not active", concept.code),
-                       "code-rule", "code")
+            result.add(
+                "error",
+                "business-rule",
+                self.context.message("STATUS_CODE_WARNING_CODE", "not active", concept.code),
+                "code-rule",
+                "code",
+            )
             return False
         return True
 
@@ -454,9 +543,15 @@ class Validator:
             elif ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in ("deprecated", "withdrawn"):
                 status = ext["valueCode"]
         if status:
-            result.add("warning", "business-rule", self.context.message(
-                "CONCEPT_DEPRECATED_IN_VALUESET", result.cs.url, result.concept.code, status,
-                self._value_set_name()), "code-comment", "code")
+            result.add(
+                "warning",
+                "business-rule",
+                self.context.message(
+                    "CONCEPT_DEPRECATED_IN_VALUESET", result.cs.url, result.concept.code, status, self._value_set_name()
+                ),
+                "code-comment",
+                "code",
+            )
 
     # -- code system level ------------------------------------------------------------------------
     def _code_system_report(self, result: Checked, system: str, code: str | None) -> None:
@@ -471,8 +566,13 @@ class Validator:
             self._report_unknown(result, system, version, quoted)
             return
         if cs.is_supplement:
-            result.add("error", "invalid", self.context.message("CODESYSTEM_CS_NO_SUPPLEMENT", cs.vurl),
-                       "invalid-data", "system")
+            result.add(
+                "error",
+                "invalid",
+                self.context.message("CODESYSTEM_CS_NO_SUPPLEMENT", cs.vurl),
+                "invalid-data",
+                "system",
+            )
             return
         concept = cs.locate(code) if code else None
         if result.concept is None:
@@ -486,8 +586,11 @@ class Validator:
     def _code_system(self, result: Checked, system: str, coding_version: str | None) -> CodeSystem | None:
         """The code system for the CodeSystem operation (the request's version rules applied)."""
         params = self.params
-        version = params.rule_version("force-system-version", system) or coding_version or \
-            params.rule_version("system-version", system)
+        version = (
+            params.rule_version("force-system-version", system)
+            or coding_version
+            or params.rule_version("system-version", system)
+        )
         cs = self.context.code_system(system, version)
         if cs is None:
             known = self.context.library.has_code_system(system)
@@ -499,8 +602,13 @@ class Validator:
         context, library = self.context, self.context.library
         known = library.code_system_versions(system)
         if version and (known or library.has_code_system(system)):
-            result.add("error", "not-found", context.message("UNKNOWN_CODESYSTEM_VERSION", system, version,
-                                                             versions_text(known)), "not-found", "system")
+            result.add(
+                "error",
+                "not-found",
+                context.message("UNKNOWN_CODESYSTEM_VERSION", system, version, versions_text(known)),
+                "not-found",
+                "system",
+            )
             result.remember_unknown(f"{system}|{version}")
             return
         if version:
@@ -516,8 +624,13 @@ class Validator:
         """Report a code ``cs`` does not have; True when that is acceptable (a fragment)."""
         context = self.context
         if cs.content != "complete":
-            result.add("warning", "code-invalid", context.message("UNKNOWN_CODE_IN_FRAGMENT", code, cs.url,
-                                                                   cs.version), "invalid-code", "code")
+            result.add(
+                "warning",
+                "code-invalid",
+                context.message("UNKNOWN_CODE_IN_FRAGMENT", code, cs.url, cs.version),
+                "invalid-code",
+                "code",
+            )
             return True
         key = "Unknown_Code_in_Version" if cs.version else "Unknown_Code_in"
         result.add("error", "code-invalid", context.message(key, code, cs.url, cs.version), "invalid-code", "code")
@@ -544,10 +657,14 @@ class Validator:
         shown = f"{system}#{coding.get('code')}"
         if coding.get("display"):
             shown += f" ('{coding['display']}')"
-        text = self.context.message("None_of_the_provided_codes_are_in_the_value_set_one", None,
-                                    self._value_set_name(), f"'{shown}'")
-        severity, tx = ("information", "this-code-not-in-vs") if result.path.startswith("CodeableConcept") \
+        text = self.context.message(
+            "None_of_the_provided_codes_are_in_the_value_set_one", None, self._value_set_name(), f"'{shown}'"
+        )
+        severity, tx = (
+            ("information", "this-code-not-in-vs")
+            if result.path.startswith("CodeableConcept")
             else ("error", "not-in-vs")
+        )
         result.issues.insert(0, Issue(severity, "code-invalid", text, tx, result.at("code")))
 
     def _value_set_name(self) -> str:
@@ -558,11 +675,21 @@ class Validator:
         if cs.is_inactive(concept):
             status = cs.status(concept)
             status = f"{status} and inactive" if status and status != "inactive" else "inactive"
-            result.add("warning", "business-rule", self.context.message("INACTIVE_CONCEPT_FOUND", status,
-                                                                         concept.code), "code-comment", None)
+            result.add(
+                "warning",
+                "business-rule",
+                self.context.message("INACTIVE_CONCEPT_FOUND", status, concept.code),
+                "code-comment",
+                None,
+            )
         elif cs.is_deprecated(concept):
-            result.add("warning", "business-rule", self.context.message("DEPRECATED_CONCEPT_FOUND", "deprecated",
-                                                                         concept.code), "code-comment", None)
+            result.add(
+                "warning",
+                "business-rule",
+                self.context.message("DEPRECATED_CONCEPT_FOUND", "deprecated", concept.code),
+                "code-comment",
+                None,
+            )
 
     def _check_display(self, result: Checked, cs: CodeSystem, concept: Concept, display: str) -> None:
         context = self.context
@@ -582,8 +709,16 @@ class Validator:
         if hits:
             if all(d.inactive for d in hits):
                 active = [d.value for d in everything if d.display and not d.inactive]
-                text = _rekey(context.message("INACTIVE_DISPLAY_FOUND_LIST", display, concept.code, "deprecated",
-                                              ", ".join(f'"{v}"' for v in active)), "INACTIVE_DISPLAY_FOUND")
+                text = _rekey(
+                    context.message(
+                        "INACTIVE_DISPLAY_FOUND_LIST",
+                        display,
+                        concept.code,
+                        "deprecated",
+                        ", ".join(f'"{v}"' for v in active),
+                    ),
+                    "INACTIVE_DISPLAY_FOUND",
+                )
                 result.add("warning", "invalid", text, "display-comment", "display")
             return
         severity = "warning" if self._lenient() else "error"
@@ -591,23 +726,47 @@ class Validator:
         displays = [d for d in wanted if d.display and not d.inactive]
         if languages is not None and not displays:
             if any(same(d.value) for d in everything):
-                result.add("information", "invalid", context.message(
-                    "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK", display, cs.url, concept.code, language_text),
-                    "invalid-display", "display")
+                result.add(
+                    "information",
+                    "invalid",
+                    context.message(
+                        "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK", display, cs.url, concept.code, language_text
+                    ),
+                    "invalid-display",
+                    "display",
+                )
             else:
-                result.add(severity, "invalid", context.message(
-                    "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR", display, cs.url, concept.code, language_text,
-                    concept.display), "invalid-display", "display")
+                result.add(
+                    severity,
+                    "invalid",
+                    context.message(
+                        "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR",
+                        display,
+                        cs.url,
+                        concept.code,
+                        language_text,
+                        concept.display,
+                    ),
+                    "invalid-display",
+                    "display",
+                )
             return
         choices = displays or [d for d in everything if d.display]
         normalized = " ".join(display.split())
-        spaced = normalized != display and any(" ".join(d.value.split()).lower() == normalized.lower()
-                                               for d in choices)
-        key = "Display_Name_WS_for__should_be_one_of__instead_of" if spaced \
+        spaced = normalized != display and any(" ".join(d.value.split()).lower() == normalized.lower() for d in choices)
+        key = (
+            "Display_Name_WS_for__should_be_one_of__instead_of"
+            if spaced
             else "Display_Name_for__should_be_one_of__instead_of"
+        )
         shown = _or_list([f"'{d.value}' ({d.language})" if d.language else f"'{d.value}'" for d in choices])
-        result.add(severity, "invalid", context.plural(key, len(choices), cs.url, concept.code, shown, display,
-                                                       language_text), "invalid-display", "display")
+        result.add(
+            severity,
+            "invalid",
+            context.plural(key, len(choices), cs.url, concept.code, shown, display, language_text),
+            "invalid-display",
+            "display",
+        )
 
     def _lenient(self) -> bool:
         # The last value wins: a batch entry's own parameter overrides the shared one.
@@ -667,8 +826,15 @@ class Validator:
         if good:
             self._describe(good[0], out)
         elif ok is False and self.value_set is not None:
-            issues.insert(0, Issue("error", "code-invalid", self.context.message(
-                "TX_GENERAL_CC_ERROR_MESSAGE", self._value_set_name()), "not-in-vs"))
+            issues.insert(
+                0,
+                Issue(
+                    "error",
+                    "code-invalid",
+                    self.context.message("TX_GENERAL_CC_ERROR_MESSAGE", self._value_set_name()),
+                    "not-in-vs",
+                ),
+            )
         valid = ok is True and not any(i.severity == "error" for i in issues)
         _unknowns(out, checked, ok, valid, self.value_set is not None)
         return _finish(out, issues, valid)
@@ -699,8 +865,9 @@ def _finish(out: list[dict], issues: list[Issue], valid: bool) -> dict:
         out.append({"name": "message", "valueString": "; ".join(dict.fromkeys(texts))})
     out.insert(0, {"name": "result", "valueBoolean": valid})
     if unique:
-        out.append({"name": "issues", "resource": {"resourceType": "OperationOutcome",
-                                                   "issue": [i.render() for i in unique]}})
+        out.append(
+            {"name": "issues", "resource": {"resourceType": "OperationOutcome", "issue": [i.render() for i in unique]}}
+        )
     return {"resourceType": "Parameters", "parameter": out}
 
 
@@ -723,10 +890,15 @@ def _designations(cs: CodeSystem, concept: Concept, extra: list[dict]) -> list[_
         if not value:
             continue
         use = (designation.get("use") or {}).get("code")
-        inactive = any(ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in ("withdrawn", "inactive")
-                       for ext in designation.get("extension", []))
-        out.append(_Designation(value, designation.get("language") or cs.language, use is None or use in _DISPLAY_USES,
-                                inactive))
+        inactive = any(
+            ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in ("withdrawn", "inactive")
+            for ext in designation.get("extension", [])
+        )
+        out.append(
+            _Designation(
+                value, designation.get("language") or cs.language, use is None or use in _DISPLAY_USES, inactive
+            )
+        )
     return out
 
 
@@ -752,8 +924,9 @@ def _listed(include: dict, concept: Concept) -> dict | None:
 
 
 def _passes_filters(context: Context, cs: CodeSystem, include: dict, concept: Concept) -> bool:
-    return all(concept.code in {c.code for c in concepts_for_filter(context, cs, flt)}
-               for flt in include.get("filter", []))
+    return all(
+        concept.code in {c.code for c in concepts_for_filter(context, cs, flt)} for flt in include.get("filter", [])
+    )
 
 
 def _holds(cs: CodeSystem | None, code: str, display: str | None) -> bool:

@@ -41,7 +41,7 @@ def matches(pattern: str | None, version: str | None) -> bool:
     wanted, actual = pattern.split("."), version.split(".")
     if len(wanted) != len(actual):
         return False
-    return all(w in WILDCARDS or w == a for w, a in zip(wanted, actual))
+    return all(w in WILDCARDS or w == a for w, a in zip(wanted, actual, strict=True))
 
 
 def is_more_detailed(general: str, specific: str) -> bool:

@@ -16,7 +16,7 @@ def page_for(path: str, query: str, base_path: str) -> tuple[str, str] | None:
     """(path, query) of the page that shows the FHIR GET ``path?query``, or None when no page does."""
     if not path.startswith(base_path + "/"):
         return None
-    operation = path[len(base_path):]
+    operation = path[len(base_path) :]
     params = parse_qs(query)
 
     def first(name: str) -> str | None:

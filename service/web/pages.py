@@ -31,8 +31,9 @@ ICON = (_TEMPLATES / "icon.svg").read_bytes()
 # Every HTML answer carries these (the protocol layer adds them, to answers from its cache too).
 SECURITY_HEADERS = {
     "Content-Security-Policy": f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; img-src 'self'; "
-                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",  # (and nosniff, on every answer)
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # (and nosniff, on every answer)
 }
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
@@ -78,11 +79,19 @@ def block(block: str):
     except ServiceError as error:
         return _not_found(f"Release {version} is not loaded", error.message, [])
     if page is None:
-        return _not_found(f"{block} is not a block of ICD-10-CM", "A block is a range of categories such as "
-                          "M50-M54, as the tabular lists them under each chapter.", [])
+        return _not_found(
+            f"{block} is not a block of ICD-10-CM",
+            "A block is a range of categories such as M50-M54, as the tabular lists them under each chapter.",
+            [],
+        )
     request.environ[CACHEABLE] = True
-    return render_template("block.html", b=page, version=page["version"], asked_version=version,
-                           code_url=partial(code_url, version=version))
+    return render_template(
+        "block.html",
+        b=page,
+        version=page["version"],
+        asked_version=version,
+        code_url=partial(code_url, version=version),
+    )
 
 
 @bp.get(f"{CODE_PATH}<code>")
@@ -99,9 +108,13 @@ def code(code: str):
     try:
         page = code_page(engine, code, release.version)
     except ServiceError:
-        return _not_found(f"{code} is not an ICD-10-CM code", f"{code} is not in ICD-10-CM release {release.version}. "
-                          "A code is a letter, two characters, then up to four more after the dot; some codes need "
-                          "the placeholder X before a 7th character.", _suggestions(code, release))
+        return _not_found(
+            f"{code} is not an ICD-10-CM code",
+            f"{code} is not in ICD-10-CM release {release.version}. "
+            "A code is a letter, two characters, then up to four more after the dot; some codes need "
+            "the placeholder X before a 7th character.",
+            _suggestions(code, release),
+        )
     fhir_url = url_for("codesystem.lookup", system=ICD10CM, code=page["code"], version=version, _format="json")
 
     same_release = partial(code_url, version=version)  # links stay in the release asked for
@@ -110,12 +123,20 @@ def code(code: str):
         return block_url(block, version) if f"block:{block}" in release.groupings else None
 
     def linked(text: str):  # every code the text mentions links to its page, except this page's own
-        return link_codes(text, lambda other: other != page["code"] and _is_code(release, other), same_release,
-                          block_link)
+        return link_codes(
+            text, lambda other: other != page["code"] and _is_code(release, other), same_release, block_link
+        )
 
     request.environ[CACHEABLE] = True  # the page depends only on its URL and the store
-    return render_template("code.html", p=page, fhir_url=fhir_url, version=page["version"], asked_version=version,
-                           code_url=same_release, linked=linked)
+    return render_template(
+        "code.html",
+        p=page,
+        fhir_url=fhir_url,
+        version=page["version"],
+        asked_version=version,
+        code_url=same_release,
+        linked=linked,
+    )
 
 
 @bp.get("/")
@@ -138,9 +159,18 @@ def search():
             problem, status = error.message, error.status
     pages = -(-total // PAGE_SIZE)
     request.environ[CACHEABLE] = status == 200
-    return render_template("search.html", query=query, results=results, total=total, problem=problem,
-                           page_number=page_number, pages=pages, first=(page_number - 1) * PAGE_SIZE + 1,
-                           version=engine.releases.default.version, fhir_base=current_app.config["BASE_PATH"]), status
+    return render_template(
+        "search.html",
+        query=query,
+        results=results,
+        total=total,
+        problem=problem,
+        page_number=page_number,
+        pages=pages,
+        first=(page_number - 1) * PAGE_SIZE + 1,
+        version=engine.releases.default.version,
+        fhir_base=current_app.config["BASE_PATH"],
+    ), status
 
 
 @lru_cache(maxsize=16_384)
@@ -150,8 +180,13 @@ def _is_code(release, text: str) -> bool:
 
 
 def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]]):
-    return render_template("not_found.html", heading=heading, message=message, suggestions=suggestions,
-                           version=_engine().releases.default.version), 404
+    return render_template(
+        "not_found.html",
+        heading=heading,
+        message=message,
+        suggestions=suggestions,
+        version=_engine().releases.default.version,
+    ), 404
 
 
 def _suggestions(text: str, release) -> list[tuple[str, str]]:
@@ -166,10 +201,9 @@ def _suggestions(text: str, release) -> list[tuple[str, str]]:
     found = release.concept(code)
     if found is not None:
         nearby = found.children or (release.concept(found.parent).children if found.parent else [])
-        return [(found.code, found.display)] + [c for c in nearby if c[0] != found.code][:_SUGGESTIONS - 1]
+        return [(found.code, found.display)] + [c for c in nearby if c[0] != found.code][: _SUGGESTIONS - 1]
     try:
-        expansion = _engine().expand(_ALL_CODES, version=release.version, text=text[:_MAX_QUERY],
-                                     count=_SUGGESTIONS)
+        expansion = _engine().expand(_ALL_CODES, version=release.version, text=text[:_MAX_QUERY], count=_SUGGESTIONS)
     except ServiceError:
         return []
     return [(c, d) for c, d, _ in expansion.contains]

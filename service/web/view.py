@@ -14,11 +14,18 @@ from ..terminology.engine import TerminologyEngine
 from ..terminology.model import LookupResult
 
 # Notes of the tabular, in the order a coder reads them, with their headings.
-NOTE_SECTIONS = (("includes", "Includes"), ("inclusionTerm", "Inclusion terms"), ("note", "Notes"),
-                 ("excludes1", "Excludes1: never coded together"),
-                 ("excludes2", "Excludes2: not included here, may be coded together"),
-                 ("codeFirst", "Code first"), ("useAdditionalCode", "Use additional code"), ("codeAlso", "Code also"),
-                 ("sevenChrNote", "7th character note"), ("sevenChrDef", "7th characters"))
+NOTE_SECTIONS = (
+    ("includes", "Includes"),
+    ("inclusionTerm", "Inclusion terms"),
+    ("note", "Notes"),
+    ("excludes1", "Excludes1: never coded together"),
+    ("excludes2", "Excludes2: not included here, may be coded together"),
+    ("codeFirst", "Code first"),
+    ("useAdditionalCode", "Use additional code"),
+    ("codeAlso", "Code also"),
+    ("sevenChrNote", "7th character note"),
+    ("sevenChrDef", "7th characters"),
+)
 _CODE = re.compile(r"\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?\b")
 # A range of categories (M50-M54) is one thing, a block, not two codes; or a code alone.
 _MENTION = re.compile(r"\b(?P<range>[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z])\b|" + _CODE.pattern)
@@ -79,19 +86,30 @@ def code_page(engine: TerminologyEngine, code: str, version: str | None = None) 
     seventh = concept.seventh if concept.billable and concept.seventh else None
     authored = any(name in found for name in ("summary", "documentation", "pitfall", "clinicalContext", "faq"))
     return {
-        "code": result.code, "display": result.display, "version": result.version,
+        "code": result.code,
+        "display": result.display,
+        "version": result.version,
         "authored": authored,
         "billable": bool(concept.billable),
         "seventh": next((i for i in found.get("sevenChrDef", ()) if i.value == seventh), None),
         "needs_seventh": bool(concept.seventh) and not concept.billable,
-        "chapter": _first(found, "chapter"), "blocks": found.get("block", []),
-        "ancestors": ancestors, "children": found.get("child", []),
-        "summary": _value_of(found, "summary"), "region": _value_of(found, "region"),
-        "documentation": found.get("documentation", []), "pitfalls": found.get("pitfall", []),
-        "clinical_context": found.get("clinicalContext", []), "procedures": found.get("procedure", []),
-        "more_specific": found.get("moreSpecific", []), "additional_codes": found.get("additionalCode", []),
-        "faqs": found.get("faq", []), "scribe": found.get("scribe", []), "sources": found.get("source", []),
-        "verified": _value_of(found, "verified"), "rules": found.get("rule", []),
+        "chapter": _first(found, "chapter"),
+        "blocks": found.get("block", []),
+        "ancestors": ancestors,
+        "children": found.get("child", []),
+        "summary": _value_of(found, "summary"),
+        "region": _value_of(found, "region"),
+        "documentation": found.get("documentation", []),
+        "pitfalls": found.get("pitfall", []),
+        "clinical_context": found.get("clinicalContext", []),
+        "procedures": found.get("procedure", []),
+        "more_specific": found.get("moreSpecific", []),
+        "additional_codes": found.get("additionalCode", []),
+        "faqs": found.get("faq", []),
+        "scribe": found.get("scribe", []),
+        "sources": found.get("source", []),
+        "verified": _value_of(found, "verified"),
+        "rules": found.get("rule", []),
         "siblings": found.get("sibling", []),
         "notes": [(heading, found[name]) for name, heading in NOTE_SECTIONS if name in found],
     }
@@ -111,6 +129,7 @@ def link_codes(text: str, exists, href, block_href=lambda block: None) -> Markup
     """``text`` as HTML in which every code it mentions links to ``href(code)``, only codes that ``exists``
     knows ("vitamin B12" is no code), and every range of categories to ``block_href(range)``, when that is a
     block (a range that is not stays text: it is not two codes)."""
+
     def link(match: re.Match) -> str:
         mention = match.group()
         target = block_href(mention) if match.group("range") else href(mention) if exists(mention) else None
@@ -131,6 +150,12 @@ def block_page(engine: TerminologyEngine, block: str, version: str | None = None
     blocks = [g for g in release.groupings.values() if g.kind == "block" and g.id != found.id]
     within = [(g.id, g.title) for g in blocks if found.first <= g.first and g.last <= found.last]
     around = [(g.id, g.title) for g in blocks if g.first <= found.first and found.last <= g.last]
-    return {"id": found.id, "title": found.title.removesuffix(f" ({found.id})"), "version": release.version,
-            "chapter": (found.chapter, chapter.title if chapter else ""), "around": around, "blocks": within,
-            "categories": [(c, d) for c, d, _ in categories]}
+    return {
+        "id": found.id,
+        "title": found.title.removesuffix(f" ({found.id})"),
+        "version": release.version,
+        "chapter": (found.chapter, chapter.title if chapter else ""),
+        "around": around,
+        "blocks": within,
+        "categories": [(c, d) for c, d, _ in categories],
+    }
