@@ -945,3 +945,27 @@ def _raw_query_cases():
 @pytest.mark.parametrize("path, query", _raw_query_cases())
 def test_fuzz_raw_queries(client, path, query):
     assert_fhir_response(client.get(f"{path}?{query}"))
+
+
+def test_the_fast_path_computes_a_failing_request_once_and_answers_as_flask_would(app, monkeypatch):
+    """An unknown code asked by GET fails in the fast path: it is answered there, with the same
+    OperationOutcome a POST of the same request gets through Flask, and the code is looked up once."""
+    engine = app.extensions["terminology"]
+    calls = []
+    looked_up = engine.lookup
+    monkeypatch.setattr(engine, "lookup", lambda *a, **k: calls.append(a) or looked_up(*a, **k))
+    client = app.test_client()
+    fast = client.get("/fhir/CodeSystem/$lookup?system=http://hl7.org/fhir/sid/icd-10-cm&code=M54.99")
+    assert fast.status_code == 404 and len(calls) == 1
+    slow = client.post(
+        "/fhir/CodeSystem/$lookup",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "system", "valueUri": "http://hl7.org/fhir/sid/icd-10-cm"},
+                {"name": "code", "valueCode": "M54.99"},
+            ],
+        },
+    )
+    assert slow.status_code == 404 and len(calls) == 2
+    assert fast.get_json() == slow.get_json() and fast.headers["Content-Type"] == slow.headers["Content-Type"]

@@ -6,8 +6,10 @@ answer itself rather than converted from its JSON (a lookup from its pieces, mos
 with other codes and written once: render.LookupAnswer).
 
 Flask's request machinery costs more than the answer itself (measured in bench/README.md). Anything
-else, and any request that fails, goes on to Flask, which answers it (or renders the error) the usual
-way: there is one implementation of each operation, and one of each error.
+it does not recognise goes on to Flask untouched. What it recognises it answers, errors included:
+an error is rendered by the same function as every other (outcome.error_response), so no request
+is computed twice; an unexpected exception goes up to the protocol layer, which logs it and answers
+500, as Flask would.
 
 Its answers to lookups and validations depend only on the URL and the store: it marks them so
 (``CACHEABLE`` in the environ) for the protocol layer's answer cache. Expansions carry a fresh
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..errors import ServiceError
 from ..terminology.engine import TerminologyEngine
 from . import codesystem, valueset
 from .fhir import CACHEABLE, FORMAT, encode_as
+from .outcome import error_response
 from .params import parse_query
 
 
@@ -41,23 +45,20 @@ class FastPath:
 
     def __call__(self, environ, start_response):
         route = self.routes.get(environ.get("PATH_INFO", "")) if environ["REQUEST_METHOD"] == "GET" else None
-        answer = self._answer(environ, *route) if route is not None else None
-        if answer is None:
-            return self.app(environ, start_response)
-        body, content_type = encode_as(answer, environ.get(FORMAT, "json"))
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-        return [body]
-
-    def _answer(self, environ, operation, cacheable: bool):
         query = environ.get("QUERY_STRING", "")
-        if "_pretty" in query:
-            return None
+        if route is None or "_pretty" in query:
+            return self.app(environ, start_response)
+        operation, cacheable = route
         try:
             resource = operation(parse_query(query, self.max_parameters))
-        except Exception:
-            return None
-        if resource is None:
-            return None  # not ICD-10-CM's: the general engine answers, through Flask
+        except ServiceError as error:
+            status, headers, body = error_response(error)
+            start_response(status, headers)
+            return [body]
+        if resource is None:  # not ICD-10-CM's: the general engine answers, through Flask
+            return self.app(environ, start_response)
         if cacheable:
             environ[CACHEABLE] = True
-        return resource
+        body, content_type = encode_as(resource, environ.get(FORMAT, "json"))
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]

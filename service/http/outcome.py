@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
+import orjson
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ServiceError
-from .fhir import respond
+from .fhir import CONTENT_TYPE, respond
 
 log = logging.getLogger(__name__)
 TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
@@ -38,6 +40,19 @@ def error_body(error: ServiceError) -> dict:
     if error.issues:
         return operation_outcome(error.issues)
     return operation_outcome([issue("error", error.issue_code, error.message, error.tx_code, error.expression)])
+
+
+def error_response(error: ServiceError) -> tuple[str, list, bytes]:
+    """(status line, headers, body) of the OperationOutcome for an error, for the WSGI layers that answer
+    without Flask (the front's, the protocol's and the fast path's errors look like the Flask views' ones)."""
+    if error.status >= 500:
+        log.error("%s", error.message)
+    body = orjson.dumps(error_body(error))
+    return (
+        f"{error.status} {HTTPStatus(error.status).phrase}",
+        [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))],
+        body,
+    )
 
 
 def _render(status: int, entry: dict, headers: dict | None = None):

@@ -11,7 +11,6 @@ import re
 import time
 import uuid
 import zlib
-from http import HTTPStatus
 from urllib.parse import parse_qs
 
 import orjson
@@ -20,7 +19,6 @@ from ..errors import NotAcceptable, ServiceError
 from . import fhir_xml
 from .fhir import (
     CACHEABLE,
-    CONTENT_TYPE,
     FHIR_JSON,
     FORMAT,
     FRONT_ERROR,
@@ -30,7 +28,7 @@ from .fhir import (
     XML_TYPES,
 )
 from .lru import SizedLRU
-from .outcome import error_body
+from .outcome import error_response
 
 access_log = logging.getLogger("icd10cm_tx.access")
 log = logging.getLogger(__name__)
@@ -84,7 +82,7 @@ class Protocol:
         environ[REQUEST_ID] = request_id
         method = environ["REQUEST_METHOD"]
         if FRONT_ERROR in environ:
-            status, headers, body = _error(environ[FRONT_ERROR])
+            status, headers, body = error_response(environ[FRONT_ERROR])
         elif method == "OPTIONS":
             status, headers, body = "204 No Content", self._preflight(environ), b""
         else:
@@ -92,7 +90,7 @@ class Protocol:
                 status, headers, body = self._answer(environ, method)
             except Exception:
                 log.exception("unexpected error around %s %s", method, environ.get("PATH_INFO"))
-                status, headers, body = _error(
+                status, headers, body = error_response(
                     ServiceError("The server failed to answer this request; it has been logged")
                 )
         headers.append(("X-Request-Id", request_id))
@@ -133,7 +131,7 @@ class Protocol:
         try:
             wanted = self._format(environ, method)
         except ServiceError as error:
-            return _error(error)
+            return error_response(error)
         environ[FORMAT] = wanted
         etag = self._etag(environ, wanted) if method in ("GET", "HEAD") and self._cacheable(environ) else None
         if etag is not None and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -285,15 +283,6 @@ def call_wsgi(app, environ) -> tuple[str, list, bytes]:
         if hasattr(chunks, "close"):
             chunks.close()
     return answer[0], answer[1], body
-
-
-def _error(error: ServiceError) -> tuple[str, list, bytes]:
-    body = orjson.dumps(error_body(error))
-    return (
-        f"{error.status} {HTTPStatus(error.status).phrase}",
-        [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))],
-        body,
-    )
 
 
 def _page_at_fhir_url(status: str, headers: list) -> tuple[str, list]:

@@ -156,9 +156,6 @@ class CodeSystem:
             concept = self._folded.get(code.lower())
         return concept
 
-    def locate_case_insensitive(self, code: str) -> Concept | None:
-        return self._folded.get(code.lower())
-
     def property_uri(self, code: str) -> str | None:
         definition = self.property_defs.get(code)
         return definition.get("uri") if definition else None

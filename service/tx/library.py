@@ -87,9 +87,6 @@ class Library:
         url, version = split_canonical(url, version)
         return self._pick(self._versions("_value_sets", url), version)
 
-    def value_set_versions(self, url: str) -> list[str]:
-        return sorted((v for v in self._versions("_value_sets", split_canonical(url, None)[0]) if v), key=_sort_key)
-
     def concept_map(self, url: str, version: str | None = None) -> dict | None:
         url, version = split_canonical(url, version)
         found = self._pick(self._versions("_concept_maps", url), version)

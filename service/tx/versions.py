@@ -44,11 +44,6 @@ def matches(pattern: str | None, version: str | None) -> bool:
     return all(w in WILDCARDS or w == a for w, a in zip(wanted, actual, strict=True))
 
 
-def is_more_detailed(general: str, specific: str) -> bool:
-    """``1.0`` is less detailed than ``1.0.2``: the specific version fits the general one."""
-    return general != specific and matches(general, specific)
-
-
 def versions_text(versions: list[str]) -> str:
     """Known versions as messages list them: ``1.0.0 or 1.2.0``."""
     return " or ".join(versions) if versions else "(none)"
