@@ -33,7 +33,7 @@ from urllib.parse import quote
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from service.terminology.codes import normalize_code
+from service.icd10cm.codes import normalize_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

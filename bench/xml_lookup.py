@@ -18,9 +18,9 @@ from pathlib import Path
 import orjson
 from run import ROOT
 
-from service.http import fhir_xml
+from service.fhir import xml as fhir_xml
 from service.http.render import LookupAnswer
-from service.terminology.codes import ICD10CM
+from service.icd10cm.codes import ICD10CM
 from service.terminology.engine import TerminologyEngine
 
 

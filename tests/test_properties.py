@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.errors import InvalidRequest, ServiceError
-from service.http import fhir_xml, params
+from service.fhir import xml as fhir_xml
+from service.http import params
+from service.icd10cm.codes import normalize_code
 from service.loaders.references import parse_references
-from service.terminology.codes import normalize_code
 
 # ICD-10-CM code shapes: a letter, a digit, a digit or letter, then up to four more characters.
 codes = st.builds(

@@ -8,7 +8,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from helpers import FHIR_JSON, assert_fhir, assert_fhir_response
 
-from service.http import fhir_xml
+from service.fhir import xml as fhir_xml
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 FHIR_XML = "application/fhir+xml"
@@ -238,7 +238,7 @@ def test_the_schema_file_is_what_the_generator_writes():
 
     tool = Path(__file__).resolve().parent.parent / "tools" / "make_xml_schema.py"
     assert subprocess.run([sys.executable, str(tool), "--check"]).returncode == 0, (
-        "service/http/fhir_xml_schema.json is stale: run python tools/make_xml_schema.py"
+        "service/fhir/xml_schema.json is stale: run python tools/make_xml_schema.py"
     )
 
 

@@ -1,4 +1,4 @@
-"""Write service/http/fhir_xml_schema.json: the element order and types FHIR XML needs, read once
+"""Write service/fhir/xml_schema.json: the element order and types FHIR XML needs, read once
 from the fhir.resources R4B models so that the request path never imports them.
 
     python tools/make_xml_schema.py          # rewrite the file
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fhir.resources.R4B import get_fhir_model_class
 
-OUTPUT = Path(__file__).resolve().parent.parent / "service" / "http" / "fhir_xml_schema.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "service" / "fhir" / "xml_schema.json"
 # What a terminology server reads and writes; datatypes and backbone elements follow from these.
 RESOURCES = (
     "Parameters",

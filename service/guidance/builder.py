@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import orjson
 
+from ..fhir.parameters import property_param, serialize
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
-from ..terminology.fragments import property_param, serialize
 from .fhir import editorial_entries, extension_items
 from .rules import Rule, Sibling, code_rules, note_rules, sibling
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest, NotFound
-from ..terminology.codes import ICD10CM, canonical_system
+from ..icd10cm.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.model import Coding
 from ..terminology.resources import codesystem_id, codesystem_resource

@@ -6,7 +6,7 @@ import orjson
 from flask import Response, request
 
 from ..errors import InvalidRequest, UnsupportedMediaType
-from . import fhir_xml
+from ..fhir import xml as fhir_xml
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"

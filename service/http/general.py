@@ -7,7 +7,7 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 
 from ..errors import InvalidRequest
-from ..terminology.codes import ICD10CM, canonical_system
+from ..icd10cm.codes import ICD10CM, canonical_system
 from ..tx.engine import GeneralEngine
 from ..tx.params import TxParams
 from . import params

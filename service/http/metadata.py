@@ -8,7 +8,7 @@ from importlib.metadata import version as package_version
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
-from ..terminology.codes import ICD10CM
+from ..icd10cm.codes import ICD10CM
 from ..terminology.engine import TerminologyEngine
 from ..tx.versions import newest
 from .fhir import respond

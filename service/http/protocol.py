@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from ..errors import NotAcceptable, ServiceError
-from . import fhir_xml
+from ..fhir import xml as fhir_xml
+from ..lru import SizedLRU
 from .fhir import (
     CACHEABLE,
     FHIR_JSON,
@@ -27,7 +28,6 @@ from .fhir import (
     XML_CONTENT_TYPE,
     XML_TYPES,
 )
-from .lru import SizedLRU
 from .outcome import error_response
 
 access_log = logging.getLogger("icd10cm_tx.access")

@@ -7,10 +7,10 @@ import re
 
 import orjson
 
+from ..fhir import xml as fhir_xml
 from ..guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
-from ..terminology.codes import ICD10CM, NAME
+from ..icd10cm.codes import ICD10CM, NAME
 from ..terminology.model import CodeableConcept, Coding, LookupResult, ValidationResult
-from . import fhir_xml
 from .outcome import issue, operation_outcome
 
 _FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import current_app, request
 
 from ..errors import InvalidRequest
-from ..terminology.codes import canonical_system
+from ..icd10cm.codes import canonical_system
 
 _SUBSETTED = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}]}
 # Elements _summary=true keeps: the FHIR summary elements these resources carry.

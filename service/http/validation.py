@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import InvalidRequest
-from ..terminology.codes import canonical_system
+from ..icd10cm.codes import canonical_system
 from ..terminology.model import Coding, ValidationResult
 from .render import validation_parameters
 

@@ -9,7 +9,7 @@ from functools import partial
 from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest
-from ..terminology.codes import ICD10CM, canonical_system
+from ..icd10cm.codes import ICD10CM, canonical_system
 from ..terminology.engine import TerminologyEngine
 from ..terminology.expand import Expansion
 from . import general, params, validation

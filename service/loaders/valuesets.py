@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import LoadError, ServiceError
-from ..terminology.codes import ICD10CM
+from ..icd10cm.codes import ICD10CM
 from ..terminology.compose import compile_compose
 
 VALUESET_DIR = Path(__file__).resolve().parent.parent.parent / "valuesets"

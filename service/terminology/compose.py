@@ -12,7 +12,7 @@ from collections.abc import Callable
 import re2
 
 from ..errors import InvalidRequest, NotFound
-from .codes import ICD10CM, canonical_system, normalize_code
+from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code
 
 # What the compose filters support, for error messages.
 SUPPORTED = (

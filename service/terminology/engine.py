@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ..errors import InvalidRequest, NotFound
 from ..guidance.builder import GuidanceBuilder
+from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code
 from ..store.reader import open_store
-from .codes import ICD10CM, canonical_system, normalize_code
 from .compose import Compiled, compile_compose, unmet_filters
 from .expand import Expansion
 from .expand import expand as expand_codes

@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import orjson
 
+from ..fhir.parameters import property_param, serialize, seventh_character_entries
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
-from .fragments import property_param, serialize, seventh_character_entries
 from .model import LookupResult
 
 

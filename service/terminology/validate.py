@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from ..store.reader import ConceptRow, Release
-from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
+from ..icd10cm.codes import ICD10CM
 from ..store.reader import Release
-from ..terminology.codes import ICD10CM
 from .codesystem import CodeSystem, Concept
 
 _HEADER = [{"code": "notSelectable", "valueBoolean": True}]

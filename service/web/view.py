@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import orjson
 from markupsafe import Markup, escape
 
-from ..terminology.codes import ICD10CM
+from ..icd10cm.codes import ICD10CM
 from ..terminology.engine import TerminologyEngine
 from ..terminology.model import LookupResult
 

@@ -1,4 +1,4 @@
-"""FHIR XML from and to the JSON form, with the element order and types of fhir_xml_schema.json
+"""FHIR XML from and to the JSON form, with the element order and types of xml_schema.json
 (made by tools/make_xml_schema.py). Plain string building and lxml: fhir.resources costs
 milliseconds per resource, this costs tens of microseconds.
 
@@ -18,12 +18,12 @@ import orjson
 from lxml import etree
 
 from ..errors import InvalidRequest
-from .lru import SizedLRU
+from ..lru import SizedLRU
 
 NAMESPACE = "http://hl7.org/fhir"
 _NS = "{" + NAMESPACE + "}"
 _XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
-_TYPES: dict = json.loads((Path(__file__).with_name("fhir_xml_schema.json")).read_text())
+_TYPES: dict = json.loads((Path(__file__).with_name("xml_schema.json")).read_text())
 for _spec in _TYPES.values():
     _spec["o"] = {e[0]: index for index, e in enumerate(_spec["e"])}  # element -> its place
 _PRIMITIVES = {"boolean", "integer", "decimal", "string"}
