@@ -969,3 +969,54 @@ def test_the_fast_path_computes_a_failing_request_once_and_answers_as_flask_woul
     )
     assert slow.status_code == 404 and len(calls) == 2
     assert fast.get_json() == slow.get_json() and fast.headers["Content-Type"] == slow.headers["Content-Type"]
+
+
+def _shape(value):
+    """The keys of a JSON value, all the way down, without its texts."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items() if key != "extension"}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_icd10cm_and_an_in_memory_code_system_give_one_outcome_shape(client, fmt):
+    """The same question (a code that is not in the system) to the ICD-10-CM store and to a code system sent
+    with the request: the errors, and the issues of a failed validation, have one shape."""
+    from service.fhir import xml as fhir_xml
+
+    colors = {
+        "resourceType": "CodeSystem",
+        "url": "http://example.org/colors",
+        "status": "active",
+        "content": "complete",
+        "concept": [{"code": "red", "display": "Red"}],
+    }
+
+    def ask(operation: str, system: str, code: str, status: int, extra=()):
+        parameters = [
+            {"name": "tx-resource", "resource": colors},
+            {"name": "code", "valueCode": code},
+            {"name": "system" if operation == "$lookup" else "url", "valueUri": system},
+            *extra,
+        ]
+        response = client.post(
+            f"/fhir/CodeSystem/{operation}?_format={fmt}", json={"resourceType": "Parameters", "parameter": parameters}
+        )
+        assert response.status_code == status
+        return response.get_json() if fmt == "json" else fhir_xml.loads(response.get_data())
+
+    icd_error = ask("$lookup", "http://hl7.org/fhir/sid/icd-10-cm", "M54.99", 404)
+    memory_error = ask("$lookup", "http://example.org/colors", "blue", 404)
+    assert icd_error["resourceType"] == memory_error["resourceType"] == "OperationOutcome"
+    assert _shape(icd_error["issue"][0]) == _shape(memory_error["issue"][0])
+
+    def issues(answer):
+        [outcome] = [p["resource"] for p in answer["parameter"] if p["name"] == "issues"]
+        return outcome["issue"]
+
+    icd_issue = issues(ask("$validate-code", "http://hl7.org/fhir/sid/icd-10-cm", "M54.99", 200))[0]
+    memory_issue = issues(ask("$validate-code", "http://example.org/colors", "blue", 200))[0]
+    assert _shape(icd_issue) == _shape(memory_issue)
+    assert icd_issue["details"]["coding"][0]["system"] == memory_issue["details"]["coding"][0]["system"]

@@ -10,25 +10,17 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ServiceError
+from ..fhir.outcome import Issue
 from .fhir import CONTENT_TYPE, respond
 
 log = logging.getLogger(__name__)
-TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
 
 # Werkzeug's own errors (unknown route, wrong method, body too large, ...) -> issue type.
 _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
 
 
 def issue(severity: str, code: str, text: str, tx_code: str | None = None, expression: str | None = None) -> dict:
-    entry: dict = {"severity": severity, "code": code}
-    details: dict = {"text": text}
-    if tx_code:
-        details["coding"] = [{"system": TX_ISSUE_TYPE, "code": tx_code}]
-    entry["details"] = details
-    if expression:
-        entry["location"] = [expression]
-        entry["expression"] = [expression]
-    return entry
+    return Issue(severity, code, text, tx_code, expression).render()
 
 
 def operation_outcome(issues: list[dict]) -> dict:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..fhir.outcome import Issue  # the one issue shape; results carry it
+
 if TYPE_CHECKING:
     from ..guidance.builder import Guidance
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    severity: str  # error | warning | information
-    code: str  # OperationOutcome issue type
-    text: str
-    tx_code: str | None = None  # http://hl7.org/fhir/tools/CodeSystem/tx-issue-type
-    expression: str | None = None
 
 
 @dataclass(slots=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..federation.upstreams import Upstream, Upstreams
+from ..fhir.outcome import Issue, outcome
 from .cache import ResourceCache
 from .codesystem import CodeSystem
 from .context import Context
 from .expand import Expander
 from .library import Library
 from .lookup import lookup, subsumes
-from .outcome import Issue, outcome
 from .params import TxParams, named_systems
 from .shapes import check_value_set
 from .translate import translate

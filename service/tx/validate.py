@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest, NotFound
+from ..fhir.outcome import Issue
 from .codesystem import CodeSystem, Concept, property_value
 from .context import Context
 from .expand import Expander
@@ -26,7 +27,6 @@ from .filters import concepts_for_filter
 from .languages import Languages, language_matches
 from .library import split_canonical
 from .messages import Message
-from .outcome import Issue
 from .render import display_for
 from .versions import matches, newest, sort_key, versions_text
 

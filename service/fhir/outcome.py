@@ -1,4 +1,7 @@
-"""OperationOutcome issues as the terminology ecosystem codes them."""
+"""The one shape of OperationOutcome issues, whichever engine or layer found them: as the HL7
+terminology ecosystem codes them: tx-issue-type in details, the message id of a keyed HL7 message,
+and the FHIRPath expression (not the XPath ``location``, which R4 deprecates and the ecosystem's
+comparer refuses where it does not expect it)."""
 
 from __future__ import annotations
 
