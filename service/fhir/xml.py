@@ -103,8 +103,8 @@ def _piece(kind: str, piece: bytes) -> str:
 
 def _write_resource(out: list[str], resource: dict) -> None:
     kind = resource.get("resourceType")
-    spec = _TYPES.get(kind)
-    if spec is None or not spec["r"]:
+    spec = _TYPES.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str) or spec is None or not spec["r"]:
         raise ValueError(f"no XML form for resource type {kind!r}")
     out.append(f'<{kind} xmlns="{NAMESPACE}">')
     _write_children(out, resource, kind)
@@ -196,7 +196,7 @@ def _write_children(out: list[str], value: dict, kind: str) -> None:
         elif not repeats:
             _write_element(out, name, child_kind, content, value[extra_key] if extra_key else None)
         elif extra_key is None:
-            for one in content:
+            for one in content or ():
                 _write_element(out, name, child_kind, one, None)
         else:
             extra = value[extra_key]

@@ -64,7 +64,8 @@ def register_error_handlers(app: Flask) -> None:
         text = error.description or error.name
         if status == 404:
             text = "No such resource or operation on this server; see /metadata for what it offers"
-        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
         return _render(
             status,
             issue("error", _HTTP_ISSUE_CODES.get(status, "invalid" if status < 500 else "exception"), text),

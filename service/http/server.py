@@ -66,12 +66,10 @@ class Front:
         self.threads = max(1, threads)
         self.app: Callable | None = None
         self.pool: ThreadPoolExecutor | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     def __rsgi_init__(self, loop) -> None:
         self.app = _load(self.target) if isinstance(self.target, str) else self.target
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="costly")
-        self.loop = loop
 
     def __rsgi_del__(self, loop) -> None:
         if self.pool is not None:
@@ -81,16 +79,17 @@ class Front:
         if scope.proto != "http":  # no websockets here
             return
         environ = wsgi_environ(scope)
-        body = await self._body(environ, protocol)
-        failed = isinstance(body, ServiceError)
+        read = await self._body(environ, protocol)
+        failed = isinstance(read, ServiceError)
+        body = b"" if isinstance(read, ServiceError) else read
         if failed:
-            environ[FRONT_ERROR], body = body, b""
+            environ[FRONT_ERROR] = read
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is whole now
         if failed or self.inline(environ):
             status, headers, answer = self.call(environ)
         else:
-            status, headers, answer = await self.loop.run_in_executor(self.pool, self.call, environ)
+            status, headers, answer = await asyncio.get_running_loop().run_in_executor(self.pool, self.call, environ)
         if failed:
             headers.append(("Connection", "close"))  # what is left of the body is not read
         try:

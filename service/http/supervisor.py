@@ -18,12 +18,12 @@ import socket
 from granian.constants import Interfaces, Loops, RuntimeModes
 from granian.http import HTTP1Settings
 from granian.net import SocketSpec
-from granian.server import Server
+from granian.server.mp import MPServer
 
 from ..config import Settings
 
 
-class Supervisor(Server):
+class Supervisor(MPServer):  # worker processes (CPython with the GIL)
     def __init__(self, target: str, settings: Settings):
         # uvloop and a single-threaded runtime per worker: measured here, 15-25% more lookups answered than
         # granian's defaults (asyncio, multi-threaded), most of it at one connection (bench/README.md).
@@ -44,7 +44,8 @@ class Supervisor(Server):
 
     def _init_shared_socket(self) -> None:
         self._ssp = None
-        self._shd = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
-        self._sfd = self._shd.get_fd()
+        holder = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
+        self._shd = holder  # type: ignore[assignment]  # granian declares these attributes None
+        self._sfd = holder.get_fd()
         self._sso = socket.socket(fileno=self._sfd)
         self._sso.set_inheritable(True)
