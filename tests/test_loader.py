@@ -13,10 +13,10 @@ import pytest
 from helpers import ICD10CM
 
 from service.errors import LoadError
+from service.loaders.build import build_release
 from service.loaders.load import load
 from service.loaders.references import parse_references
 from service.loaders.sources import ReleaseSource, default_source_path, label_release, read_source
-from service.store.build import build_release
 from service.store.reader import Release, open_store
 from service.terminology.engine import TerminologyEngine
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..errors import LoadError
 from ..guidance import editorial
-from ..store.build import BuildStats, build_release
 from . import tabular
+from .build import BuildStats, build_release
 from .sources import label_release, read_source
 from .valuesets import read_valuesets
 

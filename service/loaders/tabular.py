@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import IO
 
-from .exceptions import allowed_seventh_characters
+from .free_text_rules import allowed_seventh_characters
 from .references import parse_references
 
 # The note elements of the tabular (sevenChrDef is read separately).

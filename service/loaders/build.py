@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 
 from ..fhir import parameters as fragments
-from ..loaders.sources import ReleaseLabel, ReleaseSource
-from ..loaders.tabular import Code, Tabular
-from .schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+from .sources import ReleaseLabel, ReleaseSource
+from .tabular import Code, Tabular
 
 
 @dataclass(frozen=True)
