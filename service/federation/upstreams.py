@@ -123,7 +123,12 @@ class Upstreams:
 
     def discover_in_background(self) -> None:
         """Read what the upstreams serve now, without holding up the start."""
-        threading.Thread(target=lambda: [self._discover(u) for u in self.upstreams], daemon=True).start()
+
+        def discover_all() -> None:
+            for upstream in self.upstreams:
+                self._discover(upstream)
+
+        threading.Thread(target=discover_all, daemon=True).start()
 
     def _discover(self, upstream: Upstream) -> None:
         now = time.monotonic()

@@ -90,7 +90,8 @@ def read_file(path: Path, code_exists: Callable[[str], bool]) -> dict:
     try:
         record = _SCHEMA.load(raw)
     except ValidationError as error:
-        raise LoadError(f"{path}: {_where(error.messages)}") from None
+        messages = error.messages if isinstance(error.messages, dict) else {"record": error.messages}
+        raise LoadError(f"{path}: {_where(messages)}") from None
     if record["code"] != path.stem:
         raise LoadError(f"{path}: code: '{record['code']}' does not match the file name")
     mentioned = [("code", record["code"])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,11 @@ def _dumps(value) -> str:
 
 def _seventh_owner(tabular: Tabular, code: Code) -> str | None:
     """The nearest code (itself or an ancestor) that declares a 7th-character table."""
-    while code is not None:
-        if any(n.type == "sevenChrDef" for n in code.notes):
-            return code.code
-        code = tabular.codes[code.parent] if code.parent else None
+    current: Code | None = code
+    while current is not None:
+        if any(n.type == "sevenChrDef" for n in current.notes):
+            return current.code
+        current = tabular.codes[current.parent] if current.parent else None
     return None
 
 
@@ -123,7 +125,7 @@ def build_release(
     source: ReleaseSource,
     store_dir: Path,
     editorial: dict[str, dict] | None = None,
-    valuesets: list[dict] = (),
+    valuesets: Sequence[dict] = (),
 ) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}

@@ -207,7 +207,9 @@ def _walk(
         code.billable = True
         return
     owner, table = seventh
-    allowed = allowed_seventh_characters(name, [n.char for n in table if n.type == "sevenChrDef"], codes)
+    allowed = allowed_seventh_characters(
+        name, [n.char for n in table if n.type == "sevenChrDef" and n.char is not None], codes
+    )
     code.seventh, code.seventh_owner = "".join(allowed), owner
     base = name if "." in name else name + "."
     base = base.ljust(7, "X")

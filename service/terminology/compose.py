@@ -96,13 +96,13 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
         return Compiled("('|' || c.blocks || '|') LIKE ?", (f"%|{value}|%",))
     if op == "exists" and value in _BOOLEAN:
         negate = "" if _BOOLEAN[value] else "NOT "
-        condition = {
+        present = {
             "parent": "c.parent IS NOT NULL",
             "child": "c.billable = 0",
             "sevenChrDef": "c.seventh IS NOT NULL",
         }.get(prop)
-        if condition:
-            return Compiled(f"{negate}({condition})")
+        if present:
+            return Compiled(f"{negate}({present})")
     raise InvalidRequest(
         f"Unsupported filter '{prop} {op} {value}' on {ICD10CM}. Supported: {SUPPORTED}", tx_code="vs-invalid"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidRequest, NotFound
 from ..guidance.builder import GuidanceBuilder
@@ -157,7 +158,7 @@ class TerminologyEngine:
 
         ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
         """
-        options = {
+        options: dict[str, Any] = {
             "display_language": display_language,
             "abstract": abstract,
             "date": date,

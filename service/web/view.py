@@ -10,6 +10,7 @@ import orjson
 from markupsafe import Markup, escape
 
 from ..icd10cm.codes import ICD10CM
+from ..store.reader import ConceptRow
 from ..terminology.engine import TerminologyEngine
 from ..terminology.model import LookupResult
 
@@ -80,8 +81,8 @@ def code_page(engine: TerminologyEngine, code: str, version: str | None = None) 
     result = engine.lookup(ICD10CM, code, version=version)
     found = properties(result)
     release = engine.releases.resolve(result.version)
-    concept = release.concept(result.code)
-    ancestors = [(a, release.concept(a).display) for a in reversed(concept.ancestors)]
+    concept = _row(release, result.code)
+    ancestors = [(a, _row(release, a).display) for a in reversed(concept.ancestors)]
     # A billable code with a 7th character holds its own character; a header holds the ones it needs.
     seventh = concept.seventh if concept.billable and concept.seventh else None
     authored = any(name in found for name in ("summary", "documentation", "pitfall", "clinicalContext", "faq"))
@@ -113,6 +114,14 @@ def code_page(engine: TerminologyEngine, code: str, version: str | None = None) 
         "siblings": found.get("sibling", []),
         "notes": [(heading, found[name]) for name, heading in NOTE_SECTIONS if name in found],
     }
+
+
+def _row(release, code: str) -> ConceptRow:
+    """A code the lookup just found, or one of its ancestors: in the release by construction."""
+    row = release.concept(code)
+    if row is None:
+        raise LookupError(f"{code} vanished from release {release.version}")
+    return row
 
 
 def _first(found: dict, name: str) -> Item | None:
