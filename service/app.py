@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
         max_parameters=settings.max_parameters,
         max_expansion=settings.max_expansion,
     )
-    app.wsgi_app = Protocol(
+    app.wsgi_app = Protocol(  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
         fast,
         _state_tag(engine, files),
         settings.base_path,

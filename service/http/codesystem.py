@@ -132,7 +132,7 @@ def validate_code(resource_id: str | None = None):
     return general.validate_code_system(instance) if answer is None else respond(answer)
 
 
-def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | bytes | None:
     """The answer to CodeSystem/$validate-code, or None when the request is not about ICD-10-CM."""
     if resource_id is None and not general.icd10cm_code_system_request(flat):
         return None

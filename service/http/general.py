@@ -23,9 +23,9 @@ def _engine() -> GeneralEngine:
 
 
 def tx_params() -> TxParams:
-    threshold = request.headers.get("X-TOO-COSTLY-THRESHOLD")
+    given = request.headers.get("X-TOO-COSTLY-THRESHOLD")
     try:
-        threshold = int(threshold) if threshold else None
+        threshold = int(given) if given else None
     except ValueError:
         raise InvalidRequest("X-TOO-COSTLY-THRESHOLD must be an integer") from None
     return TxParams.read(

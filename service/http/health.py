@@ -11,7 +11,7 @@ _CONTENT_TYPE = "application/health+json"
 
 
 @bp.get("/health")
-def health():
+def health() -> Response:
     body: dict = {"status": "pass"}
     if "ready" in request.args:
         engine = current_app.extensions["terminology"]

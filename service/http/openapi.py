@@ -125,14 +125,14 @@ def build(base_path: str, version: str) -> dict:
     # In a query a Coding is written system|code; a CodeableConcept or a ValueSet needs a POST body.
     for field in (params.CodingField, params.CodeableConceptField, params.ResourceField, params.DateTimeField):
         plugin.map_to_openapi_type(field, "string", None)
-    for name, schema in (
+    for name, resource_schema in (
         ("Resource", ResourceSchema),
         ("Parameters", ParametersSchema),
         ("OperationOutcome", OperationOutcomeSchema),
         ("ValueSet", ValueSetSchema),
         ("Bundle", BundleSchema),
     ):
-        spec.components.schema(name, schema=schema)
+        spec.components.schema(name, schema=resource_schema)
     for path, (summary, schema, answer, methods) in OPERATIONS.items():
         operations = {}
         if "get" in methods:

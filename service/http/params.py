@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import cast
 from urllib.parse import parse_qs
 
 from flask import request
@@ -136,7 +137,7 @@ class CodeableConceptField(fields.Field):
         if not isinstance(codings, list) or not (text is None or isinstance(text, str)):
             raise ValidationError("coding must be an array and text a string")
         coding_field = CodingField()
-        return CodeableConcept([coding_field.deserialize(c) for c in codings], text)
+        return CodeableConcept([cast(Coding, coding_field.deserialize(c)) for c in codings], text)
 
 
 _DATE_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?")
@@ -176,7 +177,8 @@ class OperationSchema(Schema):
         self.by_name = {field.data_key or name: field for name, field in self.fields.items()}
 
     def bind(self, data: dict[str, list]) -> dict:
-        bound, errors = {}, {}
+        bound: dict = {}
+        errors: dict[str, object] = {}
         for name, values in data.items():
             field = self.by_name.get(name)
             if field is None:

@@ -61,7 +61,7 @@ class LookupAnswer:
 
 def _lookup_head(result: LookupResult) -> list[dict]:
     """The entries built per request; the rest are pre-rendered."""
-    head = [
+    head: list[dict] = [
         {"name": "name", "valueString": NAME},
         {"name": "version", "valueString": result.version},
         {"name": "display", "valueString": result.display},

@@ -3,6 +3,7 @@ paging, _summary and _elements. The resources are few, so the search runs over a
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, request
@@ -81,17 +82,17 @@ def search_bundle(resources: list[dict], resource_type: str) -> dict:
     summary = args.get("_summary")
     elements = [e for e in args.get("_elements", "").split(",") if e]
     found = [r for r in resources if _matches(r, args)]
-    count, offset = _integer("_count", None), _integer("_offset", 0)
+    count, offset = _integer("_count", None), _integer("_offset", 0) or 0
     page = found[offset:] if count is None else found[offset : offset + count]
     base = request.host_url.rstrip("/") + current_app.config["BASE_PATH"]
-    bundle = {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": len(found),
         "link": [{"relation": "self", "url": request.url}],
     }
     if count is not None and offset + count < len(found):
-        following = [(k, v) for k, v in args.items(multi=True) if k != "_offset"] + [("_offset", offset + count)]
+        following = [(k, v) for k, v in args.items(multi=True) if k != "_offset"] + [("_offset", str(offset + count))]
         bundle["link"].append({"relation": "next", "url": f"{base}/{resource_type}?{urlencode(following)}"})
     if summary != "count":
         shaped = [_shape(r, summary, elements) for r in page]  # _shape also checks _summary

@@ -13,7 +13,7 @@ from .render import validation_parameters
 
 def answer(
     validate: Callable[..., ValidationResult], args: dict, system: str | None, version: str | None, system_name: str
-) -> dict:
+) -> dict | bytes:
     """Validate the codeableConcept, the coding, or code+system of a request (``system_name`` is the
     parameter that names the code system: url for a CodeSystem, system for a ValueSet)."""
     options = {

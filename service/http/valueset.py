@@ -126,7 +126,7 @@ def validate_code(resource_id: str | None = None):
     return general.validate_value_set(instance) if answer is None else respond(answer)
 
 
-def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | None:
+def icd10cm_validate_code(engine: TerminologyEngine, flat: dict, resource_id: str | None = None) -> dict | bytes | None:
     """The answer to ValueSet/$validate-code on one of ICD-10-CM's value sets, or None when the request
     is not about them."""
     if resource_id is None and not general.icd10cm_value_set_request(flat, engine.valuesets.knows):
@@ -180,7 +180,10 @@ def _properties(engine: TerminologyEngine, version: str, code: str, billable: in
     concept = (
         engine.releases.by_version[version].concept(code) if {"parent", "chapter", "block"} & set(wanted) else None
     )
-    values = {"billable": (bool(billable), "Boolean"), "notSelectable": (not billable, "Boolean")}
+    values: dict[str, tuple[object, str]] = {
+        "billable": (bool(billable), "Boolean"),
+        "notSelectable": (not billable, "Boolean"),
+    }
     if concept is not None:
         values["chapter"] = (concept.chapter, "Code")
         values["block"] = (concept.blocks[0], "Code")
