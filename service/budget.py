@@ -19,13 +19,13 @@ _local = threading.local()
 @contextmanager
 def budget(seconds: float | None):
     """Work on this thread within ``seconds`` from now (None: no limit)."""
-    outer = getattr(_local, "deadline", None)
+    outer = getattr(_local, "deadline", None), getattr(_local, "seconds", None)
     _local.deadline = None if seconds is None else time.monotonic() + seconds
     _local.seconds = seconds
     try:
         yield
     finally:
-        _local.deadline = outer
+        _local.deadline, _local.seconds = outer
 
 
 def exceeded() -> bool:

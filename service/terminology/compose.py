@@ -13,6 +13,7 @@ import re2
 
 from ..errors import InvalidRequest, NotFound
 from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code
+from ..regex import compile_pattern
 
 # What the compose filters support, for error messages.
 SUPPORTED = (
@@ -21,9 +22,6 @@ SUPPORTED = (
     "parent|child|sevenChrDef exists true|false"
 )
 _BOOLEAN = {"true": 1, "false": 0}
-MAX_PATTERN = 1000  # characters of a regular expression
-REGEX_OPTIONS = re2.Options()
-REGEX_OPTIONS.max_mem = 8 << 20  # bytes of RE2's automaton: a larger pattern is refused
 _END = "\x7f"  # sorts after every character of a code: [code, code + _END) holds its descendants
 
 
@@ -75,12 +73,8 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
             condition = f"c.code IN ({','.join('?' * len(codes))})" if codes else "0"
             return Compiled(f"NOT {condition}" if op == "not-in" else condition, tuple(codes))
     if op == "regex" and prop in ("concept", "code", "display"):
-        if len(value) > MAX_PATTERN:
-            raise InvalidRequest(
-                f"The regular expression is longer than {MAX_PATTERN} characters", issue_code="too-costly"
-            )
         try:
-            re2.compile(value, options=REGEX_OPTIONS)
+            compile_pattern(value)
         except re2.error as error:
             raise InvalidRequest(
                 f"The regex filter '{value}' is not a valid regular expression ({error})", tx_code="vs-invalid"

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .checked import STANDARDS_STATUS as _STANDARDS_STATUS
-from .checked import Checked
-from .checked import rekey as _rekey
+from .checked import STANDARDS_STATUS, Checked, rekey
 from .codesystem import CodeSystem, Concept
 from .languages import Languages, language_matches
 
@@ -35,7 +33,7 @@ class DisplayChecks:
         if hits:
             if all(d.inactive for d in hits):
                 active = [d.value for d in everything if d.display and not d.inactive]
-                text = _rekey(
+                text = rekey(
                     context.message(
                         "INACTIVE_DISPLAY_FOUND_LIST",
                         display,
@@ -115,7 +113,7 @@ def _designations(cs: CodeSystem, concept: Concept, extra: list[dict]) -> list[_
             continue
         use = (designation.get("use") or {}).get("code")
         inactive = any(
-            ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in ("withdrawn", "inactive")
+            ext.get("url") == STANDARDS_STATUS and ext.get("valueCode") in ("withdrawn", "inactive")
             for ext in designation.get("extension", [])
         )
         out.append(

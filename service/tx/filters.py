@@ -11,13 +11,11 @@ from __future__ import annotations
 import re2
 
 from .. import budget
-from ..errors import InvalidRequest, Unprocessable
+from ..errors import Unprocessable
+from ..regex import compile_pattern
 from .codesystem import CodeSystem, Concept
 
 _HIERARCHY_PROPERTIES = {"concept", "code"}
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.max_mem = 8 << 20
-_MAX_PATTERN = 1000
 
 
 FILTER_OP_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.include.filter.op"
@@ -147,12 +145,8 @@ def _within_budget(concepts: list[Concept]):
 
 def compile_regex(context, pattern: str):
     """A full-match predicate for ``pattern``; a bad or too costly pattern is a 400."""
-    if len(pattern) > _MAX_PATTERN:
-        raise InvalidRequest(
-            f"The regular expression is longer than {_MAX_PATTERN} characters", issue_code="too-costly"
-        )
     try:
-        compiled = re2.compile(pattern, options=_RE2_OPTIONS)
+        compiled = compile_pattern(pattern)
     except re2.error as error:
         raise Unprocessable(
             context.message("REGEX_INVALID", pattern, str(error)), issue_code="invalid", tx_code="vs-invalid"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ..errors import NotFound
 from ..fhir.outcome import Issue
-from .checked import STANDARDS_STATUS as _STANDARDS_STATUS
-from .checked import Checked
+from .checked import STANDARDS_STATUS, Checked
 from .codesystem import CodeSystem, Concept
 from .context import Context
 from .expand import Expander
@@ -195,7 +194,7 @@ class MembershipChecks:
         for ext in listed.get("extension", []):
             if ext.get("url") == _VS_DEPRECATED and ext.get("valueBoolean") is True:
                 status = "deprecated"
-            elif ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in ("deprecated", "withdrawn"):
+            elif ext.get("url") == STANDARDS_STATUS and ext.get("valueCode") in ("deprecated", "withdrawn"):
                 status = ext["valueCode"]
         if status:
             result.add(

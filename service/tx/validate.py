@@ -23,8 +23,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..fhir.outcome import Issue
 from .answer import Answers
-from .checked import Checked
-from .checked import rekey as _rekey
+from .checked import Checked, rekey
 from .codesystem import CodeSystem, Concept, property_value
 from .context import Context
 from .display import DisplayChecks
@@ -221,7 +220,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
             candidates = sorted({m.system for m in self._value_set_members().values()})
             text = self.context.message("UNABLE_TO_INFER_CODESYSTEM", code, vurl)
             if candidates:
-                text = _rekey(text + f" (it is not a code of {', '.join(candidates)})", "UNABLE_TO_INFER_CODESYSTEM")
+                text = rekey(text + f" (it is not a code of {', '.join(candidates)})", "UNABLE_TO_INFER_CODESYSTEM")
         result.add("error", "not-found", text, "cannot-infer", "code")
         result.issues.insert(
             0,
@@ -384,7 +383,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         else:
             text = context.message("UNKNOWN_CODESYSTEM", system)
             if not quoted:
-                text = _rekey(text.replace(f"'{system}'", system), "UNKNOWN_CODESYSTEM")
+                text = rekey(text.replace(f"'{system}'", system), "UNKNOWN_CODESYSTEM")
         result.add("error", "not-found", text, "not-found", "system")
         result.remember_unknown(system)
 
