@@ -21,7 +21,7 @@ from run import ROOT
 from service.fhir import xml as fhir_xml
 from service.http.render import LookupAnswer
 from service.icd10cm.codes import ICD10CM
-from service.terminology.engine import TerminologyEngine
+from service.icd10cm.provider import TerminologyEngine
 
 
 def _per_item(function, items) -> float:

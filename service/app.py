@@ -11,17 +11,17 @@ from flask import Flask
 
 from .config import Settings
 from .federation.upstreams import Upstreams, parse_upstreams
-from .guidance.fhir import structure_definition, supplement_resource
 from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
 from .http.outcome import register_error_handlers
 from .http.protocol import Protocol
-from .loaders.resources import read_bundle, resource_folders
-from .terminology.engine import TerminologyEngine
-from .tx.cache import ResourceCache
-from .tx.engine import GeneralEngine
-from .tx.icd10cm import Icd10cmCodeSystem
-from .tx.library import Library
+from .icd10cm.codesystem import Icd10cmCodeSystem
+from .icd10cm.guidance.fhir import structure_definition, supplement_resource
+from .icd10cm.provider import TerminologyEngine
+from .terminology.cache import ResourceCache
+from .terminology.engine import GeneralEngine
+from .terminology.files import read_bundle, resource_folders
+from .terminology.library import Library
 from .web import fhir_urls, pages
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from .config import Settings
 from .errors import ServiceError
 from .federation.upstreams import parse_upstreams
-from .loaders.load import load
-from .loaders.resources import read_bundle, resource_folders
-from .loaders.sources import default_source_path
-from .store.reader import StaleRelease, open_store
-from .store.watch import watch
+from .icd10cm.loaders.load import load
+from .icd10cm.loaders.sources import default_source_path
+from .icd10cm.store.reader import StaleRelease, open_store
+from .icd10cm.store.watch import watch
+from .terminology.files import read_bundle, resource_folders
 
 
 def _load(args) -> int:

@@ -23,10 +23,10 @@ if str(PROJECT_ROOT) not in sys.path:  # the service package, when pytest is not
 
 from service.app import create_app
 from service.config import Settings
-from service.loaders import tabular as tabular_module
-from service.loaders.load import load
-from service.loaders.sources import default_source_path
-from service.terminology.engine import TerminologyEngine
+from service.icd10cm.loaders import tabular as tabular_module
+from service.icd10cm.loaders.load import load
+from service.icd10cm.loaders.sources import default_source_path
+from service.icd10cm.provider import TerminologyEngine
 
 # ----------------------------------------------------------------------------------------- fixtures
 

@@ -20,7 +20,7 @@ import yaml
 from conftest import PROJECT_ROOT, _free_port, share_releases, start_server, stop_server
 
 from service.config import settings_table
-from service.loaders.load import load
+from service.icd10cm.loaders.load import load
 
 pytestmark = pytest.mark.live
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from service.config import settings_table
-from service.guidance.fhir import PROPERTIES as GUIDANCE_PROPERTIES
-from service.terminology.resources import PROPERTIES
+from service.icd10cm.guidance.fhir import PROPERTIES as GUIDANCE_PROPERTIES
+from service.icd10cm.resources import PROPERTIES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

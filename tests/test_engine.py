@@ -11,10 +11,10 @@ from helpers import ICD10CM, ICD10CM_OID, assert_fhir, inclusion_designations, p
 from service.errors import InvalidRequest, NotFound, StoreError
 from service.http.render import LookupAnswer
 from service.icd10cm.codes import normalize_code, placeholder_candidates
-from service.store.reader import open_store
-from service.terminology.engine import TerminologyEngine
-from service.terminology.model import CodeableConcept, Coding
-from service.terminology.releases import Releases, UnknownVersion
+from service.icd10cm.model import CodeableConcept, Coding
+from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.releases import Releases, UnknownVersion
+from service.icd10cm.store.reader import open_store
 
 
 class Looked:

@@ -8,7 +8,7 @@ import pytest
 from helpers import ICD10CM, assert_fhir
 
 from service.errors import LoadError
-from service.loaders.valuesets import VALUESET_DIR, read_valuesets
+from service.icd10cm.loaders.valuesets import VALUESET_DIR, read_valuesets
 
 EXPAND = "/fhir/ValueSet/$expand"
 ALL = f"{ICD10CM}?fhir_vs"
@@ -594,7 +594,7 @@ def test_a_regex_filter_matches_each_whole_value_as_fullmatch_would(engine, colu
 def test_a_query_past_the_request_budget_is_too_costly(engine):
     from service import budget
     from service.errors import TooCostly
-    from service.terminology.compose import compile_filter
+    from service.icd10cm.compose import compile_filter
 
     release = engine.releases.default
     broad = compile_filter({"property": "display", "op": "regex", "value": "(?i).*(e|o)[^q]*"}, lambda code: [])

@@ -13,10 +13,10 @@ import pytest
 from helpers import assert_fhir_response, param, params_named
 
 from service.errors import NotFound
-from service.loaders.resources import read_bundle, read_resources
-from service.tx.cache import ResourceCache
-from service.tx.languages import Languages, choose
-from service.tx.versions import matches, newest
+from service.terminology.cache import ResourceCache
+from service.terminology.files import read_bundle, read_resources
+from service.terminology.languages import Languages, choose
+from service.terminology.versions import matches, newest
 
 COLORS = "http://example.org/fhir/CodeSystem/colors"
 COLORS_VS = "http://example.org/fhir/ValueSet/warm"

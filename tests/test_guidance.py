@@ -8,8 +8,8 @@ import pytest
 from helpers import ICD10CM, assert_fhir, inclusion_designations, param, properties
 
 from service.errors import LoadError
-from service.guidance.editorial import GUIDANCE_DIR, read_all
-from service.guidance.fhir import GUIDANCE_EXTENSION
+from service.icd10cm.guidance.editorial import GUIDANCE_DIR, read_all
+from service.icd10cm.guidance.fhir import GUIDANCE_EXTENSION
 
 LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"
@@ -251,8 +251,8 @@ def test_the_shipped_files_all_validate():
 
 
 def test_rule_extension_matches_the_generic_conversion():
-    from service.guidance.fhir import extension_items
-    from service.guidance.rules import Rule
+    from service.icd10cm.guidance.fhir import extension_items
+    from service.icd10cm.guidance.rules import Rule
 
     rule = Rule("excludes1", "text", "basis", "ancestor", "M54", ("F45.41", "M46.4-"))
     assert [rule.extension()] == extension_items([rule.entry()])

@@ -20,7 +20,7 @@ from helpers import (
 
 from service.app import create_app
 from service.config import Settings
-from service.terminology.engine import TerminologyEngine
+from service.icd10cm.provider import TerminologyEngine
 
 LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"

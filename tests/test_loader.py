@@ -13,12 +13,12 @@ import pytest
 from helpers import ICD10CM
 
 from service.errors import LoadError
-from service.loaders.build import build_release
-from service.loaders.load import load
-from service.loaders.references import parse_references
-from service.loaders.sources import ReleaseSource, default_source_path, label_release, read_source
-from service.store.reader import Release, open_store
-from service.terminology.engine import TerminologyEngine
+from service.icd10cm.loaders.build import build_release
+from service.icd10cm.loaders.load import load
+from service.icd10cm.loaders.references import parse_references
+from service.icd10cm.loaders.sources import ReleaseSource, default_source_path, label_release, read_source
+from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.store.reader import Release, open_store
 
 SMALL = Path(__file__).with_name("data") / "tabular-small.xml"
 
@@ -563,7 +563,7 @@ def test_serve_rebuilds_a_stale_default_release(store_dir, tmp_path):
     import sqlite3
 
     from service.cli import _ensure_store
-    from service.store.reader import StaleRelease, open_store
+    from service.icd10cm.store.reader import StaleRelease, open_store
 
     store = tmp_path / "store"
     shutil.copytree(store_dir, store)

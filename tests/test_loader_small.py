@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from service.errors import NotFound
-from service.loaders import tabular
-from service.loaders.load import load
-from service.terminology.engine import TerminologyEngine
+from service.icd10cm.loaders import tabular
+from service.icd10cm.loaders.load import load
+from service.icd10cm.provider import TerminologyEngine
 
 SMALL = Path(__file__).with_name("data") / "tabular-small.xml"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

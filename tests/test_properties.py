@@ -14,7 +14,7 @@ from service.errors import InvalidRequest, ServiceError
 from service.fhir import xml as fhir_xml
 from service.http import params
 from service.icd10cm.codes import normalize_code
-from service.loaders.references import parse_references
+from service.icd10cm.loaders.references import parse_references
 
 # ICD-10-CM code shapes: a letter, a digit, a digit or letter, then up to four more characters.
 codes = st.builds(

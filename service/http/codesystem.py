@@ -6,9 +6,9 @@ from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest, NotFound
 from ..icd10cm.codes import ICD10CM, canonical_system
-from ..terminology.engine import TerminologyEngine
-from ..terminology.model import Coding
-from ..terminology.resources import codesystem_id, codesystem_resource
+from ..icd10cm.model import Coding
+from ..icd10cm.provider import TerminologyEngine
+from ..icd10cm.resources import codesystem_id, codesystem_resource
 from . import general, params, validation
 from .fhir import respond
 from .render import LookupAnswer

@@ -21,7 +21,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..errors import ServiceError
-from ..terminology.engine import TerminologyEngine
+from ..icd10cm.provider import TerminologyEngine
 from . import codesystem, valueset
 from .fhir import CACHEABLE, FORMAT, encode_as
 from .outcome import error_response

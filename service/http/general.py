@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app, request
 
 from ..errors import InvalidRequest
 from ..icd10cm.codes import ICD10CM, canonical_system
-from ..tx.engine import GeneralEngine
-from ..tx.params import TxParams
+from ..terminology.engine import GeneralEngine
+from ..terminology.params import TxParams
 from . import params
 from .fhir import FHIR_JSON, REQUEST_ID, json_body, respond
 

@@ -9,8 +9,8 @@ from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
 from ..icd10cm.codes import ICD10CM
-from ..terminology.engine import TerminologyEngine
-from ..tx.versions import newest
+from ..icd10cm.provider import TerminologyEngine
+from ..terminology.versions import newest
 from .fhir import respond
 
 SOFTWARE = "icd10cm-tx"

@@ -16,8 +16,8 @@ from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..errors import InvalidRequest
-from ..guidance.builder import MODES
-from ..terminology.model import CodeableConcept, Coding
+from ..icd10cm.guidance.builder import MODES
+from ..icd10cm.model import CodeableConcept, Coding
 from .fhir import json_body
 
 _VALUE_PREFIX = "value"

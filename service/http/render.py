@@ -8,9 +8,9 @@ import re
 import orjson
 
 from ..fhir import xml as fhir_xml
-from ..guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
 from ..icd10cm.codes import ICD10CM, NAME
-from ..terminology.model import CodeableConcept, Coding, LookupResult, ValidationResult
+from ..icd10cm.guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
+from ..icd10cm.model import CodeableConcept, Coding, LookupResult, ValidationResult
 from .outcome import issue, operation_outcome
 
 _FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..errors import InvalidRequest
 from ..icd10cm.codes import canonical_system
-from ..terminology.model import Coding, ValidationResult
+from ..icd10cm.model import Coding, ValidationResult
 from .render import validation_parameters
 
 

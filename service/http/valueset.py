@@ -10,8 +10,8 @@ from flask import Blueprint, current_app
 
 from ..errors import InvalidRequest
 from ..icd10cm.codes import ICD10CM, canonical_system
-from ..terminology.engine import TerminologyEngine
-from ..terminology.expand import Expansion
+from ..icd10cm.expand import Expansion
+from ..icd10cm.provider import TerminologyEngine
 from . import general, params, validation
 from .fhir import respond
 from .search import search_bundle

@@ -1,194 +1,154 @@
-"""The read-only terminology engine: plain arguments in, plain results out (no Flask here)."""
+"""The general terminology engine: operations over any FHIR CodeSystem, ValueSet and ConceptMap the
+server holds or a request carries. It answers with FHIR resources as plain dicts."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from ..errors import InvalidRequest, NotFound
-from ..guidance.builder import GuidanceBuilder
-from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code
-from ..store.reader import open_store
-from .compose import Compiled, compile_compose, unmet_filters
-from .expand import Expansion
-from .expand import expand as expand_codes
-from .lookup import LookupRenderer
-from .lookup import lookup as lookup_concept
-from .model import CodeableConcept, Coding, LookupResult, ValidationResult
-from .releases import Releases
-from .validate import validate_codeable_concept, validate_coding
-from .valuesets import ValueSets
+from ..errors import InvalidRequest, NotFound, ServiceError
+from ..federation.upstreams import Upstream, Upstreams
+from ..fhir.outcome import Issue, outcome
+from .cache import ResourceCache
+from .codesystem import CodeSystem
+from .context import Context
+from .expand import Expander
+from .library import Library
+from .lookup import lookup, subsumes
+from .params import TxParams, named_systems
+from .shapes import check_value_set
+from .translate import translate
+from .validate import Validator
 
 
-class TerminologyEngine:
-    def __init__(self, releases: Releases):
-        self.releases = releases
-        self._renderers = {release.version: LookupRenderer(release) for release in releases}
-        self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
-        self.valuesets = ValueSets(releases.default.valuesets())
-
-    @classmethod
-    def from_store(cls, directory: Path, default_version: str | None = None) -> TerminologyEngine:
-        return cls(Releases(open_store(directory), default_version))
-
-    def lookup(
+class GeneralEngine:
+    def __init__(
         self,
-        system: str | None,
-        code: str | None,
-        *,
-        version: str | None = None,
-        date: str | None = None,
-        properties: list[str] | None = None,
-        guidance: str = "all",
-    ) -> LookupResult:
-        if not code or not code.strip():
-            raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
-        canonical = canonical_system(system)
-        if not canonical:
-            raise InvalidRequest("$lookup needs the system of the code", expression="system")
-        if canonical != ICD10CM:
-            raise NotFound(
-                f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
-                expression="system",
-            )
-        release = self.releases.resolve(version, date)
-        normalized = normalize_code(code)
-        concept = release.concept(normalized)
-        if concept is None:
-            raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                expression="code",
-                tx_code="invalid-code",
-            )
-        wanted = frozenset(properties) if properties else None
-        result = lookup_concept(self._renderers[release.version], concept, wanted)
-        builder = self._guidance[release.version]
-        result.guidance = builder.build(concept, guidance)
-        if wanted is not None and "*" not in wanted:
-            result.guidance = builder.select(result.guidance, wanted)
-        if normalized != code:
-            result.normalized_from = code
-        return result
+        library: Library,
+        cache: ResourceCache | None = None,
+        too_costly_limit: int = 1000,
+        files: list[dict] = (),
+        upstreams: Upstreams | None = None,
+    ):
+        self.library = library
+        self.upstreams = upstreams or Upstreams([])
+        # The resources of codesystems/ and valuesets/, readable by id.
+        self.files = {(r.get("resourceType"), r.get("id")): r for r in files if r.get("id")}
+        self.cache = cache or ResourceCache()
+        self.too_costly_limit = too_costly_limit
 
-    def _concept(self, release, code: str | None, name: str):
-        concept = release.concept(normalize_code(code or ""))
-        if concept is None:
+    def file(self, kind: str, resource_id: str) -> dict | None:
+        return self.files.get((kind, resource_id))
+
+    def files_of(self, kind: str) -> list[dict]:
+        return [r for (k, _), r in self.files.items() if k == kind]
+
+    def context(self, params: TxParams, cache_id: str | None = None) -> Context:
+        library = self.library
+        if cache_id:
+            library = library.layer(self.cache.get(cache_id))
+        return Context(library.layer(params.resources), params, self.too_costly_limit, self.upstreams)
+
+    def upstream_for(self, params: TxParams, cache_id: str | None = None) -> Upstream | None:
+        """The upstream server for a CodeSystem operation on systems this server does not hold."""
+        if not self.upstreams:
+            return None
+        systems = named_systems(params)
+        if not systems:
+            return None
+        library = self.context(params, cache_id).library
+        if any(library.has_code_system(s) for s in systems):
+            return None
+        return self.upstreams.for_system(systems[0])
+
+    def upstream_for_value_set(self, params: TxParams, cache_id: str | None = None) -> Upstream | None:
+        """The upstream server for a ValueSet operation on the implicit value set (``?fhir_vs``) of a code
+        system this server does not hold. Value sets mixing systems are answered here, part by part."""
+        url = params.string("url") or ""
+        if not self.upstreams or "?fhir_vs" not in url or params.has("valueSet"):
+            return None
+        return self.context(params, cache_id).upstream_for(url.split("?", 1)[0])
+
+    # -- ValueSet ------------------------------------------------------------------------------------
+    def value_set_for(self, context: Context, instance: dict | None = None) -> dict:
+        """The value set an operation is about: the instance, the valueSet parameter, or url."""
+        if instance is not None:
+            return instance
+        params = context.params
+        given = params.resource("valueSet", "ValueSet")
+        if given is not None:
+            check_value_set(given, "valueSet")
+            return given
+        url = params.string("url") or params.string("context")
+        if not url:
+            raise InvalidRequest("Name the value set with url (or send it as valueSet)", expression="url")
+        found = context.value_set(url, params.string("valueSetVersion")) or implicit_value_set(url)
+        if found is None:
+            version = params.string("valueSetVersion")
             raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                expression=name,
-                tx_code="invalid-code",
+                context.message("Unable_to_resolve_value_Set_", url + (f"|{version}" if version else "")),
+                tx_code="not-found",
             )
-        return concept
+        return found
+
+    def expand(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        value_set = self.value_set_for(context, instance)
+        return Expander(context).expand(value_set)
 
     @staticmethod
-    def ancestors(release):
-        def ancestors(code: str) -> list[str]:
-            concept = release.concept(code)
-            return concept.ancestors if concept else []
+    def _instance(context: Context, instance: dict | None) -> CodeSystem | None:
+        """The code system of an instance-level operation (CodeSystem/[id]/$lookup ...)."""
+        if instance is None:
+            return None
+        return context.code_system(instance["url"], instance.get("version")) or CodeSystem(instance)
 
-        return ancestors
+    # -- CodeSystem ------------------------------------------------------------------------------------
+    def lookup(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return lookup(context, self._instance(context, instance))
 
-    def compile(self, value_set: dict, release) -> Compiled:
-        return compile_compose(
-            value_set.get("compose") or {},
-            self.ancestors(release),
-            resolve=lambda url: self.valuesets.get(url).get("compose") or {},
-        )
+    def subsumes(self, params: TxParams, cache_id: str | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": subsumes(context)}]}
 
-    def subsumes(
-        self, system: str | None, code_a: str | None, code_b: str | None, *, version: str | None = None
-    ) -> str:
-        """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
-        sit below their 6-character base)."""
-        if canonical_system(system) != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found", expression="system")
-        release = self.releases.resolve(version)
-        a, b = self._concept(release, code_a, "codeA"), self._concept(release, code_b, "codeB")
-        if a.code == b.code:
-            return "equivalent"
-        if a.code in b.ancestors:
-            return "subsumes"
-        if b.code in a.ancestors:
-            return "subsumed-by"
-        return "not-subsumed"
+    def validate_code_system(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return Validator(context, code_system=self._instance(context, instance)).validate()
 
-    def expand(
-        self,
-        value_set: dict,
-        *,
-        version: str | None = None,
-        date: str | None = None,
-        text: str | None = None,
-        count: int | None = None,
-        offset: int = 0,
-        exclude_not_for_ui: bool = False,
-        max_size: int = 1000,
-    ) -> Expansion:
-        release = self.releases.resolve(version, date)
-        condition = self.compile(value_set, release)
-        return expand_codes(
-            release,
-            condition,
-            text=text,
-            count=count,
-            offset=offset,
-            exclude_not_for_ui=exclude_not_for_ui,
-            max_size=max_size,
-        )
+    def validate_value_set(self, params: TxParams, cache_id: str | None = None, instance: dict | None = None) -> dict:
+        context = self.context(params, cache_id)
+        return Validator(context, value_set=self.value_set_for(context, instance)).validate()
 
-    def validate_in_value_set(
-        self, value_set: dict, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, **options
-    ) -> ValidationResult:
-        """ValueSet/$validate-code: a valid ICD-10-CM code that the value set also holds."""
-        return self.validate_code(coding, codeable_concept, membership=Membership(self, value_set), **options)
-
-    def validate_code(
-        self,
-        coding: Coding | None = None,
-        codeable_concept: CodeableConcept | None = None,
-        *,
-        display_language: str | None = None,
-        abstract: bool | None = None,
-        date: str | None = None,
-        from_coding: bool = False,
-        guidance: str = "all",
-        membership: Membership | None = None,
-    ) -> ValidationResult:
-        """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
-
-        ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
-        """
-        options: dict[str, Any] = {
-            "display_language": display_language,
-            "abstract": abstract,
-            "date": date,
-            "guidance": self._guidance,
-            "mode": guidance,
-            "value_set": membership,
-        }
-        if codeable_concept is not None:
-            return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
-        if coding is None:
-            raise InvalidRequest(
-                "$validate-code needs a code (code and url/system, coding or codeableConcept)", expression="code"
+    def batch_validate(self, params: TxParams, cache_id: str | None = None) -> dict:
+        """ValueSet/$batch-validate-code: each ``validation`` Parameters, with the shared ones around them."""
+        shared = [e for e in params.entries if e.get("name") != "validation"]
+        answers = []
+        for entry in params.all("validation"):
+            inner = entry.get("resource")
+            if not isinstance(inner, dict) or inner.get("resourceType") != "Parameters":
+                raise InvalidRequest("Each validation must be a Parameters resource", expression="validation")
+            one = TxParams.read(
+                shared + list(inner.get("parameter", [])), params.accept_language, params.too_costly_threshold
             )
-        return validate_coding(self.releases, coding, base="Coding" if from_coding else "", **options)
+            try:
+                answer = self.validate_value_set(one, cache_id)
+            except ServiceError as error:
+                answer = outcome([Issue("error", error.issue_code, error.message, error.tx_code)])
+            answers.append({"name": "validation", "resource": answer})
+        return {"resourceType": "Parameters", "parameter": answers}
+
+    # -- ConceptMap ------------------------------------------------------------------------------------
+    def translate(self, params: TxParams, cache_id: str | None = None) -> dict:
+        return translate(self.context(params, cache_id))
 
 
-class Membership:
-    """Whether a code is in a value set, and why not (for ValueSet/$validate-code)."""
-
-    def __init__(self, engine: TerminologyEngine, value_set: dict):
-        self.engine, self.value_set = engine, value_set
-        version = value_set.get("version")
-        self.label = f"{value_set.get('url', 'the value set sent')}" + (f"|{version}" if version else "")
-
-    def missing(self, release, code: str) -> list[str]:
-        condition = self.engine.compile(self.value_set, release)
-
-        def holds(compiled: Compiled) -> bool:
-            return release.select(f"c.code = ? AND {compiled.sql}", (code, *compiled.params), limit=0)[0] > 0
-
-        if holds(condition):
-            return []
-        return unmet_filters(self.value_set.get("compose") or {}, self.engine.ancestors(release), holds)
+def implicit_value_set(url: str) -> dict | None:
+    """The value set a code system's implicit URL stands for: ``[system]?fhir_vs`` (every code) or
+    ``[system]?fhir_vs=isa/[code]`` (the code and those below it)."""
+    system, marker, rest = url.partition("?fhir_vs")
+    if not marker or not system:
+        return None
+    include: dict = {"system": system}
+    if rest.startswith("=isa/") and len(rest) > 5:
+        include["filter"] = [{"property": "concept", "op": "is-a", "value": rest[5:]}]
+    elif rest:
+        return None
+    return {"resourceType": "ValueSet", "url": url, "status": "active", "compose": {"include": [include]}}

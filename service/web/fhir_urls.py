@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlencode
 
 from ..icd10cm.codes import ICD10CM, canonical_system
-from ..terminology.valuesets import IMPLICIT
+from ..icd10cm.valuesets import IMPLICIT
 
 _CODE_OPERATIONS = ("/CodeSystem/$lookup", "/CodeSystem/$validate-code", "/ValueSet/$validate-code")
 

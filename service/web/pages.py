@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..errors import ServiceError
 from ..http.fhir import CACHEABLE
 from ..icd10cm.codes import ICD10CM, normalize_code, placeholder_candidates
-from ..terminology.valuesets import IMPLICIT, implicit
+from ..icd10cm.valuesets import IMPLICIT, implicit
 from .view import block_page, code_page, link_codes
 
 bp = Blueprint("web", __name__, template_folder="templates")

@@ -10,9 +10,9 @@ import orjson
 from markupsafe import Markup, escape
 
 from ..icd10cm.codes import ICD10CM
-from ..store.reader import ConceptRow
-from ..terminology.engine import TerminologyEngine
-from ..terminology.model import LookupResult
+from ..icd10cm.model import LookupResult
+from ..icd10cm.provider import TerminologyEngine
+from ..icd10cm.store.reader import ConceptRow
 
 # Notes of the tabular, in the order a coder reads them, with their headings.
 NOTE_SECTIONS = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from ..fhir import parameters as fragments
+from ...fhir import parameters as fragments
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 from .sources import ReleaseLabel, ReleaseSource
 from .tabular import Code, Tabular

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
-from ..icd10cm.codes import ICD10CM
-from ..store.reader import Release
-from .codesystem import CodeSystem, Concept
+from ..terminology.codesystem import CodeSystem, Concept
+from .codes import ICD10CM
+from .store.reader import Release
 
 _HEADER = [{"code": "notSelectable", "valueBoolean": True}]
 

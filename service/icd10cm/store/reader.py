@@ -20,9 +20,9 @@ from pathlib import Path
 
 import orjson
 
-from .. import budget
-from ..errors import StoreError
-from ..regex import compile_whole_lines
+from ... import budget
+from ...errors import StoreError
+from ...regex import compile_whole_lines
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-FOLDERS = (ROOT / "codesystems", ROOT / "valuesets")
+from .. import PROJECT_ROOT
+
+FOLDERS = (PROJECT_ROOT / "codesystems", PROJECT_ROOT / "valuesets")
 BUNDLE = "resources.json"
 KINDS = ("CodeSystem", "ValueSet", "ConceptMap")
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import orjson
 
-from ..fhir.parameters import property_param, serialize
+from ...fhir.parameters import property_param, serialize
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items

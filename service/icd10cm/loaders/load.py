@@ -8,7 +8,7 @@ from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 
-from ..errors import LoadError
+from ...errors import LoadError
 from ..guidance import editorial
 from . import tabular
 from .build import BuildStats, build_release

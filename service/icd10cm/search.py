@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..icd10cm.codes import normalize_code
+from .codes import normalize_code
 
 _CODE_PREFIX = re.compile(r"[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{0,4})?")
 _WORD = re.compile(r"[^\W_]+")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..fhir.outcome import Issue  # the one issue shape; results carry it
 
 if TYPE_CHECKING:
-    from ..guidance.builder import Guidance
+    from .guidance.builder import Guidance
 
 
 @dataclass(slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import NotFound, StoreError
-from ..icd10cm.codes import ICD10CM
-from ..store.reader import Release
+from .codes import ICD10CM
+from .store.reader import Release
 
 
 class UnknownVersion(NotFound):

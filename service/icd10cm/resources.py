@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..icd10cm.codes import ICD10CM, ICD10CM_OID
-from ..store.reader import Release
+from .codes import ICD10CM, ICD10CM_OID
+from .store.reader import Release
 
 _NOTE = "A tabular instructional note that applies to the code"
 

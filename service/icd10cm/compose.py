@@ -12,8 +12,8 @@ from collections.abc import Callable
 import re2
 
 from ..errors import InvalidRequest, NotFound
-from ..icd10cm.codes import ICD10CM, canonical_system, normalize_code
 from ..regex import compile_pattern
+from .codes import ICD10CM, canonical_system, normalize_code
 
 # What the compose filters support, for error messages.
 SUPPORTED = (

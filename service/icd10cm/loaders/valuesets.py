@@ -6,11 +6,12 @@ from pathlib import Path
 
 import orjson
 
-from ..errors import LoadError, ServiceError
-from ..icd10cm.codes import ICD10CM
-from ..terminology.compose import compile_compose
+from ... import PROJECT_ROOT
+from ...errors import LoadError, ServiceError
+from ..codes import ICD10CM
+from ..compose import compile_compose
 
-VALUESET_DIR = Path(__file__).resolve().parent.parent.parent / "valuesets"
+VALUESET_DIR = PROJECT_ROOT / "valuesets"
 
 
 def _icd10cm_only(resource: dict) -> bool:
@@ -32,7 +33,7 @@ def read_valuesets(folder: Path = VALUESET_DIR) -> list[dict]:
         try:
             resource = orjson.loads(path.read_bytes())
             if not _icd10cm_only(resource):
-                continue  # served by the general engine (service/loaders/resources.py)
+                continue  # served by the general engine (service/terminology/files.py)
             ValueSet.model_validate(resource)
             compile_compose(resource["compose"], lambda code: [])
         except (orjson.JSONDecodeError, ValidationError, KeyError, ServiceError) as error:

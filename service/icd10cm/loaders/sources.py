@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LoadError
+from ...errors import LoadError
 
 _VERSION = re.compile(r"^\d{4}(-04)?$")
 

@@ -5,7 +5,7 @@ and its descendants)."""
 from __future__ import annotations
 
 from ..errors import NotFound
-from ..icd10cm.codes import ICD10CM, normalize_code
+from .codes import ICD10CM, normalize_code
 
 IMPLICIT = f"{ICD10CM}?fhir_vs"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..fhir.parameters import property_param
-from ..icd10cm.codes import seventh_characters
+from ...fhir.parameters import property_param
+from ..codes import seventh_characters
 
 # Note type -> (rule id, guideline basis, what the rule says, with {where} for the note's place).
 NOTE_RULES = {

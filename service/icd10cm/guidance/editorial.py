@@ -13,9 +13,10 @@ from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from ..errors import LoadError
+from ... import PROJECT_ROOT
+from ...errors import LoadError
 
-GUIDANCE_DIR = Path(__file__).resolve().parent.parent.parent / "guidance"
+GUIDANCE_DIR = PROJECT_ROOT / "guidance"
 
 _TEXT = validate.Length(min=1, max=2000)
 

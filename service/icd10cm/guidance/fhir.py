@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import orjson
 
-from ..fhir.parameters import property_param
-from ..icd10cm.codes import CANONICAL_BASE, ICD10CM
+from ...fhir.parameters import property_param
+from ..codes import CANONICAL_BASE, ICD10CM
 
 GUIDANCE_EXTENSION = f"{CANONICAL_BASE}/StructureDefinition/icd10cm-guidance"
 SUPPLEMENT_URL = f"{CANONICAL_BASE}/CodeSystem/icd10cm-guidance"
