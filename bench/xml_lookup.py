@@ -19,9 +19,9 @@ import orjson
 from run import ROOT
 
 from service.fhir import xml as fhir_xml
-from service.http.render import LookupAnswer
 from service.icd10cm.codes import ICD10CM
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
+from service.icd10cm.render import LookupAnswer
 
 
 def _per_item(function, items) -> float:
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3000)
     parser.add_argument("--codes", type=int, default=1000)
     args = parser.parse_args()
-    engine = TerminologyEngine.from_store(args.store)
+    engine = Icd10cm.from_store(args.store)
     release = sorted(args.store.glob("icd10cm-*.sqlite"))[-1]
     with sqlite3.connect(f"file:{release}?mode=ro", uri=True) as db:
         codes = [row[0] for row in db.execute("SELECT code FROM concept")]

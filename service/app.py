@@ -15,19 +15,21 @@ from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
 from .http.outcome import register_error_handlers
 from .http.protocol import Protocol
-from .icd10cm.codesystem import Icd10cmCodeSystem
-from .icd10cm.guidance.fhir import structure_definition, supplement_resource
-from .icd10cm.provider import TerminologyEngine
+from .icd10cm.guidance.fhir import structure_definition
+from .icd10cm.operations import Icd10cm
+from .icd10cm.provider import Icd10cmProvider
 from .terminology.cache import ResourceCache
-from .terminology.engine import GeneralEngine
+from .terminology.chain import Chain
+from .terminology.engine import Engine
 from .terminology.files import read_bundle, resource_folders
+from .terminology.forward import UpstreamProvider
 from .terminology.library import Library
 from .web import fhir_urls, pages
 
 
-def create_app(settings: Settings | None = None, engine: TerminologyEngine | None = None) -> Flask:
+def create_app(settings: Settings | None = None, engine: Icd10cm | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    engine = engine or TerminologyEngine.from_store(settings.store, settings.default_version)
+    engine = engine or Icd10cm.from_store(settings.store, settings.default_version)
     app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -39,8 +41,9 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     library, files = Library(), read_bundle(settings.store, resource_folders(settings))
     for resource in files:
         library.add(resource)
-    for release in engine.releases:
-        library.add_code_system(Icd10cmCodeSystem(release))
+    icd10cm = Icd10cmProvider(engine, max_expansion=settings.max_expansion)
+    for code_system in icd10cm.code_systems():  # for value sets that mix ICD-10-CM with other systems
+        library.add_code_system(code_system)
     upstreams = Upstreams(
         parse_upstreams(settings.upstreams),
         settings.upstream_timeout,
@@ -49,24 +52,21 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     )
     upstreams.discover_in_background()
     cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
-    app.extensions["general"] = GeneralEngine(library, cache, settings.max_expansion, files, upstreams)
+    general_engine = Engine(library, cache, settings.max_expansion, files, upstreams)
+    app.extensions["general"] = general_engine
+    # ICD-10-CM from its store, then what the in-memory engine holds, then the upstream servers; the
+    # in-memory engine answers what nobody holds.
+    chain = Chain([icd10cm, general_engine, UpstreamProvider(general_engine, upstreams)], general_engine)
+    app.extensions["chain"] = chain
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
     app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
-    default = engine.releases.default
-    app.extensions["guidance_supplement"] = supplement_resource(default.guidance_records(), default.version)
     app.extensions["guidance_extension"] = structure_definition()
     for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
-    fast = FastPath(
-        app.wsgi_app,
-        engine,
-        base_path=settings.base_path,
-        max_parameters=settings.max_parameters,
-        max_expansion=settings.max_expansion,
-    )
+    fast = FastPath(app.wsgi_app, chain, base_path=settings.base_path, max_parameters=settings.max_parameters)
     app.wsgi_app = Protocol(  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
         fast,
         _state_tag(engine, files),
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, engine: TerminologyEngine | Non
     return app
 
 
-def _state_tag(engine: TerminologyEngine, files: list[dict]) -> str:
+def _state_tag(engine: Icd10cm, files: list[dict]) -> str:
     """What every answer depends on: the release builds, the resource files, this software's version."""
     builds = ",".join(f"{r.version}@{r.meta['built']}" for r in engine.releases)
     digest = hashlib.blake2b(orjson.dumps(files), digest_size=8).hexdigest()

@@ -26,7 +26,7 @@ from service.config import Settings
 from service.icd10cm.loaders import tabular as tabular_module
 from service.icd10cm.loaders.load import load
 from service.icd10cm.loaders.sources import default_source_path
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
 
 # ----------------------------------------------------------------------------------------- fixtures
 
@@ -40,8 +40,8 @@ def store_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(store_dir) -> TerminologyEngine:
-    return TerminologyEngine.from_store(store_dir)
+def engine(store_dir) -> Icd10cm:
+    return Icd10cm.from_store(store_dir)
 
 
 @pytest.fixture(scope="session")

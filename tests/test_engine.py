@@ -9,11 +9,11 @@ import pytest
 from helpers import ICD10CM, ICD10CM_OID, assert_fhir, inclusion_designations, properties
 
 from service.errors import InvalidRequest, NotFound, StoreError
-from service.http.render import LookupAnswer
 from service.icd10cm.codes import normalize_code, placeholder_candidates
 from service.icd10cm.model import CodeableConcept, Coding
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
 from service.icd10cm.releases import Releases, UnknownVersion
+from service.icd10cm.render import LookupAnswer
 from service.icd10cm.store.reader import open_store
 
 
@@ -487,7 +487,7 @@ def test_validate_codeable_concept_all_invalid(engine):
 
 @pytest.fixture(scope="module")
 def multi_engine(multi_store_dir):
-    return TerminologyEngine.from_store(multi_store_dir)
+    return Icd10cm.from_store(multi_store_dir)
 
 
 @pytest.mark.parametrize(
@@ -541,7 +541,7 @@ def test_default_release_is_the_newest_in_effect(multi_store_dir):
 
 
 def test_default_version_setting_answers_unversioned_requests(multi_store_dir):
-    engine = TerminologyEngine.from_store(multi_store_dir, "2026")
+    engine = Icd10cm.from_store(multi_store_dir, "2026")
     assert look(engine, "M54.9").version == "2026"
     assert look(engine, "M54.9", version="2026-04").version == "2026-04"
 

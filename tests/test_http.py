@@ -20,7 +20,7 @@ from helpers import (
 
 from service.app import create_app
 from service.config import Settings
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
 
 LOOKUP = "/fhir/CodeSystem/$lookup"
 VALIDATE = "/fhir/CodeSystem/$validate-code"
@@ -459,7 +459,7 @@ def test_metadata_bad_mode(client):
 
 
 def test_metadata_lists_every_release(multi_store_dir):
-    app = create_app(Settings(store=multi_store_dir), engine=TerminologyEngine.from_store(multi_store_dir))
+    app = create_app(Settings(store=multi_store_dir), engine=Icd10cm.from_store(multi_store_dir))
     client = app.test_client()
     body = ok(client.get("/fhir/metadata?mode=terminology"), "TerminologyCapabilities")
     versions = {v["code"]: v["isDefault"] for v in body["codeSystem"][0]["version"]}

@@ -17,7 +17,7 @@ from service.icd10cm.loaders.build import build_release
 from service.icd10cm.loaders.load import load
 from service.icd10cm.loaders.references import parse_references
 from service.icd10cm.loaders.sources import ReleaseSource, default_source_path, label_release, read_source
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
 from service.icd10cm.store.reader import Release, open_store
 
 SMALL = Path(__file__).with_name("data") / "tabular-small.xml"
@@ -508,7 +508,7 @@ def test_rebuilding_a_release_does_not_disturb_an_open_one(tmp_path, store_dir, 
     path = tmp_path / original.name
     path.write_bytes(original.read_bytes())
     old = Release(path)
-    old_engine = TerminologyEngine.from_store(tmp_path)
+    old_engine = Icd10cm.from_store(tmp_path)
     inode = path.stat().st_ino
 
     changed = dataclasses.replace(tabular.codes["M54.9"], display="Rebuilt display")

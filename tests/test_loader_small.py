@@ -12,7 +12,7 @@ import pytest
 from service.errors import NotFound
 from service.icd10cm.loaders import tabular
 from service.icd10cm.loaders.load import load
-from service.icd10cm.provider import TerminologyEngine
+from service.icd10cm.operations import Icd10cm
 
 SMALL = Path(__file__).with_name("data") / "tabular-small.xml"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -82,7 +82,7 @@ def test_a_small_release_loads_in_milliseconds_and_answers(tmp_path):
     stats = load(SMALL, tmp_path / "store", version="2026", guidance_dir=tmp_path)  # no guidance files
     assert (stats.codes, stats.billable, stats.blocks, stats.chapters) == (19, 9, 3, 2)
     assert stats.seconds < 2
-    engine = TerminologyEngine.from_store(tmp_path / "store")
+    engine = Icd10cm.from_store(tmp_path / "store")
     assert engine.lookup(ICD10CM, "S06.0X7A").display.endswith("prior to regaining consciousness, initial encounter")
     with pytest.raises(NotFound):
         engine.lookup(ICD10CM, "S06.0X7D")  # the free-text rule holds in the store too

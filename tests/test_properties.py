@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from service.errors import InvalidRequest, ServiceError
 from service.fhir import xml as fhir_xml
 from service.http import params
+from service.icd10cm import binding
 from service.icd10cm.codes import normalize_code
 from service.icd10cm.loaders.references import parse_references
 
@@ -107,7 +108,7 @@ values = st.one_of(
 @given(
     st.dictionaries(names, st.lists(values, min_size=1, max_size=3), max_size=6),
     st.sampled_from(
-        [params.LOOKUP, params.CODESYSTEM_VALIDATE_CODE, params.VALUESET_VALIDATE_CODE, params.EXPAND, params.SUBSUMES]
+        [binding.LOOKUP, binding.CODESYSTEM_VALIDATE_CODE, binding.VALUESET_VALIDATE_CODE, binding.EXPAND, binding.SUBSUMES]
     ),
 )
 def test_the_binder_binds_or_says_why(flat, schema):

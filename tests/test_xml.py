@@ -254,7 +254,7 @@ def test_json_and_xml_answers_agree_for_many_codes(client, engine):
 def test_a_lookup_written_from_its_pieces_is_the_lookup_converted(engine):
     """Lookups are written in XML from their (shared, kept) pieces: byte for byte what converting the
     JSON answer gives, code after code, with and without guidance and property filters."""
-    from service.http.render import LookupAnswer
+    from service.icd10cm.render import LookupAnswer
 
     release = engine.releases.default
     codes = [c for c, _ in release.concept("S52.5").children] + [

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
 from ..icd10cm.codes import ICD10CM
-from ..icd10cm.provider import TerminologyEngine
+from ..icd10cm.operations import Icd10cm
 from ..terminology.versions import newest
 from .fhir import respond
 
@@ -144,7 +144,7 @@ def _other_code_systems(code_systems) -> list[dict]:
     return out
 
 
-def terminology_capabilities(engine: TerminologyEngine, base_url: str, released: str, code_systems=()) -> dict:
+def terminology_capabilities(engine: Icd10cm, base_url: str, released: str, code_systems=()) -> dict:
     default = engine.releases.default.version
     return {
         "resourceType": "TerminologyCapabilities",
@@ -228,7 +228,7 @@ def metadata():
     raise InvalidRequest(f"mode must be full, normative or terminology, not {mode!r}", expression="mode")
 
 
-def build_metadata(engine: TerminologyEngine, base_url: str, code_systems=()) -> dict:
+def build_metadata(engine: Icd10cm, base_url: str, code_systems=()) -> dict:
     released = max(r.meta["built"] for r in engine.releases)[:10]
     return {
         "capabilities": capability_statement(base_url, released),

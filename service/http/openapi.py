@@ -1,5 +1,5 @@
 """The OpenAPI description of the endpoints, served at ``/openapi.json``: the operations' parameters
-come from the marshmallow schemas that bind them (params.py), so the description cannot drift from
+come from the marshmallow schemas that bind them (icd10cm/binding.py), so the description cannot drift from
 what the server reads. Responses are described as far as every FHIR client may rely on them."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from ..icd10cm import binding
 from . import params
 from .fhir import FHIR_JSON, FHIR_XML
 
@@ -66,26 +67,31 @@ class BundleSchema(ResourceSchema):
 OPERATIONS = {
     "/CodeSystem/$lookup": (
         "Look up an ICD-10-CM (or other) code: display, properties, coding guidance",
-        params.LookupSchema,
+        binding.LookupSchema,
         "Parameters",
         ("get", "post"),
     ),
     "/CodeSystem/$validate-code": (
         "Validate a code against a code system",
-        params.CodeSystemValidateCodeSchema,
+        binding.CodeSystemValidateCodeSchema,
         "Parameters",
         ("get", "post"),
     ),
     "/CodeSystem/$subsumes": (
         "Test whether one code subsumes another",
-        params.SubsumesSchema,
+        binding.SubsumesSchema,
         "Parameters",
         ("get", "post"),
     ),
-    "/ValueSet/$expand": ("Expand a value set (text filter, paging)", params.ExpandSchema, "ValueSet", ("get", "post")),
+    "/ValueSet/$expand": (
+        "Expand a value set (text filter, paging)",
+        binding.ExpandSchema,
+        "ValueSet",
+        ("get", "post"),
+    ),
     "/ValueSet/$validate-code": (
         "Validate a code against a value set",
-        params.ValueSetValidateCodeSchema,
+        binding.ValueSetValidateCodeSchema,
         "Parameters",
         ("get", "post"),
     ),
@@ -123,7 +129,7 @@ def build(base_path: str, version: str) -> dict:
         },
     )
     # In a query a Coding is written system|code; a CodeableConcept or a ValueSet needs a POST body.
-    for field in (params.CodingField, params.CodeableConceptField, params.ResourceField, params.DateTimeField):
+    for field in (binding.CodingField, binding.CodeableConceptField, binding.ResourceField, binding.DateTimeField):
         plugin.map_to_openapi_type(field, "string", None)
     for name, resource_schema in (
         ("Resource", ResourceSchema),

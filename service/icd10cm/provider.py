@@ -1,194 +1,263 @@
-"""The read-only terminology engine: plain arguments in, plain results out (no Flask here)."""
+"""ICD-10-CM in the engine's chain of providers: which requests it holds, their parameters bound
+(``binding.py``), the operation run over its releases (``operations.py``) and the answer rendered
+(``render.py``). The same functions answer through Flask and through the fast path."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from ..errors import InvalidRequest, NotFound
-from .codes import ICD10CM, canonical_system, normalize_code
-from .compose import Compiled, compile_compose, unmet_filters
-from .expand import Expansion
-from .expand import expand as expand_codes
-from .guidance.builder import GuidanceBuilder
-from .lookup import LookupRenderer
-from .lookup import lookup as lookup_concept
-from .model import CodeableConcept, Coding, LookupResult, ValidationResult
-from .releases import Releases
-from .store.reader import open_store
-from .validate import validate_codeable_concept, validate_coding
-from .valuesets import ValueSets
+from ..terminology.chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, SUBSUMES, VALUESET_VALIDATE, OperationRequest
+from . import binding
+from .codes import ICD10CM, canonical_system
+from .codesystem import Icd10cmCodeSystem
+from .guidance.fhir import supplement_resource
+from .model import Coding, ValidationResult
+from .operations import Icd10cm
+from .render import LookupAnswer, expanded, validation_parameters
+from .resources import codesystem_id, codesystem_resource
+
+# The parameters that name a code system, in a CodeSystem operation.
+_SYSTEM_PARAMETERS = ("system", "url", "coding", "codingA", "codingB")
 
 
-class TerminologyEngine:
-    def __init__(self, releases: Releases):
-        self.releases = releases
-        self._renderers = {release.version: LookupRenderer(release) for release in releases}
-        self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
-        self.valuesets = ValueSets(releases.default.valuesets())
+def _names_icd10cm(value) -> bool:
+    if isinstance(value, dict):
+        value = value.get("system")
+    elif isinstance(value, str) and "|" in value:
+        value = value.split("|", 1)[0]
+    return isinstance(value, str) and canonical_system(value) == ICD10CM
 
-    @classmethod
-    def from_store(cls, directory: Path, default_version: str | None = None) -> TerminologyEngine:
-        return cls(Releases(open_store(directory), default_version))
 
-    def lookup(
-        self,
-        system: str | None,
-        code: str | None,
-        *,
-        version: str | None = None,
-        date: str | None = None,
-        properties: list[str] | None = None,
-        guidance: str = "all",
-    ) -> LookupResult:
-        if not code or not code.strip():
-            raise InvalidRequest("$lookup needs a code (code and system, or coding)", expression="code")
-        canonical = canonical_system(system)
-        if not canonical:
-            raise InvalidRequest("$lookup needs the system of the code", expression="system")
-        if canonical != ICD10CM:
-            raise NotFound(
-                f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
-                expression="system",
-            )
-        release = self.releases.resolve(version, date)
-        normalized = normalize_code(code)
-        concept = release.concept(normalized)
-        if concept is None:
-            raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                expression="code",
-                tx_code="invalid-code",
-            )
-        wanted = frozenset(properties) if properties else None
-        result = lookup_concept(self._renderers[release.version], concept, wanted)
-        builder = self._guidance[release.version]
-        result.guidance = builder.build(concept, guidance)
-        if wanted is not None and "*" not in wanted:
-            result.guidance = builder.select(result.guidance, wanted)
-        if normalized != code:
-            result.normalized_from = code
-        return result
+def names_icd10cm_only(flat: dict[str, list]) -> bool:
+    """A CodeSystem operation naming ICD-10-CM, or naming no system at all (ICD-10-CM's own errors)."""
+    named = [v for name in _SYSTEM_PARAMETERS for v in flat.get(name, ())]
+    named += [
+        c
+        for cc in flat.get("codeableConcept", ())
+        if isinstance(cc, dict)
+        for c in cc.get("coding", ())
+        if isinstance(c, dict)
+    ]
+    if not named:
+        return "tx-resource" not in flat
+    return any(_names_icd10cm(v) for v in named)
 
-    def _concept(self, release, code: str | None, name: str):
-        concept = release.concept(normalize_code(code or ""))
-        if concept is None:
-            raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
-                expression=name,
-                tx_code="invalid-code",
-            )
-        return concept
 
-    @staticmethod
-    def ancestors(release):
-        def ancestors(code: str) -> list[str]:
-            concept = release.concept(code)
-            return concept.ancestors if concept else []
-
-        return ancestors
-
-    def compile(self, value_set: dict, release) -> Compiled:
-        return compile_compose(
-            value_set.get("compose") or {},
-            self.ancestors(release),
-            resolve=lambda url: self.valuesets.get(url).get("compose") or {},
+def names_icd10cm_value_set(flat: dict[str, list], known_url: Callable[[str], bool]) -> bool:
+    """A ValueSet operation on one of ICD-10-CM's value sets (or naming none: ICD-10-CM's errors)."""
+    for url in flat.get("url", ()):
+        return isinstance(url, str) and known_url(url) and "tx-resource" not in flat
+    for value_set in flat.get("valueSet", ()):
+        includes = (value_set.get("compose") or {}).get("include", []) if isinstance(value_set, dict) else []
+        return bool(includes) and all(
+            isinstance(i, dict) and not i.get("valueSet") and _names_icd10cm(i) for i in includes
         )
+    return "tx-resource" not in flat
 
-    def subsumes(
-        self, system: str | None, code_a: str | None, code_b: str | None, *, version: str | None = None
-    ) -> str:
-        """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
-        sit below their 6-character base)."""
-        if canonical_system(system) != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found", expression="system")
-        release = self.releases.resolve(version)
-        a, b = self._concept(release, code_a, "codeA"), self._concept(release, code_b, "codeB")
-        if a.code == b.code:
-            return "equivalent"
-        if a.code in b.ancestors:
-            return "subsumes"
-        if b.code in a.ancestors:
-            return "subsumed-by"
-        return "not-subsumed"
 
-    def expand(
-        self,
-        value_set: dict,
-        *,
-        version: str | None = None,
-        date: str | None = None,
-        text: str | None = None,
-        count: int | None = None,
-        offset: int = 0,
-        exclude_not_for_ui: bool = False,
-        max_size: int = 1000,
-    ) -> Expansion:
-        release = self.releases.resolve(version, date)
-        condition = self.compile(value_set, release)
-        return expand_codes(
-            release,
-            condition,
-            text=text,
-            count=count,
-            offset=offset,
-            exclude_not_for_ui=exclude_not_for_ui,
-            max_size=max_size,
-        )
+class Icd10cmProvider:
+    # Its answers depend only on the request and the store: the fast path may answer them without Flask.
+    fast = True
 
-    def validate_in_value_set(
-        self, value_set: dict, coding: Coding | None = None, codeable_concept: CodeableConcept | None = None, **options
-    ) -> ValidationResult:
-        """ValueSet/$validate-code: a valid ICD-10-CM code that the value set also holds."""
-        return self.validate_code(coding, codeable_concept, membership=Membership(self, value_set), **options)
-
-    def validate_code(
-        self,
-        coding: Coding | None = None,
-        codeable_concept: CodeableConcept | None = None,
-        *,
-        display_language: str | None = None,
-        abstract: bool | None = None,
-        date: str | None = None,
-        from_coding: bool = False,
-        guidance: str = "all",
-        membership: Membership | None = None,
-    ) -> ValidationResult:
-        """Validate ``code``+``system`` (or a ``coding`` when ``from_coding``) or a codeable concept.
-
-        ``from_coding`` only changes the FHIRPath of the issues (``Coding.code`` rather than ``code``).
-        """
-        options: dict[str, Any] = {
-            "display_language": display_language,
-            "abstract": abstract,
-            "date": date,
-            "guidance": self._guidance,
-            "mode": guidance,
-            "value_set": membership,
+    def __init__(self, icd10cm: Icd10cm, *, max_expansion: int):
+        self.icd10cm = icd10cm
+        self.max_expansion = max_expansion
+        default = icd10cm.releases.default
+        # The guidance of the default release as a CodeSystem supplement (CodeSystem/[its id]).
+        self.supplement = supplement_resource(default.guidance_records(), default.version)
+        self._answers = {
+            LOOKUP: self.lookup,
+            CODESYSTEM_VALIDATE: self.validate_code,
+            SUBSUMES: self.subsumes,
+            EXPAND: self.expand,
+            VALUESET_VALIDATE: self.validate_in_value_set,
         }
-        if codeable_concept is not None:
-            return validate_codeable_concept(self.releases, codeable_concept.codings, **options)
-        if coding is None:
+
+    # -- in the chain ------------------------------------------------------------------------------
+    def code_systems(self) -> list[Icd10cmCodeSystem]:
+        """ICD-10-CM's releases as code systems of the in-memory engine, for the value sets that mix
+        ICD-10-CM with other systems (or that a request sends)."""
+        return [Icd10cmCodeSystem(release) for release in self.icd10cm.releases]
+
+    def read(self, kind: str, resource_id: str) -> dict | None:
+        if kind == "ValueSet":
+            return self.icd10cm.valuesets.by_id(resource_id) if self.icd10cm.valuesets.has_id(resource_id) else None
+        if resource_id == self.supplement["id"]:
+            return self.supplement
+        releases = self.icd10cm.releases
+        for release in releases:
+            if codesystem_id(release.version) == resource_id:
+                return codesystem_resource(release, release is releases.default)
+        return None
+
+    def resources(self, kind: str) -> list[dict]:
+        if kind == "ValueSet":
+            return list(self.icd10cm.valuesets.resources)
+        releases = self.icd10cm.releases
+        return [codesystem_resource(r, r is releases.default) for r in releases] + [self.supplement]
+
+    def holds(self, request: OperationRequest) -> bool:
+        if request.kind == "CodeSystem":
+            if request.resource_id is not None:
+                return any(codesystem_id(r.version) == request.resource_id for r in self.icd10cm.releases)
+            return names_icd10cm_only(request.flat)
+        if request.resource_id is not None:
+            return self.icd10cm.valuesets.has_id(request.resource_id)
+        return names_icd10cm_value_set(request.flat, self.icd10cm.valuesets.knows)
+
+    def answer(self, request: OperationRequest):
+        return self._answers[request.operation](request.flat, request.resource_id)
+
+    # -- CodeSystem --------------------------------------------------------------------------------
+    def _release_for_id(self, resource_id: str):
+        for release in self.icd10cm.releases:
+            if codesystem_id(release.version) == resource_id:
+                return release
+        raise NotFound(f"CodeSystem/{resource_id} is not known on this server")
+
+    def _instance_system(self, resource_id: str | None, system: str | None, version: str | None):
+        """At instance level the CodeSystem id fixes the system and version."""
+        if resource_id is None:
+            return system, version
+        release = self._release_for_id(resource_id)
+        if system is not None and canonical_system(system) != ICD10CM:
+            raise InvalidRequest(f"CodeSystem/{resource_id} is {ICD10CM}, not {system}", expression="system")
+        if version is not None and version != release.version:
             raise InvalidRequest(
-                "$validate-code needs a code (code and url/system, coding or codeableConcept)", expression="code"
+                f"CodeSystem/{resource_id} is version {release.version}, not {version}", expression="version"
             )
-        return validate_coding(self.releases, coding, base="Coding" if from_coding else "", **options)
+        return ICD10CM, release.version
+
+    def lookup(self, flat: dict, resource_id: str | None = None) -> LookupAnswer:
+        args = binding.LOOKUP.bind(flat)
+        coding: Coding | None = args.get("coding")
+        code, system, version = args.get("code"), args.get("system"), args.get("version")
+        if coding is not None:
+            if code is not None:
+                raise InvalidRequest("Give either code or coding, not both", expression="coding")
+            code, system, version = coding.code, coding.system or system, coding.version or version
+        system, version = self._instance_system(resource_id, system, version)
+        result = self.icd10cm.lookup(
+            system,
+            code,
+            version=version,
+            date=args.get("date"),
+            properties=args.get("property"),
+            guidance=args.get("guidance", "all"),
+        )
+        return LookupAnswer(result)
+
+    def validate_code(self, flat: dict, resource_id: str | None = None) -> dict | bytes:
+        args = binding.CODESYSTEM_VALIDATE_CODE.bind(flat)
+        system = canonical_system(args.get("url") or args.get("system"))
+        system, version = self._instance_system(resource_id, system, args.get("version"))
+        return _validation(self.icd10cm.validate_code, args, system, version, "url")
+
+    def subsumes(self, flat: dict, resource_id: str | None = None) -> dict:
+        args = binding.SUBSUMES.bind(flat)
+        code_a, code_b = args.get("codeA"), args.get("codeB")
+        system, version = args.get("system"), args.get("version")
+        for name, coding in (("A", args.get("codingA")), ("B", args.get("codingB"))):
+            if coding is not None:
+                if name == "A":
+                    code_a = coding.code
+                else:
+                    code_b = coding.code
+                system, version = coding.system or system, coding.version or version
+        if not code_a or not code_b:
+            raise InvalidRequest("$subsumes needs codeA and codeB (or codingA and codingB)", expression="codeA")
+        system, version = self._instance_system(resource_id, system, version)
+        if system is None:
+            raise InvalidRequest("$subsumes needs the system", expression="system")
+        outcome = self.icd10cm.subsumes(system, code_a, code_b, version=version)
+        return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]}
+
+    # -- ValueSet ----------------------------------------------------------------------------------
+    def _value_set(self, resource_id: str | None, args: dict) -> dict:
+        if resource_id is not None:
+            return self.icd10cm.valuesets.by_id(resource_id)
+        if "valueSet" in args:
+            return args["valueSet"]
+        if "url" in args:
+            return self.icd10cm.valuesets.get(args["url"], args.get("valueSetVersion"))
+        raise InvalidRequest("Name the value set: url, valueSet, or ValueSet/[id]/...", expression="url")
+
+    def expand(self, flat: dict, resource_id: str | None = None) -> dict:
+        args = binding.EXPAND.bind(flat)
+        value_set = self._value_set(resource_id, args)
+        version = _system_version(args, self.icd10cm.releases.resolve(date=args.get("date")).version)
+        expansion = self.icd10cm.expand(
+            value_set,
+            version=version,
+            text=args.get("filter"),
+            count=args.get("count"),
+            offset=args.get("offset", 0),
+            exclude_not_for_ui=args.get("excludeNotForUI", False),
+            max_size=self.max_expansion,
+        )
+        return expanded(value_set, expansion, args, self.icd10cm.releases.by_version[expansion.version])
+
+    def validate_in_value_set(self, flat: dict, resource_id: str | None = None) -> dict | bytes:
+        args = binding.VALUESET_VALIDATE_CODE.bind(flat)
+        value_set = self._value_set(resource_id, args)
+        system = canonical_system(args.get("system"))
+        if system is None and all(
+            canonical_system(i.get("system")) == ICD10CM for i in value_set.get("compose", {}).get("include", ())
+        ):
+            system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying
+        validate = partial(self.icd10cm.validate_in_value_set, value_set)
+        return _validation(validate, args, system, args.get("systemVersion"), "system")
 
 
-class Membership:
-    """Whether a code is in a value set, and why not (for ValueSet/$validate-code)."""
+def _icd10cm_version(args: dict, name: str) -> str | None:
+    for canonical in args.get(name, ()):
+        system, _, version = canonical.partition("|")
+        if canonical_system(system) == ICD10CM and version:
+            return version
+    return None
 
-    def __init__(self, engine: TerminologyEngine, value_set: dict):
-        self.engine, self.value_set = engine, value_set
-        version = value_set.get("version")
-        self.label = f"{value_set.get('url', 'the value set sent')}" + (f"|{version}" if version else "")
 
-    def missing(self, release, code: str) -> list[str]:
-        condition = self.engine.compile(self.value_set, release)
+def _system_version(args: dict, default: str) -> str:
+    """The ICD-10-CM release to expand with: force-system-version, else system-version (value sets
+    here name no version of their own), else the default; check-system-version must agree."""
+    version = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version") or default
+    checked = _icd10cm_version(args, "check-system-version")
+    if checked is not None and checked != version:
+        raise InvalidRequest(
+            f"The expansion would use {ICD10CM} version '{version}', not '{checked}' as check-system-version requires",
+            expression="check-system-version",
+            tx_code="version-error",
+        )
+    return version
 
-        def holds(compiled: Compiled) -> bool:
-            return release.select(f"c.code = ? AND {compiled.sql}", (code, *compiled.params), limit=0)[0] > 0
 
-        if holds(condition):
-            return []
-        return unmet_filters(self.value_set.get("compose") or {}, self.engine.ancestors(release), holds)
+def _validation(
+    validate: Callable[..., ValidationResult], args: dict, system: str | None, version: str | None, system_name: str
+) -> dict | bytes:
+    """Validate the codeableConcept, the coding, or code+system of a request (``system_name`` is the
+    parameter that names the code system: url for a CodeSystem, system for a ValueSet)."""
+    options = {
+        "display_language": args.get("displayLanguage"),
+        "abstract": args.get("abstract"),
+        "date": args.get("date"),
+        "guidance": args.get("guidance", "all"),
+    }
+    concept = args.get("codeableConcept")
+    if concept is not None:
+        return validation_parameters(validate(codeable_concept=concept, **options), concept)
+    coding = args.get("coding")
+    if coding is not None:
+        coding = Coding(
+            canonical_system(coding.system) or system, coding.code, coding.version or version, coding.display
+        )
+        if coding.system is None:
+            raise InvalidRequest(
+                f"$validate-code needs the system of the coding (or {system_name})", expression="Coding.system"
+            )
+        return validation_parameters(validate(coding, from_coding=True, **options))
+    if system is None:
+        raise InvalidRequest(f"$validate-code needs {system_name} (the code system) and code", expression=system_name)
+    coding = Coding(system, args.get("code"), version, args.get("display"))
+    return validation_parameters(validate(coding, **options))

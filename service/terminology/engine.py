@@ -1,5 +1,9 @@
-"""The general terminology engine: operations over any FHIR CodeSystem, ValueSet and ConceptMap the
-server holds or a request carries. It answers with FHIR resources as plain dicts."""
+"""The in-memory engine: operations over any FHIR CodeSystem, ValueSet and ConceptMap the server
+holds (codesystems/, valuesets/, and the code systems providers lend it, such as ICD-10-CM's for value
+sets that mix systems) or a request carries. It answers with FHIR resources as plain dicts.
+
+In the chain it holds what its library holds, and answers last what nobody holds (with the errors for
+an unknown system or value set)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from ..errors import InvalidRequest, NotFound, ServiceError
 from ..federation.upstreams import Upstream, Upstreams
 from ..fhir.outcome import Issue, outcome
 from .cache import ResourceCache
+from .chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, SUBSUMES, VALUESET_VALIDATE, OperationRequest
 from .codesystem import CodeSystem
 from .context import Context
 from .expand import Expander
@@ -18,7 +23,7 @@ from .translate import translate
 from .validate import Validator
 
 
-class GeneralEngine:
+class Engine:
     def __init__(
         self,
         library: Library,
@@ -34,11 +39,42 @@ class GeneralEngine:
         self.cache = cache or ResourceCache()
         self.too_costly_limit = too_costly_limit
 
-    def file(self, kind: str, resource_id: str) -> dict | None:
+    # -- in the chain --------------------------------------------------------------------------------
+    def read(self, kind: str, resource_id: str) -> dict | None:
         return self.files.get((kind, resource_id))
 
-    def files_of(self, kind: str) -> list[dict]:
+    def resources(self, kind: str) -> list[dict]:
         return [r for (k, _), r in self.files.items() if k == kind]
+
+    def params(self, request: OperationRequest) -> TxParams:
+        return TxParams.read(request.entries, request.accept_language, request.too_costly_threshold)
+
+    def holds(self, request: OperationRequest) -> bool:
+        if request.resource_id is not None:
+            return (request.kind, request.resource_id) in self.files
+        return self.upstream_for_request(request) is None
+
+    def upstream_for_request(self, request: OperationRequest) -> Upstream | None:
+        """The upstream server for a request on what this engine does not hold (None: it answers)."""
+        if not self.upstreams or request.resource_id is not None:
+            return None
+        params = self.params(request)
+        if request.kind == "ValueSet":
+            return self.upstream_for_value_set(params, request.cache_id)
+        return self.upstream_for(params, request.cache_id)
+
+    def answer(self, request: OperationRequest) -> dict:
+        params, cache_id = self.params(request), request.cache_id
+        instance = self.read(request.kind, request.resource_id) if request.resource_id is not None else None
+        if request.operation == SUBSUMES:
+            return self.subsumes(params, cache_id)
+        operation = {
+            LOOKUP: self.lookup,
+            CODESYSTEM_VALIDATE: self.validate_code_system,
+            EXPAND: self.expand,
+            VALUESET_VALIDATE: self.validate_value_set,
+        }[request.operation]
+        return operation(params, cache_id, instance)
 
     def context(self, params: TxParams, cache_id: str | None = None) -> Context:
         library = self.library

@@ -33,8 +33,14 @@ class TxParams:
 
     @classmethod
     def read(
-        cls, entries: list[dict], accept_language: str | None = None, too_costly_threshold: int | None = None
+        cls, entries: list[dict], accept_language: str | None = None, too_costly_threshold: int | str | None = None
     ) -> TxParams:
+        """The parameters of a request: its entries, its Accept-Language, and its X-TOO-COSTLY-THRESHOLD."""
+        if isinstance(too_costly_threshold, str):
+            try:
+                too_costly_threshold = int(too_costly_threshold) if too_costly_threshold else None
+            except ValueError:
+                raise InvalidRequest("X-TOO-COSTLY-THRESHOLD must be an integer") from None
         params = cls(list(entries), accept_language=accept_language, too_costly_threshold=too_costly_threshold)
         for entry in entries:
             if entry.get("name") == "tx-resource":

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from ..icd10cm.codes import ICD10CM
 from ..icd10cm.model import LookupResult
-from ..icd10cm.provider import TerminologyEngine
+from ..icd10cm.operations import Icd10cm
 from ..icd10cm.store.reader import ConceptRow
 
 # Notes of the tabular, in the order a coder reads them, with their headings.
@@ -76,7 +76,7 @@ def _value(part: dict):
     return None
 
 
-def code_page(engine: TerminologyEngine, code: str, version: str | None = None) -> dict:
+def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
     """Everything the code's page shows (raises the engine's NotFound for an unknown code or release)."""
     result = engine.lookup(ICD10CM, code, version=version)
     found = properties(result)
@@ -148,7 +148,7 @@ def link_codes(text: str, exists, href, block_href=lambda block: None) -> Markup
     return Markup(_MENTION.sub(link, str(escape(text))))
 
 
-def block_page(engine: TerminologyEngine, block: str, version: str | None = None) -> dict | None:
+def block_page(engine: Icd10cm, block: str, version: str | None = None) -> dict | None:
     """What a block's page shows: its title, its chapter, and the categories in it (None: no such block)."""
     release = engine.releases.resolve(version)
     found = release.groupings.get(f"block:{block}")

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 
 import orjson
 
 from ..fhir import xml as fhir_xml
-from ..icd10cm.codes import ICD10CM, NAME
-from ..icd10cm.guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
-from ..icd10cm.model import CodeableConcept, Coding, LookupResult, ValidationResult
-from .outcome import issue, operation_outcome
+from ..fhir.outcome import outcome
+from .codes import ICD10CM, NAME
+from .expand import Expansion
+from .guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
+from .model import CodeableConcept, Coding, LookupResult, ValidationResult
+from .store.reader import Release
 
 _FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")
 PREFERRED_FOR_LANGUAGE = {
@@ -119,9 +123,7 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
         entries.append(
             {
                 "name": "issues",
-                "resource": operation_outcome(
-                    [issue(i.severity, i.code, i.text, i.tx_code, i.expression) for i in result.issues]
-                ),
+                "resource": outcome(result.issues),
             }
         )
     if result.message:
@@ -142,3 +144,100 @@ def validation_parameters(result: ValidationResult, concept: CodeableConcept | N
         return parameters(entries)
     extension = guidance_parameter(result.normalized_code or result.code, result.guidance.extension)
     return orjson.dumps(parameters(entries))[:-2] + b"," + extension + b"]}"
+
+
+# -- $expand ------------------------------------------------------------------------------------
+# $expand parameters echoed in ValueSet.expansion.parameter when the request used them.
+_ECHOED = {
+    "filter": "valueString",
+    "count": "valueInteger",
+    "offset": "valueInteger",
+    "date": "valueDateTime",
+    "excludeNotForUI": "valueBoolean",
+    "activeOnly": "valueBoolean",
+    "displayLanguage": "valueCode",
+    "valueSetVersion": "valueString",
+    "includeDesignations": "valueBoolean",
+    "includeDefinition": "valueBoolean",
+    "excludeNested": "valueBoolean",
+}
+# R5 expansion properties, carried in R4 by the cross-version extensions.
+_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
+_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+EXPANSION_PROPERTIES = ("billable", "notSelectable", "parent", "chapter", "block")
+
+
+def _contained(
+    code: str,
+    display: str,
+    billable: int,
+    version: str,
+    designations: list[str],
+    properties: list[tuple[str, object, str]],
+) -> dict:
+    entry: dict = {"system": ICD10CM, "version": version, "code": code, "display": display}
+    if not billable:
+        entry["abstract"] = True
+    if designations:
+        entry["designation"] = [{"language": "en", "value": term} for term in designations]
+    if properties:
+        entry["extension"] = [
+            {
+                "url": _CONTAINS_PROPERTY,
+                "extension": [{"url": "code", "valueCode": name}, {"url": "value", f"value{kind}": value}],
+            }
+            for name, value, kind in properties
+        ]
+    return entry
+
+
+def _properties(release: Release, code: str, billable: int, wanted: list[str]):
+    concept = release.concept(code) if {"parent", "chapter", "block"} & set(wanted) else None
+    values: dict[str, tuple[object, str]] = {
+        "billable": (bool(billable), "Boolean"),
+        "notSelectable": (not billable, "Boolean"),
+    }
+    if concept is not None:
+        values["chapter"] = (concept.chapter, "Code")
+        values["block"] = (concept.blocks[0], "Code")
+        if concept.parent:
+            values["parent"] = (concept.parent, "Code")
+    return [(name, *values[name]) for name in wanted if name in values]
+
+
+def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release) -> dict:
+    """The value set with its expansion: what was used is echoed, headers are marked abstract; inclusion
+    terms as designations and properties when asked for."""
+    used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if args.get(name) not in (None, "")]
+    used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
+    wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
+    contains = [
+        _contained(
+            code,
+            display,
+            billable,
+            expansion.version,
+            [n["text"] for n in release.notes(code) if n["type"] == "inclusionTerm"]
+            if args.get("includeDesignations")
+            else [],
+            _properties(release, code, billable, wanted),
+        )
+        for code, display, billable in expansion.contains
+    ]
+    dropped = ("expansion", "text") if args.get("includeDefinition") else ("compose", "expansion", "text")
+    body = {k: v for k, v in value_set.items() if k not in dropped}
+
+    body["expansion"] = {
+        "identifier": f"urn:uuid:{uuid.uuid4()}",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "total": expansion.total,
+        "offset": expansion.offset,
+        "parameter": used,
+    }
+    if wanted:
+        body["expansion"]["extension"] = [
+            {"url": _PROPERTY, "extension": [{"url": "code", "valueCode": name}]} for name in wanted
+        ]
+    if contains:
+        body["expansion"]["contains"] = contains
+    return body
