@@ -108,7 +108,13 @@ values = st.one_of(
 @given(
     st.dictionaries(names, st.lists(values, min_size=1, max_size=3), max_size=6),
     st.sampled_from(
-        [binding.LOOKUP, binding.CODESYSTEM_VALIDATE_CODE, binding.VALUESET_VALIDATE_CODE, binding.EXPAND, binding.SUBSUMES]
+        [
+            binding.LOOKUP,
+            binding.CODESYSTEM_VALIDATE_CODE,
+            binding.VALUESET_VALIDATE_CODE,
+            binding.EXPAND,
+            binding.SUBSUMES,
+        ]
     ),
 )
 def test_the_binder_binds_or_says_why(flat, schema):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequest, NotFound
+from ..fhir.messages import message
 from .codes import ICD10CM, canonical_system, normalize_code
 from .compose import Compiled, compile_compose, unmet_filters
 from .expand import Expansion
@@ -48,7 +49,7 @@ class Icd10cm:
             raise InvalidRequest("$lookup needs the system of the code", expression="system")
         if canonical != ICD10CM:
             raise NotFound(
-                f"A definition for CodeSystem '{system}' could not be found, so the code cannot be looked up",
+                message("UNKNOWN_CODESYSTEM_LOOKUP", system),
                 expression="system",
             )
         release = self.releases.resolve(version, date)
@@ -56,7 +57,7 @@ class Icd10cm:
         concept = release.concept(normalized)
         if concept is None:
             raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                message("Unknown_Code_in_Version", code, ICD10CM, release.version),
                 expression="code",
                 tx_code="invalid-code",
             )
@@ -74,7 +75,7 @@ class Icd10cm:
         concept = release.concept(normalize_code(code or ""))
         if concept is None:
             raise NotFound(
-                f"Unknown code '{code}' in the CodeSystem '{ICD10CM}' version '{release.version}'",
+                message("Unknown_Code_in_Version", code, ICD10CM, release.version),
                 expression=name,
                 tx_code="invalid-code",
             )
@@ -101,7 +102,7 @@ class Icd10cm:
         """equivalent | subsumes | subsumed-by | not-subsumed, by the tabular hierarchy (7th-character codes
         sit below their 6-character base)."""
         if canonical_system(system) != ICD10CM:
-            raise NotFound(f"A definition for CodeSystem '{system}' could not be found", expression="system")
+            raise NotFound(message("UNKNOWN_CODESYSTEM_SUBSUMES", system), expression="system")
         release = self.releases.resolve(version)
         a, b = self._concept(release, code_a, "codeA"), self._concept(release, code_b, "codeB")
         if a.code == b.code:

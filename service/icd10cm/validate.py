@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from ..fhir.messages import message, plural
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
@@ -45,7 +46,9 @@ def _guidance_issues(rules: list[Rule], expression: str) -> list[Issue]:
     issues = []
     for rule in rules:
         if rule.rule in ("unspecified", "laterality", "manifestation"):
-            text = rule.text + (f" Candidates: {', '.join(rule.codes)}." if rule.codes else "")
+            text = message(
+                "ICD10CM_GUIDANCE", rule.text + (f" Candidates: {', '.join(rule.codes)}." if rule.codes else "")
+            )
             severity = "warning" if rule.rule == "manifestation" else "information"
             issues.append(Issue(severity, "business-rule", text, "code-comment", expression))
     return issues
@@ -70,7 +73,7 @@ def validate_coding(
             Issue(
                 "error",
                 "invalid",
-                "The coding has no system, so the code cannot be validated",
+                message("NO_SYSTEM_TO_VALIDATE"),
                 "invalid-data",
                 _path(base, "system"),
             )
@@ -81,7 +84,7 @@ def validate_coding(
             Issue(
                 "error",
                 "not-found",
-                f"A definition for CodeSystem '{system}' could not be found, so the code cannot be validated",
+                message("UNKNOWN_CODESYSTEM", system),
                 "not-found",
                 _path(base, "system"),
             )
@@ -95,8 +98,7 @@ def validate_coding(
             Issue(
                 "error",
                 "not-found",
-                f"A definition for CodeSystem '{ICD10CM}' version '{error.version}' could not be found, so the "
-                f"code cannot be validated. Valid versions: {releases.versions_text}",
+                message("UNKNOWN_CODESYSTEM_VERSION", ICD10CM, error.version, releases.versions_text),
                 "not-found",
                 _path(base, "version"),
             )
@@ -106,13 +108,13 @@ def validate_coding(
     result.version = release.version
     if not coding.code or not coding.code.strip():
         result.issues.append(
-            Issue("error", "invalid", "No code was provided to validate", "invalid-code", _path(base, "code"))
+            Issue("error", "invalid", message("NO_CODE_TO_VALIDATE"), "invalid-code", _path(base, "code"))
         )
         return result
     code = normalize_code(coding.code)
     concept = release.concept(code)
     if concept is None:
-        text = f"Unknown code '{coding.code}' in the CodeSystem '{ICD10CM}' version '{release.version}'"
+        text = message("Unknown_Code_in_Version", coding.code, ICD10CM, release.version)
         result.issues.append(Issue("error", "code-invalid", text, "invalid-code", _path(base, "code")))
         suggestions = [c for c in placeholder_candidates(code) if release.concept(c)]
         if suggestions:
@@ -120,8 +122,7 @@ def validate_coding(
                 Issue(
                     "information",
                     "code-invalid",
-                    f"Did you mean {' or '.join(suggestions)}? Codes that take a 7th character are padded "
-                    f"with the placeholder X to six characters first.",
+                    message("ICD10CM_PLACEHOLDER_X", " or ".join(suggestions)),
                     "code-comment",
                     _path(base, "code"),
                 )
@@ -136,7 +137,7 @@ def validate_coding(
             Issue(
                 "warning",
                 "business-rule",
-                f"The code '{coding.code}' is not written as ICD-10-CM writes it; it was read as '{code}'",
+                message("ICD10CM_CODE_NORMALIZED", coding.code, code),
                 "code-rule",
                 _path(base, "code"),
             )
@@ -148,26 +149,27 @@ def validate_coding(
             Issue(
                 "error",
                 "business-rule",
-                f"'{code}' is not complete without its 7th character: {header_advice(concept)}",
+                message("ICD10CM_NEEDS_7TH_CHARACTER", code, header_advice(concept)),
                 "code-rule",
                 _path(base, "code"),
             )
         )
     elif not concept.billable:
-        advice = f"'{code}' is a header code, not valid for HIPAA transactions (not billable): {header_advice(concept)}"
+        advice = header_advice(concept)
         if abstract is False:
             result.result = False
             result.issues.append(
                 Issue(
                     "error",
                     "business-rule",
-                    f"{advice}. Abstract (header) codes are not allowed here",
+                    message("ICD10CM_HEADER_CODE_NOT_ALLOWED", code, advice),
                     "code-rule",
                     _path(base, "code"),
                 )
             )
         else:
-            result.issues.append(Issue("warning", "business-rule", advice, "code-rule", _path(base, "code")))
+            text = message("ICD10CM_HEADER_CODE", code, advice)
+            result.issues.append(Issue("warning", "business-rule", text, "code-rule", _path(base, "code")))
     if coding.display is not None and " ".join(coding.display.split()) != concept.display:
         result.result = False
         language = display_language or "--"
@@ -175,8 +177,15 @@ def validate_coding(
             Issue(
                 "error",
                 "invalid",
-                f"Wrong Display Name '{coding.display}' for {ICD10CM}#{code}. Valid display is "
-                f"'{concept.display}' (for the language(s) '{language}')",
+                plural(
+                    "Display_Name_for__should_be_one_of__instead_of",
+                    1,
+                    ICD10CM,
+                    code,
+                    f"'{concept.display}'",
+                    coding.display,
+                    language,
+                ),
                 "invalid-display",
                 _path(base, "display"),
             )
@@ -189,7 +198,9 @@ def validate_coding(
                 Issue(
                     "error",
                     "code-invalid",
-                    f"The provided code '{ICD10CM}#{code}' was not found in the value set '{value_set.label}'",
+                    plural(
+                        "None_of_the_provided_codes_are_in_the_value_set", 1, value_set.label, f"'{ICD10CM}#{code}'"
+                    ),
                     "not-in-vs",
                     _path(base, "code"),
                 )
@@ -198,8 +209,9 @@ def validate_coding(
                 Issue(
                     "information",
                     "business-rule",
-                    f"'{code}' ({concept.display}) is a code of ICD-10-CM {release.version}, but not of this value set: "
-                    + "; ".join(reasons),
+                    message(
+                        "ICD10CM_NOT_IN_VALUE_SET_BECAUSE", code, concept.display, release.version, "; ".join(reasons)
+                    ),
                     "code-comment",
                     _path(base, "code"),
                 )
@@ -220,9 +232,7 @@ def validate_codeable_concept(releases: Releases, codings: list[Coding], **optio
         return ValidationResult(
             False,
             issues=[
-                Issue(
-                    "error", "invalid", "No coding was provided to validate", "invalid-code", "CodeableConcept.coding"
-                )
+                Issue("error", "invalid", message("NO_CODING_TO_VALIDATE"), "invalid-code", "CodeableConcept.coding")
             ],
         )
     chosen = next((r for r in results if r.result), None) or next(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..fhir.messages import Message
 from ..fhir.outcome import Issue
 from .codesystem import CodeSystem, Concept
-from .messages import Message
 
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 

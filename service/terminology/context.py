@@ -4,9 +4,9 @@ parameters, the code systems and value sets it used, and the version rules it ap
 from __future__ import annotations
 
 from ..errors import NotFound, Unprocessable
+from ..fhir.messages import message, plural
 from .codesystem import CodeSystem
 from .library import Library, split_canonical
-from .messages import message, plural
 from .params import TxParams
 from .versions import matches, versions_text
 

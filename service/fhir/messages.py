@@ -1,8 +1,13 @@
-"""Issue and message texts of the general engine, keyed by the message ids of the HL7 terminology
-ecosystem. The texts follow the wording of HL7's reference terminology servers, because validators
-and the ecosystem tests compare messages across servers."""
+"""The one table of issue and message texts, keyed by stable message ids (reported in the
+operationoutcome-message-id extension), for every provider. The ids and texts of the HL7 terminology
+ecosystem follow the wording of HL7's reference terminology servers, because validators and the
+ecosystem tests compare messages across servers; ICD-10-CM's own findings have ids of ours."""
 
 from __future__ import annotations
+
+import re
+
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
 
 MESSAGES = {
     "ABSTRACT_CODE_NOT_ALLOWED": "Code '{0}#{1}' is abstract, and not allowed in this context",
@@ -73,6 +78,19 @@ MESSAGES = {
     "VALUESET_VALUE_MISMATCH_DEFAULT": "The code system '{0}' version '{1}' for the versionless include in the ValueSet include is different to the one in the value ('{3}')",
     "VALUESET_VERSION_CHECK": "The version '{1}' is not allowed for system '{0}': required to be '{2}' by a version-check parameter",
     "VS_EXP_IMPORT_UNK_PINNED": "Unable to find included value set '{0}' version '{1}'",
+    # ICD-10-CM's own findings (ids of ours, in the same table so that every answer keys its messages).
+    "ICD10CM_CODE_NORMALIZED": "The code '{0}' is not written as ICD-10-CM writes it; it was read as '{1}'",
+    "ICD10CM_GUIDANCE": "{0}",
+    "ICD10CM_HEADER_CODE": "'{0}' is a header code, not valid for HIPAA transactions (not billable): {1}",
+    "ICD10CM_HEADER_CODE_NOT_ALLOWED": "'{0}' is a header code, not valid for HIPAA transactions (not billable): {1}. Abstract (header) codes are not allowed here",
+    "ICD10CM_NEEDS_7TH_CHARACTER": "'{0}' is not complete without its 7th character: {1}",
+    "ICD10CM_NOT_IN_VALUE_SET_BECAUSE": "'{0}' ({1}) is a code of ICD-10-CM {2}, but not of this value set: {3}",
+    "ICD10CM_PLACEHOLDER_X": "Did you mean {0}? Codes that take a 7th character are padded with the placeholder X to six characters first.",
+    "NO_CODE_TO_VALIDATE": "No code was provided to validate",
+    "NO_CODING_TO_VALIDATE": "No coding was provided to validate",
+    "NO_SYSTEM_TO_VALIDATE": "The coding has no system, so the code cannot be validated",
+    "UNKNOWN_CODESYSTEM_LOOKUP": "A definition for CodeSystem '{0}' could not be found, so the code cannot be looked up",
+    "UNKNOWN_CODESYSTEM_SUBSUMES": "A definition for CodeSystem '{0}' could not be found",
     # Reported with the id INACTIVE_DISPLAY_FOUND; the displays come as a quoted list.
     "INACTIVE_DISPLAY_FOUND_LIST": "'{0}' is no longer considered a correct display for code '{1}' (status = {2}). The correct display is one of {3}.",
 }
@@ -89,9 +107,14 @@ def message(key: str, *args) -> Message:
     template = MESSAGES.get(key)
     if template is None:
         template = f"{key}: " + ", ".join(map(str, args))
-    for index, arg in enumerate(args):
-        template = template.replace("{" + str(index) + "}", "" if arg is None else str(arg))
-    text = Message(template)
+
+    def filled(placeholder: re.Match) -> str:
+        index = int(placeholder.group(1))
+        arg = args[index] if index < len(args) else placeholder.group(0)
+        return "" if arg is None else str(arg)
+
+    # One pass, so that an argument (a code as sent, say) that contains "{1}" stays as it was sent.
+    text = Message(_PLACEHOLDER.sub(filled, template))
     text.key = key
     return text
 
