@@ -38,28 +38,13 @@ def create_app(settings: Settings | None = None, engine: Icd10cm | None = None) 
         BASE_PATH=settings.base_path,
     )
     app.extensions["terminology"] = engine
-    library, files = Library(), read_bundle(settings.store, resource_folders(settings))
-    for resource in files:
-        library.add(resource)
-    icd10cm = Icd10cmProvider(engine, max_expansion=settings.max_expansion)
-    for code_system in icd10cm.code_systems():  # for value sets that mix ICD-10-CM with other systems
-        library.add_code_system(code_system)
-    upstreams = Upstreams(
-        parse_upstreams(settings.upstreams),
-        settings.upstream_timeout,
-        settings.upstream_retry_after,
-        settings.upstream_refresh,
-    )
-    upstreams.discover_in_background()
-    cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
-    general_engine = Engine(library, cache, settings.max_expansion, files, upstreams)
+    files = read_bundle(settings.store, resource_folders(settings))
+    chain = build_chain(settings, engine, files)
+    general_engine = chain.fallback
     app.extensions["general"] = general_engine
-    # ICD-10-CM from its store, then what the in-memory engine holds, then the upstream servers; the
-    # in-memory engine answers what nobody holds.
-    chain = Chain([icd10cm, general_engine, UpstreamProvider(general_engine, upstreams)], general_engine)
     app.extensions["chain"] = chain
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
-    app.extensions["metadata"] = metadata.build_metadata(engine, base_url, library.code_systems())
+    app.extensions["metadata"] = metadata.build_metadata(engine, base_url, general_engine.library.code_systems())
     app.extensions["guidance_extension"] = structure_definition()
     for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
@@ -82,6 +67,28 @@ def create_app(settings: Settings | None = None, engine: Icd10cm | None = None) 
         "ICD-10-CM releases: %s (default %s)", engine.releases.versions_text, engine.releases.default.version
     )
     return app
+
+
+def build_chain(settings: Settings, icd10cm: Icd10cm, files: list[dict]) -> Chain[Engine]:
+    """The engine's chain: ICD-10-CM from its store, then what the in-memory engine holds (the resource
+    files, and ICD-10-CM's code systems for value sets that mix it with other systems), then the upstream
+    servers; the in-memory engine answers what nobody holds. No Flask in it."""
+    provider = Icd10cmProvider(icd10cm, max_expansion=settings.max_expansion)
+    library = Library()
+    for resource in files:
+        library.add(resource)
+    for code_system in provider.code_systems():
+        library.add_code_system(code_system)
+    upstreams = Upstreams(
+        parse_upstreams(settings.upstreams),
+        settings.upstream_timeout,
+        settings.upstream_retry_after,
+        settings.upstream_refresh,
+    )
+    upstreams.discover_in_background()
+    cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
+    engine = Engine(library, cache, settings.max_expansion, files, upstreams)
+    return Chain([provider, engine, UpstreamProvider(engine, upstreams)], engine)
 
 
 def _state_tag(engine: Icd10cm, files: list[dict]) -> str:

@@ -13,7 +13,7 @@ renders what comes back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from ..errors import NotFound
 
@@ -79,8 +79,11 @@ class Provider(Protocol):
         ...
 
 
-class Chain:
-    def __init__(self, providers: list[Provider], fallback: Provider):
+Fallback = TypeVar("Fallback", bound=Provider)
+
+
+class Chain(Generic[Fallback]):
+    def __init__(self, providers: list[Provider], fallback: Fallback):
         self.providers = providers
         self.fallback = fallback  # answers what nobody holds: its "unknown system" errors
 
