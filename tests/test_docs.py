@@ -38,3 +38,17 @@ def test_the_readme_starts_a_new_user_small_and_readable():
     examples = re.findall(r'^curl "([^"]+)"', try_it, re.M)
     assert "_pretty=true" in examples[0]
     assert any("guidance=none" in e for e in examples[:3]) and any("property=" in e for e in examples[:3])
+
+
+def test_the_architecture_page_names_modules_that_exist():
+    """docs/architecture.md names the modules a request crosses: each must exist (named from the
+    project, from service/, or from within its package)."""
+    import re
+
+    service = DOCS.parent / "service"
+    modules = {p.relative_to(service).as_posix() for p in service.rglob("*.py")}
+    named = set(re.findall(r"([\w/]+\.py)", (DOCS / "architecture.md").read_text()))
+    gone = sorted(
+        n for n in named if not (DOCS.parent / n).exists() and not any(m == n or m.endswith("/" + n) for m in modules)
+    )
+    assert not gone, f"docs/architecture.md names modules that are not there: {gone}"

@@ -1,2 +1,3 @@
-"""The ground floor: FHIR forms every answer uses (Parameters entries, XML reading and writing). It imports
-nothing of ours but the error hierarchy and the sized LRU; everything else may import it."""
+"""The ground floor: FHIR forms every answer uses (Parameters entries, the one issue shape, the one
+message table, XML reading and writing). It imports nothing of ours but the error hierarchy;
+everything else may import it."""

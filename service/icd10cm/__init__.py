@@ -1,2 +1,3 @@
-"""What is specific to ICD-10-CM: its code syntax and canonical names (the loader, store, guidance and
-the provider that answers for it move here as the one engine takes shape, issue 15)."""
+"""All that is specific to ICD-10-CM: its code syntax (codes.py), the release loader (loaders/), the
+release files (store/), the documentation guidance (guidance/), and the provider that answers for it in
+the engine's chain (provider.py, over operations.py)."""
