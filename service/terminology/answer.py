@@ -4,7 +4,7 @@ a Coding or a CodeableConcept."""
 from __future__ import annotations
 
 from ..fhir.outcome import Issue
-from .checked import Checked
+from .checked import Checked, ValidatorBase
 from .render import display_for
 
 # Non-error issues whose text still belongs in the answer's ``message``.
@@ -19,7 +19,7 @@ _MESSAGE_WARNINGS = {
 }
 
 
-class Answers:
+class Answers(ValidatorBase):
     """The answer from what was checked. (Mixed into ``Validator``.)"""
 
     # -- answers ----------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ class Answers:
             out.append({"name": "display", "valueString": checked.remote_display})
         if checked.answered_by:
             out.append({"name": "answered-by", "valueUri": checked.answered_by})
-        if checked.concept is not None:
+        if checked.concept is not None and checked.cs is not None:  # a concept comes with its code system
             display = display_for(checked.cs, checked.concept, checked.concept.display, self.params.languages)
             if display:
                 out.append({"name": "display", "valueString": display})

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
+from typing import cast
 
 import orjson
 
@@ -47,7 +48,7 @@ class ResourceCache:
         cache_id = str(uuid.uuid4())
         data = orjson.dumps(resources)
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self._path(cache_id)
+        path = cast(Path, self._path(cache_id))  # an id just issued: never None
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as file:
@@ -107,6 +108,8 @@ class ResourceCache:
 
     def _touch(self, cache_id: str, now: float) -> None:
         path = self._path(cache_id)
+        if path is None:
+            return
         try:
             os.utime(path, (now, now))
         except (OSError, TypeError):

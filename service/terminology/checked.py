@@ -1,12 +1,19 @@
-"""What checking one coding found (``Checked``), shared by the pieces of $validate-code."""
+"""What checking one coding found (``Checked``), and what the pieces of $validate-code have in common
+(``ValidatorBase``), shared by the pieces of $validate-code."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..fhir.messages import Message
 from ..fhir.outcome import Issue
 from .codesystem import CodeSystem, Concept
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .expand import Member
+    from .params import TxParams
 
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 
@@ -51,3 +58,29 @@ def rekey(text: str, key: str) -> Message:
     out = Message(text)
     out.key = key
     return out
+
+
+class ValidatorBase:
+    """What ``Validator`` and its pieces (``MembershipChecks``, ``DisplayChecks``, ``Answers``) share:
+    the state ``Validator.__init__`` sets, and the methods one piece calls in another."""
+
+    context: Context
+    params: TxParams
+    value_set: dict | None  # None: CodeSystem/$validate-code
+    code_system: CodeSystem | None
+    value_set_issues: list[Issue]  # the value set itself could not be evaluated
+    membership_only: bool
+    _members: dict[tuple[str, str], Member] | None  # the value set's members by (system, code), once evaluated
+    _imported: dict[str, dict[tuple[str, str], Member]]  # imported value set -> its members by (system, code)
+
+    if TYPE_CHECKING:
+        # Defined in validate.py (Validator)
+        def _apply_rules(self, system: str, version: str | None) -> str | None: ...
+        def _determine_version(self, result: Checked, system: str, stated: str | None) -> str | None: ...
+        def _version_check(self, result: Checked, cs: CodeSystem) -> None: ...
+        def _report_unknown(self, result: Checked, system: str, version: str | None, quoted: bool) -> None: ...
+        def _unknown_code(self, result: Checked, cs: CodeSystem, code: str | None) -> bool: ...
+        def _lenient(self) -> bool: ...
+
+        # Defined in membership.py (MembershipChecks)
+        def _value_set_name(self) -> str: ...

@@ -8,6 +8,7 @@ notSelectable) whichever way a resource spells them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest
@@ -46,6 +47,9 @@ def property_value(entry: dict):
 class CodeSystem:
     """A FHIR CodeSystem, indexed. Immutable once built; supplements give a new instance."""
 
+    # Concepts by code: a dict here; a subclass may read them from elsewhere (ICD-10-CM, from its store).
+    concepts: Mapping[str, Concept]
+
     def __init__(self, resource: dict, supplements: tuple[CodeSystem, ...] = ()):
         self.resource = resource
         self.url: str | None = resource.get("url")
@@ -55,17 +59,19 @@ class CodeSystem:
         self.language: str | None = resource.get("language")
         self.supplements = supplements
         self.property_defs: dict[str, dict] = {p["code"]: p for p in resource.get("property", []) if "code" in p}
-        self.concepts: dict[str, Concept] = {}
-        self.order: list[Concept] = []
-        self.roots: list[Concept] = []
+        concepts: dict[str, Concept] = {}
+        self.concepts = concepts
+        self._order: list[Concept] = []
+        self._roots: list[Concept] = []
         self._folded: dict[str, Concept] = {}
-        self._read(resource.get("concept", []), None)
+        self._read(concepts, resource.get("concept", []), None)
         self._link_properties()
         for supplement in supplements:
             self._apply(supplement)
 
     # -- building -------------------------------------------------------------------------
-    def _read(self, concepts: list, parent: Concept | None, depth: int = 1) -> None:
+    def _read(self, index: dict[str, Concept], concepts: list, parent: Concept | None, depth: int = 1) -> None:
+        """Read ``concepts`` (nested under ``parent``) into ``index``, the order and the roots."""
         if depth > MAX_CONCEPT_DEPTH and concepts:
             raise InvalidRequest(
                 f"CodeSystem {self.resource.get('url')} nests its concepts more than "
@@ -83,15 +89,15 @@ class CodeSystem:
                 list(item.get("extension", [])),
                 source=item,
             )
-            if concept.code not in self.concepts:
-                self.concepts[concept.code] = concept
+            if concept.code not in index:
+                index[concept.code] = concept
                 self._folded.setdefault(concept.code.lower(), concept)
-                self.order.append(concept)
+                self._order.append(concept)
             if parent is None:
-                self.roots.append(concept)
+                self._roots.append(concept)
             else:
                 _link(parent, concept)
-            self._read(item.get("concept", []), concept, depth + 1)
+            self._read(index, item.get("concept", []), concept, depth + 1)
 
     def _link_properties(self) -> None:
         """Hierarchy declared as properties (parent, subsumedBy, child) rather than by nesting."""
@@ -110,7 +116,7 @@ class CodeSystem:
                         _link(concept, other)
                     linked = True
         if linked:
-            self.roots = [c for c in self.order if not c.parents]
+            self._roots = [c for c in self.order if not c.parents]
 
     def _apply(self, supplement: CodeSystem) -> None:
         """Add a supplement's designations and properties to copies of our concepts."""
@@ -134,6 +140,17 @@ class CodeSystem:
         return CodeSystem(self.resource, self.supplements + tuple(supplements))
 
     # -- reading --------------------------------------------------------------------------
+    # Read-only properties, so that a subclass may compute them (ICD-10-CM, when first asked).
+    @property
+    def order(self) -> list[Concept]:
+        """Every concept once, in document order."""
+        return self._order
+
+    @property
+    def roots(self) -> list[Concept]:
+        """The top concepts of the hierarchy."""
+        return self._roots
+
     @property
     def vurl(self) -> str:
         return f"{self.url}|{self.version}" if self.version else str(self.url)

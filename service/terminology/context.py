@@ -25,7 +25,7 @@ class Context:
         self.params = params
         self.too_costly_limit = params.too_costly_threshold or too_costly_limit
         self.used: list[tuple[str, str]] = []  # (parameter name, value), in order, once each
-        self.fragments: list[str] = []  # fragment code systems used: the expansion is not closed
+        self.fragments: list[str | None] = []  # fragment code systems used (by url): the expansion is not closed
         self.required_supplements: set[str] = set(params.strings("useSupplement"))
         self._contained: list[dict] = []
 

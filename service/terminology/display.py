@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .checked import STANDARDS_STATUS, Checked, rekey
+from .checked import STANDARDS_STATUS, Checked, ValidatorBase, rekey
 from .codesystem import CodeSystem, Concept
 from .languages import Languages, language_matches
 
 _DISPLAY_USES = {"preferredForLanguage", "900000000000548007", "display"}
 
 
-class DisplayChecks:
+class DisplayChecks(ValidatorBase):
     """Does the display fit? (Mixed into ``Validator``.)"""
 
     def _check_display(self, result: Checked, cs: CodeSystem, concept: Concept, display: str) -> None:
@@ -20,9 +20,10 @@ class DisplayChecks:
         languages = self.params.languages
         if languages is None and self.value_set is not None and self.value_set.get("language"):
             languages = Languages.parse(self.value_set["language"])
-        extra = list((result.include_concept or {}).get("designation", []))
-        if (result.include_concept or {}).get("display"):
-            extra.append({"value": result.include_concept["display"]})
+        listed = result.include_concept or {}
+        extra = list(listed.get("designation", []))
+        if listed.get("display"):
+            extra.append({"value": listed["display"]})
         everything = _designations(cs, concept, extra)
         wanted = [d for d in everything if _accepts(languages, d.language)]
 

@@ -7,6 +7,8 @@ an unknown system or value set)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..errors import InvalidRequest, NotFound, ServiceError
 from ..federation.upstreams import Upstream, Upstreams
 from ..fhir.outcome import Issue, outcome
@@ -29,7 +31,7 @@ class Engine:
         library: Library,
         cache: ResourceCache | None = None,
         too_costly_limit: int = 1000,
-        files: list[dict] = (),
+        files: Iterable[dict] = (),
         upstreams: Upstreams | None = None,
     ):
         self.library = library

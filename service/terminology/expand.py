@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 from ..errors import TooCostly, Unprocessable
 from .codesystem import MAX_CONCEPT_DEPTH, CodeSystem, Concept
@@ -215,7 +216,8 @@ class Expander:
         return members
 
     def _member(self, cs: CodeSystem, concept: Concept) -> Member:
-        return Member(cs.url, cs.version, concept.code, concept.display, cs, concept)
+        # cs was found by its url (an include's system), so it has one
+        return Member(cast(str, cs.url), cs.version, concept.code, concept.display, cs, concept)
 
     # -- the expansion ------------------------------------------------------------------------------
     def expand(self, value_set: dict) -> dict:

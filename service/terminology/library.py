@@ -7,6 +7,8 @@ resource in an upper layer hides one with the same url and version below it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .codesystem import CodeSystem
 from .versions import is_wildcard, matches, newest
 from .versions import sort_key as _sort_key
@@ -15,7 +17,8 @@ from .versions import sort_key as _sort_key
 class Library:
     def __init__(self, parent: Library | None = None):
         self.parent = parent
-        self._code_systems: dict[str, dict[str | None, CodeSystem]] = {}
+        # url -> version -> code system (add_code_system files one under its url, which a CodeSystem may lack)
+        self._code_systems: dict[str | None, dict[str | None, CodeSystem]] = {}
         self._value_sets: dict[str, dict[str | None, dict]] = {}
         self._concept_maps: dict[str, dict[str | None, list[dict]]] = {}
 
@@ -92,9 +95,9 @@ class Library:
         found = self._pick(self._versions("_concept_maps", url), version)
         return found[0] if found else None
 
-    def _all(self, table: str) -> dict[tuple, object]:
+    def _all(self, table: str) -> dict[tuple, Any]:
         """(url, version) -> entry over every layer, the upper layer winning."""
-        out: dict[tuple, object] = {}
+        out: dict[tuple, Any] = {}
         library: Library | None = self
         while library is not None:
             for url, versions in getattr(library, table).items():
@@ -109,7 +112,7 @@ class Library:
     def code_systems(self) -> list[CodeSystem]:
         return list(self._all("_code_systems").values())
 
-    def supplements_for(self, url: str) -> list[CodeSystem]:
+    def supplements_for(self, url: str | None) -> list[CodeSystem]:
         return [
             cs
             for cs in self.code_systems()

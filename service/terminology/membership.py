@@ -3,24 +3,31 @@ excludes, imported value sets, includes answered by an upstream server."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from ..errors import NotFound
 from ..fhir.outcome import Issue
-from .checked import STANDARDS_STATUS, Checked
+from .checked import STANDARDS_STATUS, Checked, ValidatorBase
 from .codesystem import CodeSystem, Concept
 from .context import Context
-from .expand import Expander
+from .expand import Expander, Member
 from .filters import concepts_for_filter
 from .versions import newest, sort_key
 
 _VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"
 
 
-class MembershipChecks:
+class MembershipChecks(ValidatorBase):
     """Is the coding in the value set? (Mixed into ``Validator``.)"""
+
+    @property
+    def _vs(self) -> dict:
+        """The value set, for what runs only when there is one (membership, the value set's members)."""
+        return cast(dict, self.value_set)
 
     # -- value set membership ---------------------------------------------------------------------
     def _membership(self, result: Checked, system: str, code: str | None) -> bool | None:
-        compose = self.value_set.get("compose") or {}
+        compose = self._vs.get("compose") or {}
         found = False
         for include in self._includes_for(system, code, result.coding):
             if include.get("system") is None:
@@ -29,7 +36,11 @@ class MembershipChecks:
                     continue
                 result.cs, result.concept = member.cs, member.concept
                 result.version = member.version
-                if member.concept is not None and not self._allowed(result, member.cs, member.concept):
+                if (
+                    member.cs is not None  # (a member with a concept has its code system)
+                    and member.concept is not None
+                    and not self._allowed(result, member.cs, member.concept)
+                ):
                     continue
                 found = True
                 break
@@ -88,7 +99,7 @@ class MembershipChecks:
 
     def _includes_for(self, system: str, code: str | None, coding: dict) -> list[dict]:
         """The includes that can hold the coding: those of its system (best version first), then imports."""
-        includes = [i for i in (self.value_set.get("compose") or {}).get("include", []) if isinstance(i, dict)]
+        includes = [i for i in (self._vs.get("compose") or {}).get("include", []) if isinstance(i, dict)]
         same = [i for i in includes if i.get("system") == system]
         coding_version = coding.get("version")
         exact = [i for i in same if coding_version and i.get("version") == coding_version]
@@ -148,7 +159,7 @@ class MembershipChecks:
             return False
         return True
 
-    def _in_imports(self, include: dict, system: str, code: str | None):
+    def _in_imports(self, include: dict, system: str, code: str | None) -> Member | None:
         """The member for (system, code) if every value set the include imports holds it, else None."""
         member = None
         for reference in include.get("valueSet", []):
@@ -158,16 +169,18 @@ class MembershipChecks:
             member = member or found
         return member
 
-    def _imported_member(self, reference: str, system: str, code: str | None):
+    def _imported_member(self, reference: str, system: str, code: str | None) -> Member | None:
         if reference not in self._imported:
-            other = self.context.resolve_value_set(reference, self.value_set)
-            members = Expander(self.context).members(other, (self.context.vurl(self.value_set),)).members
+            other = self.context.resolve_value_set(reference, self._vs)
+            members = Expander(self.context).members(other, (self.context.vurl(self._vs),)).members
             by_key = {m.key: m for m in members}
             for m in members:  # codes of case-insensitive systems also match in any case
                 if m.cs is not None and not m.cs.case_sensitive:
                     by_key.setdefault((m.system, m.code.lower()), m)
             self._imported[reference] = by_key
         table = self._imported[reference]
+        if code is None:
+            return None  # every member has a code
         return table.get((system, code)) or (table.get((system, code.lower())) if code else None)
 
     def _excluded(self, exclude: dict, system: str, code: str) -> bool:
@@ -176,7 +189,7 @@ class MembershipChecks:
         if exclude.get("system") == system:
             cs = self.context.code_system(system, self._apply_rules(system, exclude.get("version")))
             concept = cs.locate(code) if cs is not None else None
-            if concept is None:
+            if cs is None or concept is None:
                 return False
             if exclude.get("concept") and _listed(exclude, concept) is None:
                 return False
@@ -188,7 +201,7 @@ class MembershipChecks:
 
     def _deprecated_in_value_set(self, result: Checked) -> None:
         listed = result.include_concept
-        if not listed:
+        if not listed or result.cs is None or result.concept is None:  # (it has both: it is in the value set)
             return
         status = None
         for ext in listed.get("extension", []):
@@ -209,11 +222,11 @@ class MembershipChecks:
 
     # -- the value set's own members ---------------------------------------------------------------
 
-    def _value_set_members(self) -> dict:
+    def _value_set_members(self) -> dict[tuple[str, str], Member]:
         if self._members is None:
             self._members = {}
             try:
-                evaluated = Expander(self.context).members(self.value_set)
+                evaluated = Expander(self.context).members(self._vs)
             except NotFound as error:
                 self.value_set_issues.append(Issue("error", "not-found", error.message, error.tx_code))
             else:
@@ -241,7 +254,7 @@ class MembershipChecks:
         result.issues.insert(0, Issue(severity, "code-invalid", text, tx, result.at("code")))
 
     def _value_set_name(self) -> str:
-        return self.context.vurl(self.value_set) if self.value_set.get("url") else "(unidentified)"
+        return self.context.vurl(self._vs) if self._vs.get("url") else "(unidentified)"
 
 
 def _listed(include: dict, concept: Concept) -> dict | None:

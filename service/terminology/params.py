@@ -8,6 +8,7 @@ the engine sees one shape. Values are read leniently by type (a boolean may arri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import overload
 
 from ..errors import InvalidRequest
 from .codesystem import property_value
@@ -100,6 +101,10 @@ class TxParams:
         values = self.strings(name)
         return values[0] if values else None
 
+    @overload
+    def boolean(self, name: str, default: bool) -> bool: ...
+    @overload
+    def boolean(self, name: str, default: None = None) -> bool | None: ...
     def boolean(self, name: str, default: bool | None = None) -> bool | None:
         for entry in self.all(name):
             _, value = property_value(entry)
@@ -110,6 +115,10 @@ class TxParams:
             raise InvalidRequest(f"Parameter '{name}' must be true or false", expression=name)
         return default
 
+    @overload
+    def integer(self, name: str, default: int, minimum: int = 0) -> int: ...
+    @overload
+    def integer(self, name: str, default: None = None, minimum: int = 0) -> int | None: ...
     def integer(self, name: str, default: int | None = None, minimum: int = 0) -> int | None:
         """An integer parameter; FHIR integers are 32-bit."""
         for entry in self.all(name):
@@ -158,7 +167,9 @@ class TxParams:
         return None
 
     # -- version rules ----------------------------------------------------------------------------
-    def rule_version(self, rule: str, url: str) -> str | None:
+    def rule_version(self, rule: str, url: str | None) -> str | None:
+        if url is None:
+            return None  # rules name code systems by url
         return self.version_rules.get(rule, {}).get(url)
 
 

@@ -3,6 +3,8 @@ designations, and the properties every entry carries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .codesystem import CONCEPT_PROPERTIES, CodeSystem, Concept, property_value
 from .languages import PREFERRED, Languages, choose
 
@@ -44,7 +46,7 @@ _DESIGNATION_EXTENSIONS = {
 
 
 def candidates(
-    cs: CodeSystem | None, concept: Concept | None, display: str | None, value_set_designations: list[dict] = ()
+    cs: CodeSystem | None, concept: Concept | None, display: str | None, value_set_designations: Sequence[dict] = ()
 ) -> list[dict]:
     """Every name of a concept, the default display first (marked ``default``)."""
     out: list[dict] = []
@@ -64,7 +66,7 @@ def display_for(
     concept: Concept | None,
     fallback: str | None,
     languages: Languages | None,
-    designations: list[dict] = (),
+    designations: Sequence[dict] = (),
 ) -> str | None:
     """The display in the first preferred language that has one; else the default display."""
     chosen = choose(candidates(cs, concept, fallback, designations), languages)
@@ -166,7 +168,7 @@ def _properties(context, member, declared: dict[str, str | None]) -> list[dict]:
         if values:
             found[name] = values
             uris[name] = cs.property_uri(name)
-    out = []
+    out: list[dict] = []
     for code, values in found.items():
         declared.setdefault(code, uris.get(code))
         out.extend(_property(code, key, value) for key, value in values)

@@ -18,7 +18,7 @@ _EQUIVALENCE = {
 
 
 def _equivalence(target: dict) -> str:
-    return target.get("equivalence") or _EQUIVALENCE.get(target.get("relationship"), "relatedto")
+    return target.get("equivalence") or _EQUIVALENCE.get(target.get("relationship", ""), "relatedto")
 
 
 def translate(context: Context) -> dict:

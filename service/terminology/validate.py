@@ -15,7 +15,8 @@ undecidable (None, its code system or version is unknown).
 
 The pieces, one job each: this module checks a coding against its code system (system, version,
 code, status); ``membership.py`` decides value set membership; ``display.py`` checks the display;
-``answer.py`` writes the answer; ``checked.py`` holds what was found for one coding.
+``answer.py`` writes the answer; ``checked.py`` holds what was found for one coding, and what the
+pieces share (``ValidatorBase``: the validator's state, for the type checker).
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         self.params = context.params
         self.value_set = value_set
         self.code_system = code_system
-        self._members: dict | None = None
-        self._imported: dict[str, dict] = {}  # imported value set -> its members by (system, code)
-        self.value_set_issues: list[Issue] = []  # the value set itself could not be evaluated
+        self._members = None
+        self._imported = {}
+        self.value_set_issues = []
         self.membership_only = self.params.boolean("valueset-membership-only", False)
         if value_set is not None:
             context.see_value_set(value_set)
@@ -84,7 +85,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
 
     def _prepare_imports(self) -> None:
         """An imported value set that cannot be found makes the whole value set unusable."""
-        missing = self._missing_import(self.value_set, set())
+        missing = self._missing_import(self._vs, set())
         if missing:
             self.value_set_issues.append(
                 Issue("error", "not-found", self.context.message("Unable_to_resolve_value_Set_", missing), "not-found")
@@ -181,7 +182,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
     def _check_in_value_set(self, result: Checked, system: str, code: str | None) -> None:
         result.outcome = self._membership(result, system, code)
         if result.outcome is True:
-            if result.concept is not None:
+            if result.cs is not None and result.concept is not None:  # a concept comes with its code system
                 self._concept_checks(result, result.cs, result.concept)
                 self._deprecated_in_value_set(result)
             return
@@ -207,11 +208,11 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         if display and not self.membership_only:
             self._check_display(result, cs, concept, display)
 
-    def _infer_system(self, result: Checked, code: str) -> str | None:
+    def _infer_system(self, result: Checked, code: str | None) -> str | None:
         systems = sorted({m.system for m in self._value_set_members().values() if m.code == code})
         if len(systems) == 1:
             return systems[0]
-        vurl = self.context.vurl(self.value_set)
+        vurl = self.context.vurl(self._vs)
         if systems:
             text = self.context.message(
                 "Unable_to_resolve_system__value_set_has_multiple_matches", code, vurl, f"[{', '.join(systems)}]"
@@ -323,7 +324,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
 
     def _code_system_report(self, result: Checked, system: str, code: str | None) -> None:
         """For a coding not in the value set: is its system known, and its code? (and its display)"""
-        includes = [i for i in (self.value_set.get("compose") or {}).get("include", []) if isinstance(i, dict)]
+        includes = [i for i in (self._vs.get("compose") or {}).get("include", []) if isinstance(i, dict)]
         stated = [i["version"] for i in includes if i.get("system") == system and i.get("version")]
         version = result.coding.get("version") or newest(stated)
         cs = self.context.code_system(system, version)

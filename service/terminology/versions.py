@@ -26,7 +26,7 @@ def newest(versions):
 
 
 def is_wildcard(version: str | None) -> bool:
-    return bool(version) and any(part in WILDCARDS for part in version.split("."))
+    return bool(version and any(part in WILDCARDS for part in version.split(".")))
 
 
 def matches(pattern: str | None, version: str | None) -> bool:
