@@ -58,10 +58,11 @@ def wait_until_up(url: str, timeout: float = 60) -> float:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start(command: list[str], env: dict) -> subprocess.Popen:
+def start(command: list[str], env: dict, cwd: Path = ROOT) -> subprocess.Popen:
+    """A server process; ``cwd`` decides which checkout's ``service`` package it imports."""
     return subprocess.Popen(
         command,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **env},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -237,6 +238,7 @@ def write_paths(codes: list[str], queries: list[str], operation: str, folder: Pa
     return path
 
 
+BASELINE = "base:"  # the prefix of the baseline's rows (--baseline)
 _LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -286,12 +288,20 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
     processes = [
         start(server(args.server, targets[name], port, args.workers, args.threads), env) for name, port in ports.items()
     ]
+    if args.baseline:  # the same service from another checkout (an older commit), measured in the same rounds
+        ports["baseline"] = free_port()
+        baseline_env = {**env, "PYTHONPATH": f"{args.baseline.resolve()}:{BENCH}"}
+        command = server(args.server, targets["service"], ports["baseline"], args.workers, args.threads)
+        processes.append(start(command, baseline_env, cwd=args.baseline.resolve()))
     try:
         for port in ports.values():
             wait_until_up(f"http://127.0.0.1:{port}/fhir/CodeSystem/$lookup")
         first = next(iter(workloads.values()))
         runs = [("ceiling", ports["ceiling"], first), ("ceiling-raw", ports["ceiling-raw"], first)]
-        runs += [(name, ports["service"], paths) for name, paths in workloads.items()]
+        for name, paths in workloads.items():
+            runs.append((name, ports["service"], paths))
+            if args.baseline:
+                runs.append((f"{BASELINE}{name}", ports["baseline"], paths))
         for _, port, paths in runs:
             wrk(port, paths, 16, 2)  # warm up
         samples: dict = {}
@@ -351,6 +361,12 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each cell; the median is kept")
     parser.add_argument("--workloads", help=f"comma-separated, of: {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of an older commit (git worktree add DIR COMMIT): its service is measured in the same "
+        "rounds, each workload right after this one's, and each row gets its ratio to the baseline",
+    )
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     args.headers = ["Accept-Encoding: gzip"] if args.gzip else []
@@ -382,13 +398,18 @@ def main() -> None:
     if not args.no_load:
         report.update(cold_start_s=round(cold_start(args.store), 2), full_load_s=round(full_load(), 2))
 
-    print(f"{'workload':<16}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
+    baseline = {name[len(BASELINE) :]: by_conn for name, by_conn in service.items() if name.startswith(BASELINE)}
+    print(f"{'workload':<20}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}{'/ base':>8}")
     for name, by_conn in [("ceiling", ceiling), *service.items()]:  # ceiling-raw: the WSGI server alone
         for c, r in by_conn.items():
             ratio = r["rps"] / ceiling[c]["rps"]
+            versus = f"{r['rps'] / baseline[name][c]['rps']:>8.2f}" if name in baseline else ""
             print(
-                f"{name:<16}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}{r['non_2xx']:>9}"
+                f"{name:<20}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.0%}"
+                f"{r['non_2xx']:>9}{versus}"
             )
+    if baseline:
+        report["baseline"] = str(args.baseline)
     for operation in ("lookup", "validate-code"):
         if operation not in service or operation.split("-")[0] + "-noguid" not in service:
             continue

@@ -102,19 +102,32 @@ class Message(str):
     key: str | None = None
 
 
+def _pieces(template: str) -> list[str | int]:
+    """A template as its literal texts and its placeholders' argument numbers, in order."""
+    pieces: list[str | int] = []
+    for index, part in enumerate(_PLACEHOLDER.split(template)):
+        pieces.append(int(part) if index % 2 else part)
+    return pieces
+
+
+_TEMPLATES = {key: _pieces(template) for key, template in MESSAGES.items()}
+
+
 def message(key: str, *args) -> Message:
-    """The text for ``key`` with its arguments filled in (``{n}`` placeholders)."""
-    template = MESSAGES.get(key)
-    if template is None:
-        template = f"{key}: " + ", ".join(map(str, args))
-
-    def filled(placeholder: re.Match) -> str:
-        index = int(placeholder.group(1))
-        arg = args[index] if index < len(args) else placeholder.group(0)
-        return "" if arg is None else str(arg)
-
-    # One pass, so that an argument (a code as sent, say) that contains "{1}" stays as it was sent.
-    text = Message(_PLACEHOLDER.sub(filled, template))
+    """The text for ``key`` with its arguments filled in (``{n}`` placeholders), in one pass, so that an
+    argument (a code as sent, say) that contains "{1}" stays as it was sent."""
+    pieces = _TEMPLATES.get(key)
+    if pieces is None:
+        pieces = [f"{key}: " + ", ".join(map(str, args))]
+    out = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+        elif piece < len(args):
+            out.append("" if args[piece] is None else str(args[piece]))
+        else:
+            out.append(f"{{{piece}}}")
+    text = Message("".join(out))
     text.key = key
     return text
 

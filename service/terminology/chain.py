@@ -12,7 +12,7 @@ renders what comes back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ..errors import NotFound
@@ -46,7 +46,7 @@ class OperationRequest:
     cache_id: str | None = None  # X-Cache-Id: a $cache-control set of resources
     accept_language: str | None = None
     too_costly_threshold: str | None = None  # X-TOO-COSTLY-THRESHOLD, as sent
-    forwardable: Forwardable = field(default_factory=Forwardable)
+    forwardable: Forwardable | None = None  # set by the HTTP layer; None: nothing to pass on
 
     @property
     def kind(self) -> str:

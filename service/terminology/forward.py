@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from ..federation.upstreams import Answer, Upstreams
-from .chain import OperationRequest
+from .chain import Forwardable, OperationRequest
 from .engine import Engine
 
 FHIR_JSON = "application/fhir+json"
@@ -41,7 +41,7 @@ class UpstreamProvider:
     def answer(self, request: OperationRequest) -> Forwarded:
         upstream = self.engine.upstream_for_request(request)
         assert upstream is not None  # the chain asked holds() first
-        sent = request.forwardable
+        sent = request.forwardable or Forwardable()
         # JSON both ways (an XML body was read into JSON; the HTTP layer writes XML for the client), and
         # this request's id, so that the upstream's log lines up with ours.
         headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON, "X-Request-Id": sent.request_id}
