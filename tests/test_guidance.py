@@ -133,6 +133,45 @@ def test_manifestation_code(client):
     assert rules(body, "manifestation") and rules(body, "code-first")
 
 
+def _validation_issues(client, path: str, **params) -> list[tuple[str, str]]:
+    response = client.get(path, query_string={"code": params.pop("code"), **params})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    outcome = param(body, "issues")
+    return [(i["severity"], i["details"]["text"]) for i in (outcome or {}).get("issue", [])]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("D63.0", "manifestation code"),
+        ("M49.80", "manifestation code"),
+        ("V43.52XA", "external cause code"),
+        ("T38.3X6A", "underdosing"),
+        ("T45.515A", "adverse effect"),
+    ],
+)
+def test_a_code_never_first_listed_is_a_warning_in_both_validations(client, code, words):
+    """firstListed = never: the same warning from CodeSystem/$validate-code and ValueSet/$validate-code."""
+    in_system = _validation_issues(client, "/fhir/CodeSystem/$validate-code", url=ICD10CM, code=code)
+    in_value_set = _validation_issues(
+        client, "/fhir/ValueSet/$validate-code", url=f"{ICD10CM}?fhir_vs", system=ICD10CM, code=code
+    )
+    warnings = [text for severity, text in in_system if severity == "warning" and words in text]
+    assert warnings, in_system
+    assert in_system == in_value_set
+    body = lookup(client, code, guidance="rules")
+    assert [p["value"] for p in properties(body) if p["code"] == "firstListed"] == ["never"]
+
+
+def test_a_z_code_only_first_listed_says_so(client):
+    body = lookup(client, "Z51.11", guidance="rules")
+    [placed] = [p for p in properties(body) if p["code"] == "firstListed"]
+    assert placed["value"] == "only" and "I.C.21.c.16" in placed["subproperties"]["basis"][0]
+    issues = _validation_issues(client, "/fhir/CodeSystem/$validate-code", url=ICD10CM, code="Z51.11")
+    assert [s for s, t in issues if "may only be the principal or first-listed" in t] == ["information"]
+
+
 def test_guidance_modes_and_property_selection(client):
     everything = lookup(client, "M54.9")
     rules_only = lookup(client, "M54.9", guidance="rules")

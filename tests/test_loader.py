@@ -381,6 +381,22 @@ def test_references_are_kept_on_cross_reference_notes_only(tabular):
     assert all(not n.refs for c in tabular.codes.values() for n in c.notes if n.type == "inclusionTerm")
 
 
+def test_a_note_line_that_goes_on_from_its_element_keeps_the_whole_sentence(tabular):
+    """Some lines continue the element's own words ("Code first" + ", if applicable, ..."): the sentence is kept
+    whole, never a fragment that starts with a comma."""
+    lines = [
+        n
+        for owner in [*tabular.codes.values(), *tabular.blocks.values()]
+        for n in owner.notes
+        if n.type in ("codeFirst", "useAdditionalCode", "codeAlso", "excludes1", "excludes2", "includes")
+    ]
+    assert lines and not [n.text for n in lines if n.text.startswith(",")]
+    block = [n.text for n in tabular.blocks["T66-T78"].notes if n.type == "codeAlso"]
+    assert block[0] == "Code also, if applicable, place of occurrence, such as:"
+    c92 = [n.text for n in tabular.codes["C92"].notes if n.type == "codeAlso"]
+    assert "Code also, if applicable, pancytopenia (acquired) (D61.818)" in c92
+
+
 # ----------------------------------------------------------------------------------------- sources
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..fhir.messages import message, plural
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
+from .guidance.sequencing import PLACEMENT_RULES
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 from .store.reader import ConceptRow, Release
@@ -42,15 +43,18 @@ def header_advice(concept: ConceptRow) -> str:
 
 
 def _guidance_issues(rules: list[Rule], expression: str) -> list[Issue]:
-    """Findings of the rule-derived guidance worth an issue: unspecified and manifestation codes."""
+    """Findings of the rule-derived guidance worth an issue: where the code may stand on a claim (a code that
+    is never first-listed: a warning), unspecified codes and laterality (information)."""
     issues = []
     for rule in rules:
-        if rule.rule in ("unspecified", "laterality", "manifestation"):
+        if rule.rule in PLACEMENT_RULES or rule.rule in ("unspecified", "laterality"):
             text = message(
                 "ICD10CM_GUIDANCE", rule.text + (f" Candidates: {', '.join(rule.codes)}." if rule.codes else "")
             )
-            severity = "warning" if rule.rule == "manifestation" else "information"
-            issues.append(Issue(severity, "business-rule", text, "code-comment", expression))
+            never = rule.rule in PLACEMENT_RULES and rule.rule != "z-first-listed"
+            issues.append(
+                Issue("warning" if never else "information", "business-rule", text, "code-comment", expression)
+            )
     return issues
 
 

@@ -17,7 +17,8 @@ from ...fhir.parameters import property_param, serialize
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items
-from .rules import Rule, Sibling, code_rules, note_rules, sibling
+from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, where
+from .sequencing import PLACEMENT_RULES, drug_kind
 
 MODES = ("all", "rules", "none")  # the `guidance` request parameter
 
@@ -44,6 +45,7 @@ class Pieces:
 class Guidance:
     pieces: list[Pieces] = field(default_factory=list)
     code_rules: list[Rule] = field(default_factory=list)  # the rules that follow from the code itself
+    first_listed: str | None = None  # never | only (None: either)
 
     @property
     def entries(self) -> bytes:
@@ -63,13 +65,25 @@ class GuidanceBuilder:
         self.editorial = lru_cache(maxsize=1024)(self._editorial)
         self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
         self.family = lru_cache(maxsize=8192)(self._family)
+        self.title = lru_cache(maxsize=16384)(self._title)
 
     def _editorial(self, code: str) -> Pieces:
         record = self.release.guidance_record(code)
         return Pieces.of(editorial_entries(orjson.loads(record))) if record else Pieces()
 
-    def _note_rules(self, owner: str, level: str, source: str) -> Pieces:
-        return Pieces.of_rules(note_rules(self.release.notes(owner), level, source))
+    def _note_rules(self, owner: str, level: str, source: str, drug: str | None) -> Pieces:
+        return Pieces.of_rules(note_rules(self.release.notes(owner), level, source, drug))
+
+    def _title(self, code: str) -> str:
+        concept = self.release.concept(code)
+        return concept.display if concept else ""
+
+    def _seventh_meaning(self, concept: ConceptRow) -> str | None:
+        """What a 7th-character code's last character means, from the table that applies to it."""
+        if not (concept.billable and concept.seventh and concept.seventh_owner):
+            return None
+        table = self.release.notes(concept.seventh_owner)
+        return next((n["text"] for n in table if n["type"] == "sevenChrDef" and n.get("char") == concept.seventh), None)
 
     def _family(self, parent: str) -> tuple[tuple[Sibling, Pieces], ...]:
         """The children of a code, each with its pieces as a sibling of the others."""
@@ -95,7 +109,18 @@ class GuidanceBuilder:
         family = [(s, pieces) for s, pieces in self.family(base_parent)] if base_parent else []
         siblings = [s for s, _ in family if s.code != base]
         base_display = next((s.display for s, _ in family if s.code == base), None) if generated else None
-        guidance.code_rules = code_rules(
+        owners = [(concept.code, "code", concept.code)] + [(a, "ancestor", a) for a in ancestors]
+        owners += [(block_key(b), "block", b) for b in concept.blocks]
+        owners.append((chapter_key(concept.chapter), "chapter", concept.chapter))
+        drug = drug_kind(concept.code)
+        # What the code-first notes above a Z code ask for decides whether it may come first.
+        code_first = tuple(
+            (where(level, source), phrase)
+            for owner, level, source in (owners if concept.code.startswith("Z") else ())
+            for phrase in code_first_phrases(self.release.notes(owner), drug)
+        )
+        titles = ((concept.code, concept.display), *((a, self.title(a)) for a in ancestors))
+        guidance.first_listed, guidance.code_rules = code_rules(
             concept.code,
             concept.display,
             concept.billable,
@@ -104,12 +129,19 @@ class GuidanceBuilder:
             [] if concept.billable else concept.children,
             base_display,
             siblings,
+            chapter=concept.chapter,
+            titles=titles,
+            code_first=code_first,
+            seventh_meaning=self._seventh_meaning(concept),
         )
+        placed = next((r for r in guidance.code_rules if r.rule in PLACEMENT_RULES), None)
+        if guidance.first_listed and placed is not None:
+            basis = [("basis", placed.basis, "String")]
+            guidance.pieces.append(
+                Pieces.of([property_param("firstListed", guidance.first_listed, "Code", None, basis)])
+            )
         guidance.pieces.append(Pieces.of_rules(guidance.code_rules))
-        owners = [(concept.code, "code", concept.code)] + [(a, "ancestor", a) for a in ancestors]
-        owners += [(block_key(b), "block", b) for b in concept.blocks]
-        owners.append((chapter_key(concept.chapter), "chapter", concept.chapter))
-        guidance.pieces += [self.note_rules(owner, level, source) for owner, level, source in owners]
+        guidance.pieces += [self.note_rules(owner, level, source, drug) for owner, level, source in owners]
         guidance.pieces += [pieces for s, pieces in family if s.code != base]
         return guidance
 

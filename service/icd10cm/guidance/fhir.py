@@ -36,6 +36,12 @@ PROPERTIES = {
     "source": ("string", (("url", "string"),), "A public source of the editorial guidance: title and URL"),
     "verified": ("dateTime", (), "When the editorial guidance was last verified"),
     "sibling": ("code", (), "Another code under the same parent"),
+    "firstListed": (
+        "code",
+        (("basis", "string"),),
+        "Where the code may stand on a claim: never (never principal or first-listed) or only (only principal "
+        "or first-listed); absent when either is allowed. Basis: the guideline section",
+    ),
     "rule": (
         "string",
         (("rule", "code"), ("basis", "string"), ("level", "code"), ("source", "code"), ("code", "string")),

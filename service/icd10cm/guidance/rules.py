@@ -14,46 +14,44 @@ from typing import NamedTuple
 
 from ...fhir.parameters import property_param
 from ..codes import seventh_characters
+from .sequencing import ADVERSE_EFFECT, POISONING, UNDERDOSING, placement, sequencing_text
 
-# Note type -> (rule id, guideline basis, what the rule says, with {where} for the note's place).
+# Note type -> (rule id, guideline basis, the statement, with {where} for the note's place and {items} for
+# what the note lists, in the tabular's words).
 NOTE_RULES = {
     "excludes1": (
         "excludes1",
         "Official Guidelines I.A.12.a (Excludes1)",
-        "Excludes1 note at {where}: the conditions it lists are never reported together with this "
-        "code, unless they are unrelated to it; query the provider when that is unclear.",
+        "Excludes1 at {where}: not reported together with this code: {items}. Both are reported only when "
+        "the two conditions are unrelated; ask the provider when the record leaves that unclear.",
     ),
     "excludes2": (
         "excludes2",
         "Official Guidelines I.A.12.b (Excludes2)",
-        "Excludes2 note at {where}: the conditions it lists are not part of this code; a patient "
-        "may have both, and then both may be reported.",
+        "Excludes2 at {where}: not part of this code, and reported as well when the patient also has it: {items}.",
     ),
     "codeFirst": (
         "code-first",
-        "Official Guidelines I.A.13 (etiology/manifestation, code first)",
-        "Code-first note at {where}: the underlying condition it names is sequenced before this code.",
+        "Official Guidelines I.A.13 and I.B.7 (code first)",
+        "Code first (note at {where}): when the record documents it, sequence before this code: {items}.",
     ),
     "useAdditionalCode": (
         "use-additional-code",
-        "Official Guidelines I.A.13 (use additional code)",
-        "Use-additional-code note at {where}: add a code for what it names, after this code.",
+        "Official Guidelines I.A.13 and I.B.7 (use additional code)",
+        "Use additional code (note at {where}): when the record documents it, add after this code: {items}.",
     ),
     "codeAlso": (
         "code-also",
         "Official Guidelines I.A.17 (code also)",
-        "Code-also note at {where}: a second code may be needed; the order depends on the encounter.",
+        "Code also (note at {where}): a second code may be needed, in the order the encounter calls for: {items}.",
     ),
 }
-_MANIFESTATION = re.compile(r"\bin\b.*\bdiseases? classified elsewhere", re.IGNORECASE)
+# The words a note element stands for, which some of its lines repeat ("Code first, if applicable, ...").
+_ELEMENT_WORDS = {"codeFirst": "Code first", "useAdditionalCode": "Use additional code", "codeAlso": "Code also"}
+# Within T36-T50, note lines that speak of one kind of drug event apply to codes of that kind only.
+_KIND_WORDS = {"poisoning": POISONING, "adverse effect": ADVERSE_EFFECT, "underdosing": UNDERDOSING}
 _LATERAL = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
-_UNSPECIFIED_SIDE = re.compile(
-    r"unspecified (side|eye|ear|limb|arm|leg|hand|foot|upper|lower|knee|hip|"
-    r"shoulder|elbow|wrist|ankle|kidney|lung|breast|ovary|fallopian|ureter|"
-    r"femur|humerus|radius|ulna|tibia|fibula|thigh|finger|toe|great toe)",
-    re.IGNORECASE,
-)
 
 
 class Rule(NamedTuple):
@@ -100,18 +98,93 @@ def sibling(code: str, display: str) -> Sibling:
     return Sibling(code, display, bool(_UNSPECIFIED.search(display)), bool(_LATERAL.search(display)))
 
 
-def note_rules(notes: tuple[dict, ...], level: str, source: str) -> list[Rule]:
-    """One rule per kind of cross-reference note declared at ``source``, with every code it cites."""
-    where = "this code" if level == "code" else f"{level} {source}"
+def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
+    """The lines of each note element of one type (consecutive lines of that type), in tabular order."""
+    elements: list[list[str]] = []
+    previous = None
+    for note in notes:
+        if note["type"] != kind:
+            previous = None
+            continue
+        if previous is None:
+            elements.append([])
+        elements[-1].append(note["text"])
+        previous = note
+    return elements
+
+
+def _speaks_of(text: str) -> str | None:
+    lowered = text.lower()
+    found = [kind for words, kind in _KIND_WORDS.items() if words in lowered]
+    return found[0] if len(found) == 1 else None
+
+
+def _for_kind(lines: list[str], drug: str | None) -> list[str]:
+    """The lines of an element that apply to a drug event of kind ``drug`` (all of them when None)."""
+    if drug is None:
+        return lines
+    lead = _speaks_of(lines[0])
+    if lead is not None and lead != drug:
+        return []  # "Code first, for adverse effects, ..." is not for a poisoning
+    head = lines[:1] if lines[0].endswith(":") else []
+    items = [line for line in lines[len(head) :] if _speaks_of(line) in (None, drug)]
+    return head + items if items else []
+
+
+def _items(lines: list[str], element: str) -> str:
+    """What an element lists, as one phrase: "lead-in: item; item" in the tabular's own words."""
+    words = _ELEMENT_WORDS.get(element)
+    cleaned = []
+    for line in lines:
+        if words and line.startswith(words + ","):
+            line = line[len(words) + 1 :].strip()
+        cleaned.append(line.rstrip("."))
+    if len(cleaned) > 1 and cleaned[0].endswith(":"):
+        return cleaned[0] + " " + "; ".join(cleaned[1:])
+    return "; ".join(cleaned)
+
+
+def code_first_phrases(notes: tuple[dict, ...], drug: str | None = None) -> list[str]:
+    """What each code-first element among ``notes`` asks to code first, as one phrase."""
+    return [_items(kept, "codeFirst") for lines in _elements(notes, "codeFirst") if (kept := _for_kind(lines, drug))]
+
+
+def note_rules(notes: tuple[dict, ...], level: str, source: str, drug: str | None = None) -> list[Rule]:
+    """One rule per kind of cross-reference note declared at ``source``, naming what it lists, with every
+    code it cites. ``drug``: the drug event a T36-T50 code stands for, whose notes apply to it alone."""
+    place = where(level, source)
     items = []
-    for kind, (rule_id, basis, text) in NOTE_RULES.items():
-        lines = [n for n in notes if n["type"] == kind]
-        if lines:
-            codes = list(dict.fromkeys(ref for n in lines for ref in n.get("refs", ())))
-            items.append(
-                Rule(rule_id, text.format(where=where), f"{basis}; tabular note at {source}", level, source, codes)
-            )
+    for element, (rule_id, basis, text) in NOTE_RULES.items():
+        lines = [line for lines in _elements(notes, element) for line in _for_kind(lines, drug)]
+        if not lines:
+            continue
+        kept = set(lines)
+        codes = list(
+            dict.fromkeys(ref for n in notes if n["type"] == element and n["text"] in kept for ref in n.get("refs", ()))
+        )
+        statement = text.format(where=place, items=_items(lines, element))
+        items.append(Rule(rule_id, statement, f"{basis}; tabular note at {source}", level, source, codes))
     return items
+
+
+def _side(title: str) -> str | None:
+    found = _LATERAL.search(title)
+    return found.group(1).lower() if found else None
+
+
+def where(level: str, source: str) -> str:
+    """A note's place in words: this code, category K29, subcategory K29.7, block K20-K31, chapter 11."""
+    if level == "code":
+        return "this code"
+    if level == "ancestor":
+        return f"{'category' if len(source) == 3 else 'subcategory'} {source}"
+    return f"{level} {source}"
+
+
+def _with_seventh(base: str, char: str) -> str:
+    """A base code completed by a 7th character (short bases padded with the placeholder X)."""
+    category, _, rest = base.partition(".")
+    return f"{category}.{rest.ljust(3, 'X')}{char}"
 
 
 def code_rules(
@@ -123,14 +196,27 @@ def code_rules(
     children: list[tuple[str, str]],
     base_display: str | None,
     siblings: list[Sibling],
-) -> list[Rule]:
-    """Rules that follow from the code itself: status, 7th character, placeholder X, unspecified,
-    laterality, manifestation. ``siblings`` are the other codes under the same parent (for a
-    7th-character code: those of its base); ``base_display`` is the display of a 7th-character
-    code's base."""
+    *,
+    chapter: str = "",
+    titles: tuple[tuple[str, str], ...] = (),
+    code_first: tuple[tuple[str, str], ...] = (),
+    seventh_meaning: str | None = None,
+) -> tuple[str | None, list[Rule]]:
+    """(firstListed, rules) that follow from the code itself: where it may stand, sequencing, status, 7th
+    character, placeholder X, unspecified, laterality. ``siblings`` are the other codes under the same
+    parent (for a 7th-character code: those of its base); ``base_display`` is the display of a
+    7th-character code's base; ``titles`` the code's and its ancestors' (code, title); ``code_first``
+    the (source, text) of the code-first lines that apply to it; ``seventh_meaning`` what its 7th
+    character means, from its 7th-character table."""
     items = []
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
+    placed = placement(code, list(titles) or [(code, title)], chapter, list(code_first))
+    if placed is not None:
+        items.append(Rule(placed.rule, placed.text, placed.basis, "code", code))
+    sequenced = sequencing_text(code, chapter)
+    if sequenced is not None:
+        items.append(Rule(sequenced[0], sequenced[1], sequenced[2], "code", code))
     if not billable and seventh:
         listed = seventh_characters(display, children, seventh)
         items.append(
@@ -154,12 +240,11 @@ def code_rules(
                 [c for c, _ in children],
             )
         )
-    elif generated:
-        meaning = display[len(base_display) + 2 :] if base_display else display
+    elif generated and seventh_meaning:
         items.append(
             Rule(
                 "seventh-character",
-                f"The 7th character {seventh} means: {meaning}.",
+                f"The 7th character {seventh} means: {seventh_meaning}.",
                 f"Official Guidelines I.A.5 (7th characters); tabular 7th-character table at {seventh_owner}",
                 "code",
                 code,
@@ -175,23 +260,48 @@ def code_rules(
                 code,
             )
         )
+
+    # A 7th-character code's siblings are its base's: complete them with the same 7th character.
+    def reported(sibling_code: str) -> str:
+        return _with_seventh(sibling_code, seventh) if generated and seventh else sibling_code
+
+    lateral = [s for s in siblings if s.lateral]
+    side = _side(title)
+    if side is not None:
+        bilateral = [reported(s.code) for s in siblings if _side(s.display) == "bilateral"]
+        also = (
+            f" A bilateral code exists: {', '.join(bilateral)}."
+            if bilateral and side != "bilateral"
+            else " With no bilateral code, a condition of both sides is reported with the right and the left codes."
+            if side != "bilateral"
+            else ""
+        )
+        items.append(
+            Rule(
+                "laterality",
+                f"The code states the side ({side}): the record must document it (any clinician's note may).{also}",
+                "Official Guidelines I.B.13 (laterality)",
+                "code",
+                code,
+                bilateral,
+            )
+        )
+    elif lateral:
+        items.append(
+            Rule(
+                "laterality",
+                "The side is not stated: when the record names it, report the code for that side ("
+                + ", ".join(f"{reported(s.code)} {_side(s.display)}" for s in lateral)
+                + "); a condition of both sides takes the bilateral code, or the right and the left codes when "
+                "there is none.",
+                "Official Guidelines I.B.13 (laterality)",
+                "code",
+                code,
+                [reported(s.code) for s in lateral],
+            )
+        )
     if _UNSPECIFIED.search(title):
-        if _UNSPECIFIED_SIDE.search(title):
-            lateral = [s.code for s in siblings if s.lateral]
-            if lateral:
-                items.append(
-                    Rule(
-                        "laterality",
-                        "The side is unspecified: when the record names the side, report "
-                        "the code for that side; for both sides, the bilateral code, or the right and the "
-                        "left codes when none exists.",
-                        "Official Guidelines I.B.13 (laterality)",
-                        "code",
-                        code,
-                        lateral,
-                    )
-                )
-        specific = [s.code for s in siblings if not s.unspecified]
+        specific = [reported(s.code) for s in siblings if not s.unspecified]
         if specific:
             items.append(
                 Rule(
@@ -204,26 +314,4 @@ def code_rules(
                     specific,
                 )
             )
-    elif _LATERAL.search(title):
-        items.append(
-            Rule(
-                "laterality",
-                "The code states the side: the record must document it (any clinician's "
-                "note may). A bilateral condition with no bilateral code is reported with the right and the "
-                "left codes.",
-                "Official Guidelines I.B.13 (laterality)",
-                "code",
-                code,
-            )
-        )
-    if _MANIFESTATION.search(title):
-        items.append(
-            Rule(
-                "manifestation",
-                "A manifestation code: never principal or first-listed; the underlying condition is coded first.",
-                "Official Guidelines I.A.13 (etiology/manifestation)",
-                "code",
-                code,
-            )
-        )
-    return items
+    return (placed.value if placed else None), items

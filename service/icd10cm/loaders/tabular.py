@@ -34,6 +34,16 @@ NOTE_TYPES = (
     "sevenChrNote",
 )
 _CROSS_REFERENCE_TYPES = {"excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes", "includes"}
+# The words a note element stands for. A line that goes on from them ("Code first" + ", if applicable,
+# postprocedural sepsis (T81.44-)") is kept as the whole sentence.
+_ELEMENT_WORDS = {
+    "includes": "Includes",
+    "excludes1": "Excludes1",
+    "excludes2": "Excludes2",
+    "codeFirst": "Code first",
+    "useAdditionalCode": "Use additional code",
+    "codeAlso": "Code also",
+}
 _RANGE_IN_TITLE = re.compile(r"\(([A-Z][0-9A-Z]{2})-([A-Z][0-9A-Z]{2})\)\s*$")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -116,6 +126,8 @@ def _notes(element: ET.Element) -> list[Note]:
                 text = _text(line)
                 if not text:
                     continue
+                if text.startswith(",") and child.tag in _ELEMENT_WORDS:
+                    text = _ELEMENT_WORDS[child.tag] + text
                 refs = parse_references(text) if child.tag in _CROSS_REFERENCE_TYPES else []
                 notes.append(Note(child.tag, text, refs))
         elif child.tag == "sevenChrDef":
