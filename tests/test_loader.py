@@ -322,7 +322,8 @@ def test_chapters(tabular):
             "infection and inflammatory reaction due to prosthesis (T82.84, T83.84, T84.84, T85.84-)",
             ["T82.84", "T83.84", "T84.84", "T85.84-"],
         ),
-        ("underdosing of drugs (T36-T50 with fifth or sixth character 5)", ["T36-T50"]),
+        # qualified: never the bare range (test_a_qualified_reference_means_the_codes_it_selects)
+        ("underdosing of drugs (T36-T50 with fifth or sixth character 5)", []),
         ("hypervolemia (E87.8}", ["E87.8"]),
         ("vitamin B12 deficiency (D51.-)", ["D51-"]),
         ("psychogenic dorsalgia (F45.41)", ["F45.41"]),
@@ -339,6 +340,51 @@ def test_chapters(tabular):
 )
 def test_parse_references(text, expected):
     assert parse_references(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("owner", "kind", "words", "expected"),
+    [
+        # "(X-Y with .NN)": the codes of each category of the range that end so, not the range
+        ("G59", "excludes1", "E08-E13 with .41", ["E08.41", "E09.41", "E10.41", "E11.41", "E13.41"]),
+        ("I73.8", "excludes1", "with .51-.52", ["E08.51", "E08.52", "E09.51", "E09.52", "E10.51"]),
+        # a character at a position
+        ("K77", "codeFirst", "B27.0-B27.9 with fifth character 9", ["B27.09", "B27.19", "B27.89", "B27.99"]),
+        ("E87.20", "codeAlso", "J96. with 5th character 2", ["J96.02", "J96.12", "J96.22", "J96.92"]),
+        ("S23.0", "excludes1", "M51.- with fifth character 4", ["M51.04", "M51.14", "M51.24", "M51.34"]),
+        # final characters
+        ("R47.02", "excludes1", "I69. with final characters -21", ["I69.021", "I69.121", "I69.221", "I69.321"]),
+        ("E87.0", "excludes2", "with final characters .00 or .01", ["E08.00", "E08.01", "E09.00", "E09.01"]),
+        # 7th characters
+        ("F07.81", "excludes1", "S06.0X- with seventh character A", ["S06.0X0A", "S06.0X1A", "S06.0X9A"]),
+    ],
+)
+def test_a_qualified_reference_means_the_codes_it_selects(tabular, owner, kind, words, expected):
+    [note] = [n for n in tabular.codes[owner].notes if n.type == kind and words in n.text]
+    assert set(expected) <= set(note.refs), note.refs
+    categories = {ref.split(".")[0] for ref in note.refs}
+    bare = [ref for ref in note.refs if "-" in ref.rstrip("-") or (ref in categories and "." not in ref)]
+    assert not bare, f"a bare range or category among {note.refs}"
+
+
+def test_categories_named_in_words_are_references(tabular):
+    weeks = [n for n in tabular.chapters["15"].notes if n.type == "useAdditionalCode" and "Z3A" in n.text]
+    assert weeks and weeks[0].refs == ["Z3A-"]
+    [named] = [n for n in tabular.codes["O24.8"].notes if "from categories" in n.text]
+    assert named.refs == ["E08-", "E09-", "E13-"]
+    # "see categories E08-E10, E11, E13 with ketoacidosis" means some of their codes: no reference.
+    [acidosis] = [n for n in tabular.codes["E87.2"].notes if "ketoacidosis" in n.text]
+    assert acidosis.refs == []
+
+
+def test_a_qualified_reference_too_broad_to_list_stays_qualified(tabular):
+    [note] = [n for n in tabular.blocks["T80-T88"].notes if "fifth or sixth character 5" in n.text]
+    assert note.refs == ["T36-T50 with fifth or sixth character 5"]
+    [seventh] = [n for n in tabular.codes["S41"].notes if "with 7th character B or C" in n.text]
+    assert seventh.refs == ["S42.- with 7th character B or C"]
+    # A qualifier this parser does not read leaves no reference, never the bare range.
+    [unread] = [n for n in tabular.codes["S51"].notes if "open fracture 7th character" in n.text]
+    assert "S52-" not in unread.refs and not any(r.startswith("S52") for r in unread.refs)
 
 
 def test_every_reference_in_the_release_resolves(tabular):
@@ -360,7 +406,9 @@ def test_every_reference_in_the_release_resolves(tabular):
         for note in notes:
             for ref in note.refs:
                 count += 1
-                if ref.endswith("-"):
+                if " with " in ref:  # a qualified reference too broad to list: it must select codes
+                    ok = any(written == ref for *_, written in note.qualified)
+                elif ref.endswith("-"):
                     ok = ref[:-1] in codes or ref[:-1] in blocks
                 elif "-" in ref:
                     first, last = ref.split("-")

@@ -18,7 +18,7 @@ from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items
 from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, where
-from .sequencing import PLACEMENT_RULES, drug_kind
+from .sequencing import PLACEMENT_RULES, drug_kind, is_manifestation_title
 
 MODES = ("all", "rules", "none")  # the `guidance` request parameter
 
@@ -65,7 +65,13 @@ class GuidanceBuilder:
         self.editorial = lru_cache(maxsize=1024)(self._editorial)
         self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
         self.family = lru_cache(maxsize=8192)(self._family)
-        self.title = lru_cache(maxsize=16384)(self._title)
+        # The codes titled as manifestations ("in ... diseases classified elsewhere"): a few hundred, so a
+        # code's ancestors are looked up here rather than read from the store on every request.
+        self.manifestations = {
+            code: display
+            for code, display in release.titled("%classified elsewhere%")
+            if is_manifestation_title(display)
+        }
 
     def _editorial(self, code: str) -> Pieces:
         record = self.release.guidance_record(code)
@@ -73,10 +79,6 @@ class GuidanceBuilder:
 
     def _note_rules(self, owner: str, level: str, source: str, drug: str | None) -> Pieces:
         return Pieces.of_rules(note_rules(self.release.notes(owner), level, source, drug))
-
-    def _title(self, code: str) -> str:
-        concept = self.release.concept(code)
-        return concept.display if concept else ""
 
     def _seventh_meaning(self, concept: ConceptRow) -> str | None:
         """What a 7th-character code's last character means, from the table that applies to it."""
@@ -119,7 +121,9 @@ class GuidanceBuilder:
             for owner, level, source in (owners if concept.code.startswith("Z") else ())
             for phrase in code_first_phrases(self.release.notes(owner), drug)
         )
-        titles = ((concept.code, concept.display), *((a, self.title(a)) for a in ancestors))
+        manifest = next(
+            ((c, self.manifestations[c]) for c in (concept.code, *ancestors) if c in self.manifestations), None
+        )
         guidance.first_listed, guidance.code_rules = code_rules(
             concept.code,
             concept.display,
@@ -130,7 +134,7 @@ class GuidanceBuilder:
             base_display,
             siblings,
             chapter=concept.chapter,
-            titles=titles,
+            manifest=manifest,
             code_first=code_first,
             seventh_meaning=self._seventh_meaning(concept),
         )

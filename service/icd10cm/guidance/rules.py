@@ -91,11 +91,15 @@ class Sibling(NamedTuple):
     code: str
     display: str
     unspecified: bool  # its title says unspecified (or NOS)
-    lateral: bool  # its title names a side
+    side: str | None  # the side its title names: right, left or bilateral
+
+    @property
+    def lateral(self) -> bool:
+        return self.side is not None
 
 
 def sibling(code: str, display: str) -> Sibling:
-    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), bool(_LATERAL.search(display)))
+    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), _side(display))
 
 
 def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
@@ -198,20 +202,21 @@ def code_rules(
     siblings: list[Sibling],
     *,
     chapter: str = "",
-    titles: tuple[tuple[str, str], ...] = (),
+    manifest: tuple[str, str] | None = None,
     code_first: tuple[tuple[str, str], ...] = (),
     seventh_meaning: str | None = None,
 ) -> tuple[str | None, list[Rule]]:
     """(firstListed, rules) that follow from the code itself: where it may stand, sequencing, status, 7th
     character, placeholder X, unspecified, laterality. ``siblings`` are the other codes under the same
     parent (for a 7th-character code: those of its base); ``base_display`` is the display of a
-    7th-character code's base; ``titles`` the code's and its ancestors' (code, title); ``code_first``
+    7th-character code's base; ``manifest`` the (code, title) of the code or the nearest code above it
+    titled as a manifestation; ``code_first``
     the (source, text) of the code-first lines that apply to it; ``seventh_meaning`` what its 7th
     character means, from its 7th-character table."""
     items = []
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
-    placed = placement(code, list(titles) or [(code, title)], chapter, list(code_first))
+    placed = placement(code, manifest, list(code_first))
     if placed is not None:
         items.append(Rule(placed.rule, placed.text, placed.basis, "code", code))
     sequenced = sequencing_text(code, chapter)
@@ -268,7 +273,7 @@ def code_rules(
     lateral = [s for s in siblings if s.lateral]
     side = _side(title)
     if side is not None:
-        bilateral = [reported(s.code) for s in siblings if _side(s.display) == "bilateral"]
+        bilateral = [reported(s.code) for s in siblings if s.side == "bilateral"]
         also = (
             f" A bilateral code exists: {', '.join(bilateral)}."
             if bilateral and side != "bilateral"
@@ -291,7 +296,7 @@ def code_rules(
             Rule(
                 "laterality",
                 "The side is not stated: when the record names it, report the code for that side ("
-                + ", ".join(f"{reported(s.code)} {_side(s.display)}" for s in lateral)
+                + ", ".join(f"{reported(s.code)} {s.side}" for s in lateral)
                 + "); a condition of both sides takes the bilateral code, or the right and the left codes when "
                 "there is none.",
                 "Official Guidelines I.B.13 (laterality)",

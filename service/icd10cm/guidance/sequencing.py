@@ -83,11 +83,9 @@ def conditional(text: str) -> bool:
     return bool(_CONDITIONAL.search(text))
 
 
-def placement(
-    code: str, titles: list[tuple[str, str]], chapter: str, code_first: list[tuple[str, str]]
-) -> Placement | None:
-    """``titles``: (code, title) of the code and then of each code above it; ``code_first``: (source, text)
-    of the code-first note lines that apply to it, nearest first."""
+def placement(code: str, manifest: tuple[str, str] | None, code_first: list[tuple[str, str]]) -> Placement | None:
+    """``manifest``: (code, title) of the code, or the nearest code above it, titled as a manifestation;
+    ``code_first``: (where, phrase) of the code-first notes that apply to it, nearest first."""
     if code[:1] in "VWXY":
         return Placement(
             NEVER,
@@ -96,7 +94,6 @@ def placement(
             "never principal or first-listed. Report it after the code of the injury or condition it explains.",
             "Official Guidelines I.C.20.a.6 (external cause codes never first-listed)",
         )
-    manifest = next(((c, t) for c, t in titles if is_manifestation_title(t)), None)
     if manifest is not None:
         where = "this code" if manifest[0] == code else f"{manifest[0]} ({manifest[1]})"
         return Placement(

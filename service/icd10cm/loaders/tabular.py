@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from .free_text_rules import allowed_seventh_characters
-from .references import parse_references
+from .references import category_references, parse_references, qualified_references, resolve_qualified
 
 # The note elements of the tabular (sevenChrDef is read separately).
 NOTE_TYPES = (
@@ -54,6 +54,9 @@ class Note:
     text: str
     refs: list[str] = field(default_factory=list)
     char: str | None = None  # for sevenChrDef entries: the 7th character
+    # (base references, qualifier, as written) read from the text, resolved into ``refs`` once every code is known
+    qualified: list[tuple[list[str], str, str]] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # categories named in words, kept if they exist
 
     def as_record(self) -> dict:
         record: dict = {"type": self.type, "text": self.text}
@@ -128,8 +131,12 @@ def _notes(element: ET.Element) -> list[Note]:
                     continue
                 if text.startswith(",") and child.tag in _ELEMENT_WORDS:
                     text = _ELEMENT_WORDS[child.tag] + text
-                refs = parse_references(text) if child.tag in _CROSS_REFERENCE_TYPES else []
-                notes.append(Note(child.tag, text, refs))
+                cross = child.tag in _CROSS_REFERENCE_TYPES
+                refs = parse_references(text) if cross else []
+                named = category_references(text) if child.tag in _ELEMENT_WORDS else []
+                notes.append(
+                    Note(child.tag, text, refs, qualified=qualified_references(text) if cross else [], categories=named)
+                )
         elif child.tag == "sevenChrDef":
             notes.extend(_seventh_character_table(child))
     return notes
@@ -183,7 +190,25 @@ def parse(source: IO[bytes] | str) -> Tabular:
                 spanning.sort(key=lambda b: b.first, reverse=True)
                 chain = [block_id] + [b.id for b in spanning]
                 _walk(category, None, number, chain, None, codes)
+    _resolve_qualified([*chapters.values(), *blocks.values(), *codes.values()], codes)
     return Tabular(fiscal_year, chapters, blocks, codes)
+
+
+def _is_category_reference(ref: str, codes: dict[str, Code]) -> bool:
+    first, _, last = ref.rstrip("-").partition("-")
+    return first in codes and (not last or last in codes)
+
+
+def _resolve_qualified(owners, codes: dict[str, Code]) -> None:
+    """Qualified references ("E08-E13 with .42") become the exact codes they mean."""
+    children = {code: c.children for code, c in codes.items()}
+    ordered = sorted(codes)
+    for owner in owners:
+        for note in owner.notes:
+            found = [ref for ref in note.categories if _is_category_reference(ref, codes)]
+            for bases, qualifier, written in note.qualified:
+                found += resolve_qualified(bases, qualifier, children, ordered, written) or ()
+            note.refs += [ref for ref in dict.fromkeys(found) if ref not in note.refs]
 
 
 def _walk(

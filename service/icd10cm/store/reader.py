@@ -237,6 +237,10 @@ class Release:
         )
         return total, rows
 
+    def titled(self, like: str) -> list[tuple[str, str]]:
+        """(code, display) of the codes whose title matches an SQL LIKE pattern."""
+        return self._rows("SELECT code, display FROM concept WHERE display LIKE ? ORDER BY seq", (like,))
+
     def all_concepts(self) -> list[tuple[str, str, str | None, int]]:
         """(code, display, parent, billable) of every code, in tabular order."""
         return self._rows("SELECT code, display, parent, billable FROM concept ORDER BY seq")

@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
