@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 CORPUS = tomllib.loads((Path(__file__).parent / "data" / "guidance_corpus.toml").read_text())["case"]
-FIELDS = {"code", "basis", "first_listed", "rules", "not_rules", "codes", "text", "half"}
+FIELDS = {"code", "basis", "first_listed", "rules", "not_rules", "codes", "not_codes", "text", "half"}
 
 
 def test_the_corpus_is_well_formed():
@@ -68,6 +68,9 @@ def test_the_guidance_of_each_code(case, guidance_of):
     for rule, codes in case.get("codes", {}).items():
         cited = {c for item in rules.get(rule, ()) for c in item["codes"]}
         assert set(codes) <= cited, f"{case['code']}: {rule} should point to {codes}, points to {sorted(cited)}"
+    for rule, codes in case.get("not_codes", {}).items():
+        cited = {c for item in rules.get(rule, ()) for c in item["codes"]}
+        assert not set(codes) & cited, f"{case['code']}: {rule} must not point to {codes} ({case['basis']})"
     for rule, words in case.get("text", {}).items():
         texts = [item["text"] for item in rules.get(rule, ())]
         assert any(words in t for t in texts), f"{case['code']}: {rule} should say {words!r}: {texts}"

@@ -87,11 +87,24 @@ class GuidanceBuilder:
         table = self.release.notes(concept.seventh_owner)
         return next((n["text"] for n in table if n["type"] == "sevenChrDef" and n.get("char") == concept.seventh), None)
 
+    def _unspecified_levels(self, chain: list[str]) -> tuple[tuple[Sibling, ...], ...]:
+        """Up the ``chain`` of a code's ancestors (its parent first), the siblings of each ancestor whose own
+        title is unspecified (J45.90 "Unspecified asthma", then J45.9 "Other and unspecified asthma")."""
+        levels = []
+        for below, above in zip(chain, chain[1:], strict=False):
+            family = self.family(above)
+            here = next((s for s, _ in family if s.code == below), None)
+            if here is None or not here.unspecified:
+                break
+            levels.append(tuple(s for s, _ in family if s.code != below))
+        return tuple(levels)
+
     def _family(self, parent: str) -> tuple[tuple[Sibling, Pieces], ...]:
         """The children of a code, each with its pieces as a sibling of the others."""
-        concept = self.release.concept(parent)
-        children = concept.children if concept else []
-        return tuple((sibling(c, d), Pieces.of([property_param("sibling", c, "Code", d)])) for c, d in children)
+        return tuple(
+            (sibling(c, d, bool(b)), Pieces.of([property_param("sibling", c, "Code", d)]))
+            for c, d, b in self.release.children_of(parent)
+        )
 
     def build(self, concept: ConceptRow, mode: str = "all") -> Guidance:
         """Editorial guidance (mode ``all``), then rule-derived items and siblings (``all``, ``rules``)."""
@@ -137,6 +150,8 @@ class GuidanceBuilder:
             manifest=manifest,
             code_first=code_first,
             seventh_meaning=self._seventh_meaning(concept),
+            levels=self._unspecified_levels(ancestors[ancestors.index(base_parent) :]) if base_parent else (),
+            below_codes=tuple(s for s, _ in self.family(concept.code)) if not concept.billable else (),
         )
         placed = next((r for r in guidance.code_rules if r.rule in PLACEMENT_RULES), None)
         if guidance.first_listed and placed is not None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from ...fhir.parameters import property_param
 from ..codes import seventh_characters
 from .sequencing import ADVERSE_EFFECT, POISONING, UNDERDOSING, placement, sequencing_text
+from .specificity import SIDE, axes, axis, more_specific, statement
 
 # Note type -> (rule id, guideline basis, the statement, with {where} for the note's place and {items} for
 # what the note lists, in the tabular's words).
@@ -50,7 +51,7 @@ NOTE_RULES = {
 _ELEMENT_WORDS = {"codeFirst": "Code first", "useAdditionalCode": "Use additional code", "codeAlso": "Code also"}
 # Within T36-T50, note lines that speak of one kind of drug event apply to codes of that kind only.
 _KIND_WORDS = {"poisoning": POISONING, "adverse effect": ADVERSE_EFFECT, "underdosing": UNDERDOSING}
-_LATERAL = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
+_LATERAL = SIDE
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
 
 
@@ -92,14 +93,20 @@ class Sibling(NamedTuple):
     display: str
     unspecified: bool  # its title says unspecified (or NOS)
     side: str | None  # the side its title names: right, left or bilateral
+    billable: bool = True
+
+    @property
+    def reference(self) -> str:
+        """The code as a reference: ``CODE-`` for a header (it and the codes below it)."""
+        return self.code if self.billable else f"{self.code}-"
 
     @property
     def lateral(self) -> bool:
         return self.side is not None
 
 
-def sibling(code: str, display: str) -> Sibling:
-    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), _side(display))
+def sibling(code: str, display: str, billable: bool = True) -> Sibling:
+    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), _side(display), billable)
 
 
 def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
@@ -205,6 +212,8 @@ def code_rules(
     manifest: tuple[str, str] | None = None,
     code_first: tuple[tuple[str, str], ...] = (),
     seventh_meaning: str | None = None,
+    levels: tuple[tuple[Sibling, ...], ...] = (),
+    below_codes: tuple[Sibling, ...] = (),
 ) -> tuple[str | None, list[Rule]]:
     """(firstListed, rules) that follow from the code itself: where it may stand, sequencing, status, 7th
     character, placeholder X, unspecified, laterality. ``siblings`` are the other codes under the same
@@ -212,7 +221,8 @@ def code_rules(
     7th-character code's base; ``manifest`` the (code, title) of the code or the nearest code above it
     titled as a manifestation; ``code_first``
     the (source, text) of the code-first lines that apply to it; ``seventh_meaning`` what its 7th
-    character means, from its 7th-character table."""
+    character means, from its 7th-character table; ``levels`` the siblings of each unspecified level above
+    the code; ``below_codes`` a header's children."""
     items = []
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
@@ -235,10 +245,12 @@ def code_rules(
             )
         )
     elif not billable:
+        below = axes(display, [(s.reference, s.display) for s in below_codes])
         items.append(
             Rule(
                 "header",
-                "A header code, not valid for HIPAA transactions: report a code below it.",
+                "A header code, not valid for HIPAA transactions: report a code below it. To reach one, the "
+                f"record must state {statement(below)}.",
                 "Official Guidelines I.B.2 (level of detail in coding)",
                 "code",
                 code,
@@ -306,17 +318,28 @@ def code_rules(
             )
         )
     if _UNSPECIFIED.search(title):
-        specific = [reported(s.code) for s in siblings if not s.unspecified]
-        if specific:
+        # The siblings, then (while the level above is itself unspecified, as J45.90 "Unspecified asthma"
+        # under J45.9 "Other and unspecified asthma") the siblings of each level above.
+        candidates = [
+            (reported(s.code) if generated else s.reference, s.display)
+            for s in siblings
+            if more_specific(title, s.display)
+        ]
+        candidates += [
+            (s.reference, s.display) for level in levels for s in level if more_specific(title, s.display, False)
+        ]
+        if side is not None:  # the side is stated: the other sides are not more specific, only different
+            candidates = [(c, d) for c, d in candidates if axis(title, d) != "side"]
+        if candidates:
             items.append(
                 Rule(
                     "unspecified",
-                    "An unspecified code: acceptable when the record gives no more detail; "
-                    "when it does, a more specific code applies.",
+                    "An unspecified code: acceptable when the record gives no more detail. A more specific "
+                    f"code needs the record to state {statement(axes(title, candidates))}.",
                     "Official Guidelines I.A.9 and I.B.18 (unspecified codes)",
                     "code",
                     code,
-                    specific,
+                    [c for c, _ in candidates],
                 )
             )
     return (placed.value if placed else None), items

@@ -237,6 +237,10 @@ class Release:
         )
         return total, rows
 
+    def children_of(self, parent: str) -> list[tuple[str, str, int]]:
+        """(code, display, billable) of the codes right below ``parent``, in tabular order."""
+        return self._rows("SELECT code, display, billable FROM concept WHERE parent = ? ORDER BY seq", (parent,))
+
     def titled(self, like: str) -> list[tuple[str, str]]:
         """(code, display) of the codes whose title matches an SQL LIKE pattern."""
         return self._rows("SELECT code, display FROM concept WHERE display LIKE ? ORDER BY seq", (like,))

@@ -1,0 +1,94 @@
+"""What the record must state to reach a more specific code: the axes along which the codes near an
+unspecified code (or below a header) differ from it, each with the codes it leads to (Official
+Guidelines I.A.9, I.B.2, I.B.18). The axes are read from the titles, never listed per code."""
+
+from __future__ import annotations
+
+import re
+
+# A side of the body; "left ventricular failure" or "right bundle branch block" name a part of the heart.
+SIDE = re.compile(
+    r"\b(right|left|bilateral)\b(?!\s*-?\s*(ventric|atri|bundle|heart|coronary|sided|anterior fasc|posterior fasc))",
+    re.I,
+)
+# Axis -> the title words that mark it, tried in this order on the words a candidate adds.
+_AXES = (
+    ("side", SIDE),
+    ("stage", re.compile(r"\b(stage|unstageable|grade)\b", re.I)),
+    ("severity", re.compile(r"\b(mild|moderate|severe|intermittent|persistent)\b", re.I)),
+    ("type", re.compile(r"\b(type \d|type [IVX]+|systolic|diastolic|primary|secondary)\b", re.I)),
+    ("complication", re.compile(r"^(with|without)\b|\b(complicated|uncomplicated)\b", re.I)),
+    ("acuity", re.compile(r"\b(acute|chronic|subacute|recurrent)\b", re.I)),
+)
+# "Pressure ulcer of unspecified site, unspecified stage": what the title leaves open, by name.
+_LEFT_OPEN = re.compile(
+    r"\bunspecified (site|part|region|location|stage|organism|type|severity|joint|level|degree|trimester|cause|"
+    r"agent|substance|vessel|artery|vein|nerve|muscle|tendon|bone|condition)\b",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_AXIS_WORDS = {
+    "side": "the side",
+    "severity": "the severity",
+    "acuity": "acute or chronic",
+    "stage": "the stage",
+    "type": "the type",
+    "complication": "what complicates or accompanies it, or that nothing does",
+    "kind or site": "the kind or the site",
+}
+
+
+def _added(reference: str, candidate: str) -> list[str]:
+    known = set(_WORD.findall(reference.lower()))
+    return [w for w in _WORD.findall(candidate.lower()) if w not in known]
+
+
+_OPEN_WORDS = {"unspecified", "nos", "other", "uncomplicated", "without", "complications"}
+
+
+def _left_open(title: str) -> set[str]:
+    """What a title leaves unspecified, with the words around it: "heart failure, unspecified",
+    "unspecified asthma", "unspecified site"."""
+    lowered = title.lower()
+    return set(re.findall(r"\bunspecified \w+", lowered)) | set(re.findall(r"(\w+ \w+), unspecified\b", lowered))
+
+
+def more_specific(reference: str, candidate: str, same_level: bool = True) -> bool:
+    """Whether a title says more than ``reference`` without leaving something else unspecified (under
+    "Unspecified asthma", "Unspecified asthma with (acute) exacerbation" is more specific). A code beside it
+    that leaves open what the reference does not is not more specific: "Heart failure, unspecified" beside
+    "Left ventricular failure, unspecified"."""
+    added = _added(reference, candidate)
+    if not added or {"unspecified", "nos"} & set(added):
+        return False
+    return not same_level or _left_open(candidate) <= _left_open(reference)
+
+
+def axis(reference: str, candidate: str) -> str:
+    """The axis along which ``candidate`` (a title) says more than ``reference``."""
+    added = " ".join(_added(reference, candidate))
+    for name, marker in _AXES:
+        if marker.search(added):
+            return name
+    lowered = candidate.lower()
+    left_open = [w.lower() for w in _LEFT_OPEN.findall(reference)]
+    for word in left_open:  # "unspecified stage" -> "stage 1" states the stage
+        if re.search(rf"(?<!unspecified )\b{word}\b", lowered):
+            return word
+    for word in left_open:  # "unspecified site" -> "elbow" states the site
+        if word in ("site", "part", "region", "location", "joint"):
+            return word
+    return "kind or site"
+
+
+def axes(reference: str, candidates: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Axis -> codes, for (code, title) candidates compared with the ``reference`` title, in order."""
+    found: dict[str, list[str]] = {}
+    for code, title in candidates:
+        found.setdefault(axis(reference, title), []).append(code)
+    return found
+
+
+def statement(found: dict[str, list[str]]) -> str:
+    """ "the severity (J45.2-, J45.3-); the kind or the site (J45.99-)"."""
+    return "; ".join(f"{_AXIS_WORDS.get(name, f'the {name}')} ({', '.join(codes)})" for name, codes in found.items())
