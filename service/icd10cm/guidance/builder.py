@@ -65,6 +65,8 @@ class GuidanceBuilder:
         self.editorial = lru_cache(maxsize=1024)(self._editorial)
         self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
         self.family = lru_cache(maxsize=8192)(self._family)
+        # A code's rule-derived guidance: a few kilobytes of shared pieces; the most asked codes stay.
+        self.own = lru_cache(maxsize=8192)(self._own)
         # The codes titled as manifestations ("in ... diseases classified elsewhere"): a few hundred, so a
         # code's ancestors are looked up here rather than read from the store on every request.
         self.manifestations = {
@@ -113,6 +115,16 @@ class GuidanceBuilder:
             return guidance
         if mode == "all" and concept.code in self.release.guidance_codes:
             guidance.pieces.append(self.editorial(concept.code))
+        own = self.own(concept.code)
+        guidance.first_listed, guidance.code_rules = own.first_listed, own.code_rules
+        guidance.pieces += own.pieces
+        return guidance
+
+    def _own(self, code: str) -> Guidance:
+        """Everything rule-derived for one code: its own rules, the rules of the notes that apply to it and its
+        siblings. It depends on the code alone, so it is built once per code and kept (``own``)."""
+        concept = self.release.concept(code)
+        assert concept is not None, code
         ancestors = concept.ancestors
         generated = concept.billable and concept.seventh is not None
         # A 7th-character code is judged by its base: the base's title and siblings.
@@ -137,7 +149,8 @@ class GuidanceBuilder:
         manifest = next(
             ((c, self.manifestations[c]) for c in (concept.code, *ancestors) if c in self.manifestations), None
         )
-        guidance.first_listed, guidance.code_rules = code_rules(
+        own = Guidance()
+        own.first_listed, own.code_rules = code_rules(
             concept.code,
             concept.display,
             concept.billable,
@@ -153,16 +166,14 @@ class GuidanceBuilder:
             levels=self._unspecified_levels(ancestors[ancestors.index(base_parent) :]) if base_parent else (),
             below_codes=tuple(s for s, _ in self.family(concept.code)) if not concept.billable else (),
         )
-        placed = next((r for r in guidance.code_rules if r.rule in PLACEMENT_RULES), None)
-        if guidance.first_listed and placed is not None:
+        placed = next((r for r in own.code_rules if r.rule in PLACEMENT_RULES), None)
+        if own.first_listed and placed is not None:
             basis = [("basis", placed.basis, "String")]
-            guidance.pieces.append(
-                Pieces.of([property_param("firstListed", guidance.first_listed, "Code", None, basis)])
-            )
-        guidance.pieces.append(Pieces.of_rules(guidance.code_rules))
-        guidance.pieces += [self.note_rules(owner, level, source, drug) for owner, level, source in owners]
-        guidance.pieces += [pieces for s, pieces in family if s.code != base]
-        return guidance
+            own.pieces.append(Pieces.of([property_param("firstListed", own.first_listed, "Code", None, basis)]))
+        own.pieces.append(Pieces.of_rules(own.code_rules))
+        own.pieces += [self.note_rules(owner, level, source, drug) for owner, level, source in owners]
+        own.pieces += [pieces for s, pieces in family if s.code != base]
+        return own
 
     @staticmethod
     def select(guidance: Guidance, wanted: frozenset[str]) -> Guidance:

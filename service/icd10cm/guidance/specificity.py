@@ -5,6 +5,7 @@ Guidelines I.A.9, I.B.2, I.B.18). The axes are read from the titles, never liste
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A side of the body; "left ventricular failure" or "right bundle branch block" name a part of the heart.
 SIDE = re.compile(
@@ -38,21 +39,31 @@ _AXIS_WORDS = {
 }
 
 
+@lru_cache(maxsize=65536)
+def _words(title: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(title.lower()))
+
+
 def _added(reference: str, candidate: str) -> list[str]:
-    known = set(_WORD.findall(reference.lower()))
-    return [w for w in _WORD.findall(candidate.lower()) if w not in known]
+    known = set(_words(reference))
+    return [w for w in _words(candidate) if w not in known]
 
 
 _OPEN_WORDS = {"unspecified", "nos", "other", "uncomplicated", "without", "complications"}
 
 
-def _left_open(title: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _left_open(title: str) -> frozenset[str]:
     """What a title leaves unspecified, with the words around it: "heart failure, unspecified",
     "unspecified asthma", "unspecified site"."""
     lowered = title.lower()
-    return set(re.findall(r"\bunspecified \w+", lowered)) | set(re.findall(r"(\w+ \w+), unspecified\b", lowered))
+    return frozenset(re.findall(r"\bunspecified \w+", lowered)) | frozenset(
+        re.findall(r"(\w+ \w+), unspecified\b", lowered)
+    )
 
 
+# Both are pure functions of titles, asked again for every code of a family: cached.
+@lru_cache(maxsize=65536)
 def more_specific(reference: str, candidate: str, same_level: bool = True) -> bool:
     """Whether a title says more than ``reference`` without leaving something else unspecified (under
     "Unspecified asthma", "Unspecified asthma with (acute) exacerbation" is more specific). A code beside it
@@ -64,6 +75,7 @@ def more_specific(reference: str, candidate: str, same_level: bool = True) -> bo
     return not same_level or _left_open(candidate) <= _left_open(reference)
 
 
+@lru_cache(maxsize=65536)
 def axis(reference: str, candidate: str) -> str:
     """The axis along which ``candidate`` (a title) says more than ``reference``."""
     added = " ".join(_added(reference, candidate))
