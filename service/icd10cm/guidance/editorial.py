@@ -1,8 +1,11 @@
 """Editorial guidance: one human-edited TOML file per code in ``guidance/``, checked on load.
 
 A file is validated by a marshmallow schema when a release is loaded; a bad file stops the load
-with a message naming the file and the field, so nothing can fail at request time. Codes a file
-mentions must exist in the release being loaded. The format is described in guidance/README.md.
+with a message naming the file and every failing field, so nothing can fail at request time. Codes
+a file mentions must exist in the release being loaded, and every section a file has must be backed
+by a source that names it. A file says which release and which Official Guidelines it was verified
+against (``verified_against``); a file verified against another release still loads, and its
+``verified`` property says against what. The format is described in guidance/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +22,18 @@ from ...errors import LoadError
 GUIDANCE_DIR = PROJECT_ROOT / "guidance"
 
 _TEXT = validate.Length(min=1, max=2000)
+
+# The sections of a file a source can support (the fields that carry editorial text), in file order.
+SECTIONS = (
+    "summary",
+    "documentation",
+    "pitfalls",
+    "clinical_context",
+    "more_specific",
+    "additional_codes",
+    "faq",
+    "scribe",
+)
 
 
 class SuggestedCodeSchema(Schema):
@@ -43,6 +58,23 @@ class SourceSchema(Schema):
 
     title = fields.String(required=True, validate=_TEXT)
     url = fields.Url(required=False, schemes={"https", "http"})
+    # The sections this source supports; a source without them backs no section in particular.
+    sections = fields.List(fields.String(validate=validate.OneOf(SECTIONS)), validate=validate.Length(min=1))
+
+
+class VerifiedAgainstSchema(Schema):
+    """What ``verified`` was checked against: the ICD-10-CM release (as the store names it) and the
+    Official Guidelines year."""
+
+    class Meta:
+        unknown = RAISE
+
+    release = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}(-\d{2})?$", error="not a release name such as 2026-04")
+    )
+    guidelines = fields.String(
+        required=True, validate=validate.Regexp(r"^FY\d{4}$", error="not a guidelines year such as FY2026")
+    )
 
 
 class EditorialSchema(Schema):
@@ -54,6 +86,7 @@ class EditorialSchema(Schema):
     code = fields.String(required=True)
     summary = fields.String(required=True, validate=_TEXT)
     verified = fields.Date(required=True)
+    verified_against = fields.Nested(VerifiedAgainstSchema, required=True)
     region = fields.String(validate=_TEXT)
     documentation = fields.List(fields.String(validate=_TEXT), required=True, validate=validate.Length(min=1))
     pitfalls = fields.List(fields.String(validate=_TEXT), required=True, validate=validate.Length(min=1))
@@ -72,35 +105,69 @@ class EditorialSchema(Schema):
 _SCHEMA = EditorialSchema()
 
 
-def _where(messages: dict, prefix: str = "") -> str:
-    """The first failing field as a dotted path, with its message."""
+def _problems(messages: dict, prefix: str = "") -> list[str]:
+    """Every failing field as a dotted path, with its message."""
+    found = []
     for name, message in messages.items():
         path = f"{prefix}.{name}" if prefix else str(name)
         if isinstance(message, dict):
-            return _where(message, path)
-        return f"{path}: {' '.join(map(str, message)) if isinstance(message, list) else message}"
-    return "invalid"
+            found += _problems(message, path)
+        else:
+            found.append(f"{path}: {' '.join(map(str, message)) if isinstance(message, list) else message}")
+    return found
+
+
+def _entries(raw: dict, field: str) -> list[tuple[int, dict]]:
+    """The well-formed table entries of a list field (a file that failed the schema is still checked)."""
+    value = raw.get(field)
+    return [(i, entry) for i, entry in enumerate(value) if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _content_problems(raw: dict, stem: str, code_exists: Callable[[str], bool]) -> list[str]:
+    """What the schema cannot see: the code against the file name, the codes against the release, the
+    sections against the sources."""
+    found = []
+    code = raw.get("code")
+    if isinstance(code, str) and code != stem:
+        found.append(f"code: '{code}' does not match the file name")
+    mentioned = [("code", code)]
+    for field in ("more_specific", "additional_codes"):
+        mentioned += [(f"{field}[{i}].code", entry.get("code")) for i, entry in _entries(raw, field)]
+    found += [
+        f"{field}: '{value}' is not a code of this release"
+        for field, value in mentioned
+        if isinstance(value, str) and not code_exists(value)
+    ]
+    covered = {
+        section
+        for _, source in _entries(raw, "sources")
+        if isinstance(source.get("sections"), list)
+        for section in source["sections"]
+    }
+    uncovered = [section for section in SECTIONS if raw.get(section) and section not in covered]
+    if uncovered:
+        found.append(
+            f"sources: no source names {', '.join(uncovered)} in its sections "
+            "(every section of a file must be backed by at least one source)"
+        )
+    return found
 
 
 def read_file(path: Path, code_exists: Callable[[str], bool]) -> dict:
-    """A validated guidance record; raises LoadError naming the file and the field."""
+    """A validated guidance record; raises LoadError naming the file and every failing field."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise LoadError(f"{path}: not valid TOML ({error})") from None
+    problems = []
     try:
         record = _SCHEMA.load(raw)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"record": error.messages}
-        raise LoadError(f"{path}: {_where(messages)}") from None
-    if record["code"] != path.stem:
-        raise LoadError(f"{path}: code: '{record['code']}' does not match the file name")
-    mentioned = [("code", record["code"])]
-    for field in ("more_specific", "additional_codes"):
-        mentioned += [(f"{field}[{i}].code", s["code"]) for i, s in enumerate(record.get(field, []))]
-    for field, code in mentioned:
-        if not code_exists(code):
-            raise LoadError(f"{path}: {field}: '{code}' is not a code of this release")
+        problems = _problems(messages)
+    problems += _content_problems(raw, path.stem, code_exists)
+    if problems:
+        raise LoadError(f"{path}: {'; '.join(problems)}")
     record["verified"] = record["verified"].isoformat()
     return record
 

@@ -34,7 +34,12 @@ PROPERTIES = {
     "faq": ("string", (("answer", "string"),), "A frequently asked question (value) and its answer (editorial)"),
     "scribe": ("string", (), "What a clinical note or scribe should capture (editorial)"),
     "source": ("string", (("url", "string"),), "A public source of the editorial guidance: title and URL"),
-    "verified": ("dateTime", (), "When the editorial guidance was last verified"),
+    "verified": (
+        "dateTime",
+        (("release", "string"), ("guidelines", "string")),
+        "When the editorial guidance was last verified, and against what: the ICD-10-CM release (release, as "
+        "this server names releases, such as 2026-04) and the Official Guidelines year (guidelines, such as FY2026)",
+    ),
     "sibling": ("code", (), "Another code under the same parent"),
     "firstListed": (
         "code",
@@ -74,7 +79,10 @@ def editorial_entries(record: dict) -> list[dict]:
     for source in record["sources"]:
         url = [("url", source["url"], "String")] if source.get("url") else []
         entries.append(property_param("source", source["title"], "String", None, url))
-    entries.append(property_param("verified", record["verified"], "DateTime"))
+    # What the date was checked against (a store built before files named it has the date alone).
+    against = record.get("verified_against", {})
+    checked = [(name, against[name], "String") for name in ("release", "guidelines") if name in against]
+    entries.append(property_param("verified", record["verified"], "DateTime", None, checked))
     return entries
 
 
