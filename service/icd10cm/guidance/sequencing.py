@@ -9,7 +9,8 @@ that decide it, from the Official Guidelines FY2026 and the tabular.
   underdosing (the condition it caused first, never this code).
 - Z codes named in I.C.21.c.16 may only be first-listed; a Z code whose tabular note tells to code
   another condition first (a status or factor of that condition) is never first-listed.
-- Chapter 15 codes go before codes of other chapters, on the maternal record only (I.C.15.a.1-2).
+- Chapter 15 codes go before codes of other chapters, on the maternal record only (I.C.15.a.1-2); chapter
+  16 codes are never on the maternal record and may be used at any age (I.C.16.a.1-2).
 
 Everything is derived from the code, its titles and its notes; the only list is I.C.21.c.16's own.
 """
@@ -147,7 +148,7 @@ def placement(code: str, manifest: tuple[str, str] | None, code_first: list[tupl
 
 
 def sequencing_text(code: str, chapter: str) -> tuple[str, str, str] | None:
-    """(rule id, text, basis) of a sequencing rule that does not fix the place: poisoning, chapter 15."""
+    """(rule id, text, basis) of a sequencing rule that does not fix the place: poisoning, chapters 15, 16."""
     kind = drug_kind(code)
     if kind == POISONING:
         return (
@@ -157,6 +158,15 @@ def sequencing_text(code: str, chapter: str) -> tuple[str, str, str] | None:
             "not documented, the accidental code applies; undetermined only when the record says the "
             "intent cannot be determined.",
             "Official Guidelines I.C.19.e.5(b) (poisoning)",
+        )
+    if chapter == "16":
+        return (
+            "perinatal",
+            "A condition that originates in the perinatal period: for the newborn's or the child's record, never "
+            "the mother's; it may be reported at any age while the condition is present. On the birth record, a "
+            "Z38 code comes first.",
+            "Official Guidelines I.C.16.a.1 and I.C.16.a.2 (chapter 16 codes; principal diagnosis for the birth "
+            "record)",
         )
     if chapter == "15":
         return (
