@@ -96,6 +96,21 @@ def test_the_code_page_shows_every_section_of_the_lookup(client):
     assert "Dorsalgia" in text(document.find_class("crumbs")[0])
 
 
+@pytest.mark.parametrize(
+    ("code", "words"), [("D63.0", "Never principal or first-listed"), ("Z51.11", "Only as the principal")]
+)
+def test_the_code_page_says_where_the_code_may_stand_on_a_claim(client, code, words):
+    document = page(client, f"/codes/{code}")
+    [shown] = document.xpath("//*[@id='first-listed']")
+    assert words in text(shown) and "Official Guidelines" in text(shown)
+    assert not page(client, "/codes/M54.9").xpath("//*[@id='first-listed']")  # either place: nothing to say
+
+
+def test_the_verified_line_names_the_release_and_guidelines(client):
+    shown = section(page(client, "/codes/M54.9"), "sources")
+    assert re.search(r"last verified \d{4}-\d{2}-\d{2}, against ICD-10-CM 2026-04 and the FY2026 Official", shown)
+
+
 def test_every_code_a_page_mentions_is_a_link_to_its_page(client):
     document = page(client, "/codes/M54.9")
     linked = set(code_links(document))
