@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -65,6 +64,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from helpers import require_shared
 
 from service import PROJECT_ROOT
 from service.icd10cm.guidance.editorial import GUIDANCE_DIR
@@ -86,14 +86,11 @@ _CODE_PART = re.compile(r"^(?:\d+|[a-z]\d[0-9a-z.]*)$")
 
 def require_seeds(folder: Path) -> None:
     """Skip without the seed pages, except under CI, which must check them."""
-    if not any(folder.glob("*.txt")):
-        where = (
-            f"the seed pages are not at {folder}: they come with the project's shared folder (shared/seeds, "
-            "beside this clone)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(where)
-        pytest.skip(where)
+    require_shared(
+        any(folder.glob("*.txt")),
+        f"the seed pages are not at {folder}: they come with the project's shared folder (shared/seeds, "
+        "beside this clone)",
+    )
 
 
 # ------------------------------------------------------------------------------------------ the measure

@@ -8,13 +8,13 @@ a listed test that now passes (take it off the list).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT
+from helpers import require_shared
 
 SUITES = PROJECT_ROOT.parent / "shared" / "tx-ecosystem"
 KNOWN_FAILURES = Path(__file__).with_name("tx_ecosystem_failures.txt")
@@ -29,14 +29,11 @@ def _known_failures() -> set[str]:
 def require_suites(suites: Path) -> None:
     """Skip without the suites, except under CI, which must run them: there a missing suite is a broken
     checkout, not a pass."""
-    if not (suites / "run.py").exists():
-        where = (
-            f"HL7's terminology ecosystem suites are not at {suites}: they come with the project's shared "
-            "folder (shared/tx-ecosystem, beside this clone); see docs/general.md"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(where)
-        pytest.skip(where)
+    require_shared(
+        (suites / "run.py").exists(),
+        f"HL7's terminology ecosystem suites are not at {suites}: they come with the project's shared "
+        "folder (shared/tx-ecosystem, beside this clone); see docs/general.md",
+    )
 
 
 def test_a_missing_suite_fails_under_ci_and_is_skipped_elsewhere(tmp_path, monkeypatch):

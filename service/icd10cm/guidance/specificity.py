@@ -49,9 +49,6 @@ def _added(reference: str, candidate: str) -> list[str]:
     return [w for w in _words(candidate) if w not in known]
 
 
-_OPEN_WORDS = {"unspecified", "nos", "other", "uncomplicated", "without", "complications"}
-
-
 @lru_cache(maxsize=65536)
 def _left_open(title: str) -> frozenset[str]:
     """What a title leaves unspecified, with the words around it: "heart failure, unspecified",
