@@ -23,7 +23,15 @@ from typing import NamedTuple
 NEVER, ONLY = "never", "only"
 # The rule ids whose rule fixes the place (their basis is the firstListed property's).
 PLACEMENT_RULES = frozenset(
-    {"external-cause", "manifestation", "adverse-effect", "underdosing", "z-first-listed", "z-secondary"}
+    {
+        "external-cause",
+        "manifestation",
+        "supplementary",
+        "adverse-effect",
+        "underdosing",
+        "z-first-listed",
+        "z-secondary",
+    }
 )
 
 # I.C.21.c.16: Z codes and categories that may only be principal/first-listed (unless encounters of one day
@@ -49,7 +57,12 @@ ONLY_FIRST_LISTED: dict[str, tuple[str, ...]] = {
     "Z76.2": (),
     "Z99.12": (),
 }
-_MANIFESTATION = re.compile(r"\bin\b.*\bdiseases? classified elsewhere", re.IGNORECASE)
+# "in (...) diseases classified elsewhere" and its variants: "in conditions ...", "due to diseases ...".
+_MANIFESTATION = re.compile(
+    r"\b(in|due to)\b.*\b(diseases?|conditions?|reactions?) classified elsewhere", re.IGNORECASE
+)
+# A note that makes codes supplementary: "provided for use as supplementary or additional codes" (B95-B97).
+SUPPLEMENTARY = re.compile(r"\bsupplementary or additional codes?\b", re.IGNORECASE)
 # "Code first, if applicable, ...", "code first any routine childhood examination": only when there is one.
 _CONDITIONAL = re.compile(r"\bif (applicable|known|present|any)\b|^any\b|\bany associated\b", re.IGNORECASE)
 
@@ -84,9 +97,15 @@ def conditional(text: str) -> bool:
     return bool(_CONDITIONAL.search(text))
 
 
-def placement(code: str, manifest: tuple[str, str] | None, code_first: list[tuple[str, str]]) -> Placement | None:
+def placement(
+    code: str,
+    manifest: tuple[str, str] | None,
+    code_first: list[tuple[str, str]],
+    supplementary: str | None = None,
+) -> Placement | None:
     """``manifest``: (code, title) of the code, or the nearest code above it, titled as a manifestation;
-    ``code_first``: (where, phrase) of the code-first notes that apply to it, nearest first."""
+    ``code_first``: (where, phrase) of the code-first notes that apply to it, nearest first;
+    ``supplementary``: where a note makes the code a supplementary one (block B95-B97)."""
     if code[:1] in "VWXY":
         return Placement(
             NEVER,
@@ -103,6 +122,14 @@ def placement(code: str, manifest: tuple[str, str] | None, code_first: list[tupl
             f"A manifestation code (so titled at {where}): never principal or first-listed. Code the "
             "underlying disease first, then this code.",
             "Official Guidelines I.A.13 (etiology/manifestation convention)",
+        )
+    if supplementary is not None:
+        return Placement(
+            NEVER,
+            "supplementary",
+            "A supplementary code (it names the agent of a disease coded elsewhere): never principal or "
+            "first-listed. Code the disease first, then this code.",
+            f"Tabular note at {supplementary} (supplementary or additional codes); Official Guidelines I.A.13",
         )
     kind = drug_kind(code)
     if kind == ADVERSE_EFFECT:
