@@ -67,44 +67,8 @@ def capability_statement(base_url: str, released: str) -> dict:
                     },
                 ],
                 "resource": [
-                    {
-                        "type": "CodeSystem",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            {"name": n, "type": t}
-                            for n, t in (
-                                ("url", "uri"),
-                                ("version", "token"),
-                                ("name", "string"),
-                                ("title", "string"),
-                                ("status", "token"),
-                            )
-                        ],
-                        "operation": [
-                            _operation("lookup", "CodeSystem"),
-                            _operation("validate-code", "CodeSystem"),
-                            _operation("subsumes", "CodeSystem"),
-                        ],
-                    },
-                    {
-                        "type": "ValueSet",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            {"name": n, "type": t}
-                            for n, t in (
-                                ("url", "uri"),
-                                ("version", "token"),
-                                ("name", "string"),
-                                ("title", "string"),
-                                ("status", "token"),
-                            )
-                        ],
-                        "operation": [
-                            _operation("expand", "ValueSet"),
-                            _operation("validate-code", "ValueSet"),
-                            _operation("batch-validate-code", "ValueSet"),
-                        ],
-                    },
+                    _searchable("CodeSystem", ("lookup", "validate-code", "subsumes")),
+                    _searchable("ValueSet", ("expand", "validate-code", "batch-validate-code")),
                     {
                         "type": "ConceptMap",
                         "operation": [_operation("translate", "ConceptMap")],
@@ -116,6 +80,25 @@ def capability_statement(base_url: str, released: str) -> dict:
                 ],
             }
         ],
+    }
+
+
+def _searchable(kind: str, operations: tuple[str, ...]) -> dict:
+    """A resource type read and searched by its canonical fields, with its operations."""
+    return {
+        "type": kind,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": name, "type": kind_of}
+            for name, kind_of in (
+                ("url", "uri"),
+                ("version", "token"),
+                ("name", "string"),
+                ("title", "string"),
+                ("status", "token"),
+            )
+        ],
+        "operation": [_operation(name, kind) for name in operations],
     }
 
 

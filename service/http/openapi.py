@@ -235,49 +235,42 @@ def build(base_path: str, version: str) -> dict:
 def _page_paths(spec: APISpec) -> None:
     """The pages for people (service/web): HTML, errors included."""
     html = {"text/html": {"schema": {"type": "string"}}}
-    spec.path(
-        path="/codes/{code}",
-        operations={
-            "get": {
-                "summary": "The page of a code",
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "code",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9.]{1,10}$"},
-                    },
-                    {"in": "query", "name": "version", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "The page", "content": html},
-                    "301": {"description": "The code's address, for a code written loosely"},
-                    "404": {"description": "Not a code of the release, with suggestions", "content": html},
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/blocks/{block}",
-        operations={
-            "get": {
-                "summary": "The page of a block (a range of categories): its chapter and its categories",
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "block",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,12}$"},
-                    },
-                    {"in": "query", "name": "version", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "The page", "content": html},
-                    "404": {"description": "Not a block of the release", "content": html},
-                },
-            }
-        },
-    )
+    for path, summary, pattern, responses in (
+        (
+            "/codes/{code}",
+            "The page of a code",
+            "^[A-Za-z0-9.]{1,10}$",
+            {
+                "301": {"description": "The code's address, for a code written loosely"},
+                "404": {"description": "Not a code of the release, with suggestions", "content": html},
+            },
+        ),
+        (
+            "/blocks/{block}",
+            "The page of a block (a range of categories): its chapter and its categories",
+            "^[A-Za-z0-9-]{1,12}$",
+            {"404": {"description": "Not a block of the release", "content": html}},
+        ),
+    ):
+        name = path.rsplit("{", 1)[1].rstrip("}")
+        spec.path(
+            path=path,
+            operations={
+                "get": {
+                    "summary": summary,
+                    "parameters": [
+                        {
+                            "in": "path",
+                            "name": name,
+                            "required": True,
+                            "schema": {"type": "string", "pattern": pattern},
+                        },
+                        {"in": "query", "name": "version", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"200": {"description": "The page", "content": html}, **responses},
+                }
+            },
+        )
     spec.path(
         path="/favicon.svg",
         operations={

@@ -12,7 +12,7 @@ renders what comes back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from ..errors import NotFound
@@ -47,6 +47,8 @@ class OperationRequest:
     accept_language: str | None = None
     too_costly_threshold: str | None = None  # X-TOO-COSTLY-THRESHOLD, as sent
     forwardable: Forwardable | None = None  # set by the HTTP layer; None: nothing to pass on
+    # What providers derived from the request, kept so that the chain's questions are answered once each.
+    derived: dict = field(default_factory=dict, repr=False)
 
     @property
     def kind(self) -> str:

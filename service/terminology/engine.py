@@ -57,13 +57,18 @@ class Engine:
         return self.upstream_for_request(request) is None
 
     def upstream_for_request(self, request: OperationRequest) -> Upstream | None:
-        """The upstream server for a request on what this engine does not hold (None: it answers)."""
-        if not self.upstreams or request.resource_id is not None:
-            return None
-        params = self.params(request)
-        if request.kind == "ValueSet":
-            return self.upstream_for_value_set(params, request.cache_id)
-        return self.upstream_for(params, request.cache_id)
+        """The upstream server for a request on what this engine does not hold (None: it answers). Asked by
+        this engine's and the upstream provider's ``holds`` and by ``answer``: worked out once per request."""
+        if "upstream" not in request.derived:
+            upstream = None
+            if self.upstreams and request.resource_id is None:
+                params = self.params(request)
+                if request.kind == "ValueSet":
+                    upstream = self.upstream_for_value_set(params, request.cache_id)
+                else:
+                    upstream = self.upstream_for(params, request.cache_id)
+            request.derived["upstream"] = upstream
+        return request.derived["upstream"]
 
     def answer(self, request: OperationRequest) -> dict:
         params, cache_id = self.params(request), request.cache_id

@@ -155,11 +155,8 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
             self._check_in_code_system(result, system, code)
         return result
 
-    def _check_in_code_system(self, result: Checked, system: str, code: str | None) -> None:
-        cs = self._code_system(result, system, result.coding.get("version"))
-        if cs is None:
-            return
-        result.cs = cs
+    def _refused_supplement(self, result: Checked, cs: CodeSystem) -> bool:
+        """A supplement named as a coding's system: an error (it cannot be the system of a code)."""
         if cs.is_supplement:
             result.add(
                 "error",
@@ -168,6 +165,14 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
                 "invalid-data",
                 "system",
             )
+        return cs.is_supplement
+
+    def _check_in_code_system(self, result: Checked, system: str, code: str | None) -> None:
+        cs = self._code_system(result, system, result.coding.get("version"))
+        if cs is None:
+            return
+        result.cs = cs
+        if self._refused_supplement(result, cs):
             result.outcome = None
             return
         result.version = cs.version
@@ -333,14 +338,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
             quoted = not _absolute(system) or any(i.get("filter") for i in includes)
             self._report_unknown(result, system, version, quoted)
             return
-        if cs.is_supplement:
-            result.add(
-                "error",
-                "invalid",
-                self.context.message("CODESYSTEM_CS_NO_SUPPLEMENT", cs.vurl),
-                "invalid-data",
-                "system",
-            )
+        if self._refused_supplement(result, cs):
             return
         concept = cs.locate(code) if code else None
         if result.concept is None:

@@ -203,11 +203,15 @@ def _resolve_qualified(owners, codes: dict[str, Code]) -> None:
     """Qualified references ("E08-E13 with .42") become the exact codes they mean."""
     children = {code: c.children for code, c in codes.items()}
     ordered = sorted(codes)
+    resolved: dict[tuple, list[str]] = {}
     for owner in owners:
         for note in owner.notes:
             found = [ref for ref in note.categories if _is_category_reference(ref, codes)]
             for bases, qualifier, written in note.qualified:
-                found += resolve_qualified(bases, qualifier, children, ordered, written) or ()
+                key = (tuple(bases), qualifier, written)
+                if key not in resolved:  # the same reference recurs (T36-T50 with ... 5: in 92 notes)
+                    resolved[key] = resolve_qualified(bases, qualifier, children, ordered, written) or []
+                found += resolved[key]
             note.refs += [ref for ref in dict.fromkeys(found) if ref not in note.refs]
 
 
