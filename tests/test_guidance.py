@@ -149,6 +149,8 @@ def _validation_issues(client, path: str, **params) -> list[tuple[str, str]]:
         ("V43.52XA", "external cause code"),
         ("T38.3X6A", "underdosing"),
         ("T45.515A", "adverse effect"),
+        ("Z68.41", "associated reportable diagnosis"),
+        ("Z37.0", "additional code only"),
     ],
 )
 def test_a_code_never_first_listed_is_a_warning_in_both_validations(client, code, words):
@@ -164,12 +166,19 @@ def test_a_code_never_first_listed_is_a_warning_in_both_validations(client, code
     assert [p["value"] for p in properties(body) if p["code"] == "firstListed"] == ["never"]
 
 
-def test_a_z_code_only_first_listed_says_so(client):
-    body = lookup(client, "Z51.11", guidance="rules")
+@pytest.mark.parametrize(
+    ("code", "section", "words"),
+    [
+        ("Z51.11", "I.C.21.c.16", "may only be the principal or first-listed"),
+        ("O80", "I.C.15.n.1", "always the principal or first-listed"),
+    ],
+)
+def test_a_code_only_first_listed_says_so(client, code, section, words):
+    body = lookup(client, code, guidance="rules")
     [placed] = [p for p in properties(body) if p["code"] == "firstListed"]
-    assert placed["value"] == "only" and "I.C.21.c.16" in placed["subproperties"]["basis"][0]
-    issues = _validation_issues(client, "/fhir/CodeSystem/$validate-code", url=ICD10CM, code="Z51.11")
-    assert [s for s, t in issues if "may only be the principal or first-listed" in t] == ["information"]
+    assert placed["value"] == "only" and section in placed["subproperties"]["basis"][0]
+    issues = _validation_issues(client, "/fhir/CodeSystem/$validate-code", url=ICD10CM, code=code)
+    assert [s for s, t in issues if words in t] == ["information"]
 
 
 def test_guidance_modes_and_property_selection(client):

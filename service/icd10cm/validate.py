@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..fhir.messages import message, plural
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
-from .guidance.sequencing import PLACEMENT_RULES
+from .guidance.sequencing import ONLY_RULES, PLACEMENT_RULES
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 from .store.reader import ConceptRow, Release
@@ -51,7 +51,7 @@ def _guidance_issues(rules: list[Rule], expression: str) -> list[Issue]:
             text = message(
                 "ICD10CM_GUIDANCE", rule.text + (f" Candidates: {', '.join(rule.codes)}." if rule.codes else "")
             )
-            never = rule.rule in PLACEMENT_RULES and rule.rule != "z-first-listed"
+            never = rule.rule in PLACEMENT_RULES and rule.rule not in ONLY_RULES
             issues.append(
                 Issue("warning" if never else "information", "business-rule", text, "code-comment", expression)
             )

@@ -18,7 +18,7 @@ from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items
 from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, where
-from .sequencing import PLACEMENT_RULES, SUPPLEMENTARY, drug_kind, is_manifestation_title
+from .sequencing import PLACEMENT_RULES, drug_kind, is_manifestation_title, usage_note
 
 MODES = ("all", "rules", "none")  # the `guidance` request parameter
 
@@ -149,12 +149,14 @@ class GuidanceBuilder:
         manifest = next(
             ((c, self.manifestations[c]) for c in (concept.code, *ancestors) if c in self.manifestations), None
         )
-        supplementary = next(
+        # The nearest note that says where the code stands ("for use as an additional code", ...).
+        usage = next(
             (
-                where(level, source)
+                (kind, where(level, source))
                 for owner, level, source in owners
                 if level != "chapter"
-                and any(n["type"] == "notes" and SUPPLEMENTARY.search(n["text"]) for n in self.release.notes(owner))
+                for note in self.release.notes(owner)
+                if note["type"] in ("notes", "inclusionTerm") and (kind := usage_note(note["text"]))
             ),
             None,
         )
@@ -170,7 +172,7 @@ class GuidanceBuilder:
             siblings,
             chapter=concept.chapter,
             manifest=manifest,
-            supplementary=supplementary,
+            usage=usage,
             code_first=code_first,
             seventh_meaning=self._seventh_meaning(concept),
             levels=self._unspecified_levels(ancestors[ancestors.index(base_parent) :]) if base_parent else (),

@@ -210,7 +210,7 @@ def code_rules(
     *,
     chapter: str = "",
     manifest: tuple[str, str] | None = None,
-    supplementary: str | None = None,
+    usage: tuple[str, str] | None = None,
     code_first: tuple[tuple[str, str], ...] = (),
     seventh_meaning: str | None = None,
     levels: tuple[tuple[Sibling, ...], ...] = (),
@@ -227,7 +227,7 @@ def code_rules(
     items = []
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
-    placed = placement(code, manifest, list(code_first), supplementary)
+    placed = placement(code, manifest, list(code_first), usage)
     if placed is not None:
         items.append(Rule(placed.rule, placed.text, placed.basis, "code", code))
     sequenced = sequencing_text(code, chapter)

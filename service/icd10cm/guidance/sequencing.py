@@ -8,11 +8,16 @@ that decide it, from the Official Guidelines FY2026 and the tabular.
   manifestations after it), 5 an adverse effect (the nature of the effect first, never this code), 6 an
   underdosing (the condition it caused first, never this code).
 - Z codes named in I.C.21.c.16 may only be first-listed; a Z code whose tabular note tells to code
-  another condition first (a status or factor of that condition) is never first-listed.
+  another condition first (a status or factor of that condition) is never first-listed, nor are the status
+  codes I.C.21.c.3 allows only beside another diagnosis (Z33.1, Z68).
+- A tabular note can say where a code stands: "supplementary or additional codes" (B95-B97) and "for use as
+  an additional code" (Z37) make it never first-listed; "for use as a single diagnosis code" (O80) makes it
+  the only diagnosis of its chapter, always first-listed (I.C.15.n.1).
 - Chapter 15 codes go before codes of other chapters, on the maternal record only (I.C.15.a.1-2); chapter
   16 codes are never on the maternal record and may be used at any age (I.C.16.a.1-2).
 
-Everything is derived from the code, its titles and its notes; the only list is I.C.21.c.16's own.
+Everything is derived from the code, its titles and its notes; the only lists are the guideline's own
+(I.C.21.c.16, and the two status codes of I.C.21.c.3 that are secondary only).
 """
 
 from __future__ import annotations
@@ -21,18 +26,17 @@ import re
 from typing import NamedTuple
 
 NEVER, ONLY = "never", "only"
-# The rule ids whose rule fixes the place (their basis is the firstListed property's).
-PLACEMENT_RULES = frozenset(
-    {
-        "external-cause",
-        "manifestation",
-        "supplementary",
-        "adverse-effect",
-        "underdosing",
-        "z-first-listed",
-        "z-secondary",
-    }
-)
+# The rule ids whose rule fixes the place (their basis is the firstListed property's): never, or only.
+ONLY_RULES = frozenset({"z-first-listed", "single-diagnosis"})
+PLACEMENT_RULES = ONLY_RULES | {
+    "external-cause",
+    "manifestation",
+    "supplementary",
+    "adverse-effect",
+    "underdosing",
+    "z-secondary",
+    "additional-only",
+}
 
 # I.C.21.c.16: Z codes and categories that may only be principal/first-listed (unless encounters of one day
 # are combined in one record), with the codes the guideline excepts.
@@ -57,12 +61,30 @@ ONLY_FIRST_LISTED: dict[str, tuple[str, ...]] = {
     "Z76.2": (),
     "Z99.12": (),
 }
+# I.C.21.c.3: status codes the guideline allows only beside another diagnosis -> what the guideline asks.
+SECONDARY_ONLY: dict[str, tuple[str, str]] = {
+    "Z33.1": (
+        "a pregnancy that does not complicate the reason for the visit, reported after the code of that reason; "
+        "when the pregnancy does bear on the encounter, a chapter 15 code is used instead",
+        "Official Guidelines I.C.21.c.3 (Z33.1) and I.C.15.b.1 (pregnancy incidental to the encounter)",
+    ),
+    "Z68": (
+        "reported only with an associated reportable diagnosis that the patient's provider documents (such as "
+        "obesity, malnutrition or anorexia), after it, and never during pregnancy; the BMI value itself may come "
+        "from another clinician's note, and with values that change during the encounter the most severe is coded",
+        "Official Guidelines I.C.21.c.3 (Z68) and I.B.14 (documentation by clinicians other than the provider)",
+    ),
+}
+# Tabular notes that say where a code stands (the note kind -> its words).
+USAGE_NOTES = {
+    "supplementary": re.compile(r"\bsupplementary or additional codes?\b", re.IGNORECASE),  # B95-B97
+    "additional": re.compile(r"\bfor use as an additional code\b", re.IGNORECASE),  # Z37
+    "single": re.compile(r"\bfor use as a single diagnosis code\b", re.IGNORECASE),  # O80
+}
 # "in (...) diseases classified elsewhere" and its variants: "in conditions ...", "due to diseases ...".
 _MANIFESTATION = re.compile(
     r"\b(in|due to)\b.*\b(diseases?|conditions?|reactions?) classified elsewhere", re.IGNORECASE
 )
-# A note that makes codes supplementary: "provided for use as supplementary or additional codes" (B95-B97).
-SUPPLEMENTARY = re.compile(r"\bsupplementary or additional codes?\b", re.IGNORECASE)
 # "Code first, if applicable, ...", "code first any routine childhood examination": only when there is one.
 _CONDITIONAL = re.compile(r"\bif (applicable|known|present|any)\b|^any\b|\bany associated\b", re.IGNORECASE)
 
@@ -97,15 +119,21 @@ def conditional(text: str) -> bool:
     return bool(_CONDITIONAL.search(text))
 
 
+def usage_note(text: str) -> str | None:
+    """The kind of a tabular note that says where a code stands (``USAGE_NOTES``), if it is one."""
+    return next((kind for kind, words in USAGE_NOTES.items() if words.search(text)), None)
+
+
 def placement(
     code: str,
     manifest: tuple[str, str] | None,
     code_first: list[tuple[str, str]],
-    supplementary: str | None = None,
+    usage: tuple[str, str] | None = None,
 ) -> Placement | None:
     """``manifest``: (code, title) of the code, or the nearest code above it, titled as a manifestation;
     ``code_first``: (where, phrase) of the code-first notes that apply to it, nearest first;
-    ``supplementary``: where a note makes the code a supplementary one (block B95-B97)."""
+    ``usage``: (kind, where) of the nearest note that says where the code stands (``USAGE_NOTES``)."""
+    kind, source = usage if usage is not None else (None, "")
     if code[:1] in "VWXY":
         return Placement(
             NEVER,
@@ -123,16 +151,34 @@ def placement(
             "underlying disease first, then this code.",
             "Official Guidelines I.A.13 (etiology/manifestation convention)",
         )
-    if supplementary is not None:
+    if kind == "supplementary":
         return Placement(
             NEVER,
             "supplementary",
             "A supplementary code (it names the agent of a disease coded elsewhere): never principal or "
             "first-listed. Code the disease first, then this code.",
-            f"Tabular note at {supplementary} (supplementary or additional codes); Official Guidelines I.A.13",
+            f"Tabular note at {source} (supplementary or additional codes); Official Guidelines I.A.13",
         )
-    kind = drug_kind(code)
-    if kind == ADVERSE_EFFECT:
+    if kind == "additional":
+        return Placement(
+            NEVER,
+            "z-secondary" if code[:1] == "Z" else "additional-only",
+            f"An additional code only (so the tabular note at {source} says): never principal or first-listed. "
+            "Report it after the code of the condition or encounter it accompanies.",
+            f"Tabular note at {source} (for use as an additional code); Official Guidelines I.B.7",
+        )
+    if kind == "single":
+        return Placement(
+            ONLY,
+            "single-diagnosis",
+            f"A single-diagnosis code (so the tabular note at {source} says): always the principal or first-listed "
+            "diagnosis, and never reported with another code of its chapter. When anything else of the "
+            "pregnancy, the delivery or the puerperium has to be coded, this code does not apply. Codes of other "
+            "chapters may follow it for conditions that do not complicate the pregnancy.",
+            f"Tabular note at {source} (for use as a single diagnosis code); Official Guidelines I.C.15.n.1",
+        )
+    drug = drug_kind(code)
+    if drug == ADVERSE_EFFECT:
         return Placement(
             NEVER,
             ADVERSE_EFFECT,
@@ -141,7 +187,7 @@ def placement(
             "then this code for the drug.",
             "Official Guidelines I.C.19.e.5(a) (adverse effect)",
         )
-    if kind == UNDERDOSING:
+    if drug == UNDERDOSING:
         return Placement(
             NEVER,
             UNDERDOSING,
@@ -161,15 +207,23 @@ def placement(
                     "records of several encounters on one day are combined).",
                     "Official Guidelines I.C.21.c.16 (Z codes that may only be principal/first-listed)",
                 )
-        unconditional = [(source, text) for source, text in code_first if not conditional(text)]
-        if unconditional:
-            source, text = unconditional[0]
+        secondary = next((v for k, v in SECONDARY_ONLY.items() if code == k or code.startswith(k)), None)
+        if secondary is not None:
             return Placement(
                 NEVER,
                 "z-secondary",
-                f"A status or factor of another condition: the tabular at {source} tells to code first "
+                f"Never principal or first-listed: {secondary[0]}.",
+                secondary[1],
+            )
+        unconditional = [(where, text) for where, text in code_first if not conditional(text)]
+        if unconditional:
+            where, text = unconditional[0]
+            return Placement(
+                NEVER,
+                "z-secondary",
+                f"A status or factor of another condition: the tabular at {where} tells to code first "
                 f"{text.rstrip(':').removesuffix(', such as')}, so this code never comes first.",
-                f"Official Guidelines I.A.13 and I.B.7 (code first); tabular code-first note at {source}",
+                f"Official Guidelines I.A.13 and I.B.7 (code first); tabular code-first note at {where}",
             )
     return None
 

@@ -28,6 +28,9 @@ _LEFT_OPEN = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+")
+# Pain, by name or by kind: under "Dorsalgia, unspecified" the more specific codes are the pains the category
+# holds (cervicalgia, sciatica, low back pain), not the other conditions it also holds (panniculitis, M54.0).
+_PAIN = re.compile(r"pain|algia|ache\b|dynia|sciatica|lumbago|radicul|neuritis", re.I)
 _AXIS_WORDS = {
     "side": "the side",
     "severity": "the severity",
@@ -68,6 +71,8 @@ def more_specific(reference: str, candidate: str, same_level: bool = True) -> bo
     "Left ventricular failure, unspecified"."""
     added = _added(reference, candidate)
     if not added or {"unspecified", "nos"} & set(added):
+        return False
+    if _PAIN.search(reference) and not _PAIN.search(candidate):
         return False
     return not same_level or _left_open(candidate) <= _left_open(reference)
 
