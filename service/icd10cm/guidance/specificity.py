@@ -30,7 +30,13 @@ _LEFT_OPEN = re.compile(
 _WORD = re.compile(r"[a-z0-9]+")
 # Pain, by name or by kind: under "Dorsalgia, unspecified" the more specific codes are the pains the category
 # holds (cervicalgia, sciatica, low back pain), not the other conditions it also holds (panniculitis, M54.0).
-_PAIN = re.compile(r"pain|algia|ache\b|dynia|sciatica|lumbago|radicul|neuritis", re.I)
+# Over every unspecified pain code of the 2026 release this sets aside 13 siblings, each another condition
+# (M54.0; M79.0-M79.8 beside neuralgia M79.2; I70.3x presentations beside rest pain I70.32); the kinds of pain
+# named without the word (hemicrania, dysuria, tenesmus, vestibulitis, acute abdomen) stay candidates.
+_PAIN = re.compile(
+    r"pain|algia|ache\b|dynia|sciatica|lumbago|radicul|hemicrania|dysuria|tenesmus|vestibulitis|acute abdomen",
+    re.I,
+)
 _AXIS_WORDS = {
     "side": "the side",
     "severity": "the severity",
