@@ -147,7 +147,7 @@ def validate_coding(
             )
         )
     if not concept.billable and concept.seventh:
-        # Guideline I.A.5: a code that lacks its required 7th character is invalid.
+        # Guidelines I.A.2 and I.B.2: a code that lacks its required 7th character is invalid.
         result.result = False
         result.issues.append(
             Issue(

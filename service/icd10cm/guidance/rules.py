@@ -239,7 +239,8 @@ def code_rules(
             Rule(
                 "seventh-character",
                 f"Not reportable without its 7th character: {listed}.",
-                f"Official Guidelines I.A.5 (7th characters); tabular 7th-character table at {seventh_owner}",
+                "Official Guidelines I.A.2 and I.A.5 (a code without its 7th character is invalid); tabular "
+                f"7th-character table at {seventh_owner}",
                 "code",
                 code,
                 [c for c, _ in children],

@@ -66,7 +66,7 @@ SECONDARY_ONLY: dict[str, tuple[str, str]] = {
     "Z33.1": (
         "a pregnancy that does not complicate the reason for the visit, reported after the code of that reason; "
         "when the pregnancy does bear on the encounter, a chapter 15 code is used instead",
-        "Official Guidelines I.C.21.c.3 (Z33.1) and I.C.15.b.1 (pregnancy incidental to the encounter)",
+        "Official Guidelines I.C.21.c.3 (Z33.1) and I.C.15.a.1 (a pregnancy incidental to the encounter)",
     ),
     "Z68": (
         "reported only with an associated reportable diagnosis that the patient's provider documents (such as "
@@ -165,7 +165,8 @@ def placement(
             "z-secondary" if code[:1] == "Z" else "additional-only",
             f"An additional code only (so the tabular note at {source} says): never principal or first-listed. "
             "Report it after the code of the condition or encounter it accompanies.",
-            f"Tabular note at {source} (for use as an additional code); Official Guidelines I.B.7",
+            f"Tabular note at {source} (for use as an additional code); Official Guidelines I.B.7"
+            + (" and I.C.15.b.5 (outcome of delivery)" if code.startswith("Z37") else ""),
         )
     if kind == "single":
         return Placement(
@@ -254,7 +255,8 @@ def sequencing_text(code: str, chapter: str) -> tuple[str, str, str] | None:
             "obstetric",
             "A pregnancy, childbirth or puerperium code: for the mother's record only, never the newborn's; "
             "it goes before codes from other chapters, which may be added to describe the condition. Add "
-            "the weeks of gestation (category Z3A) when the record gives them.",
+            "the weeks of gestation (category Z3A) when the record gives them. When the provider documents the "
+            "pregnancy as incidental to the encounter, Z33.1 is reported instead of chapter 15 codes.",
             "Official Guidelines I.C.15.a.1 and I.C.15.a.2 (chapter 15 sequencing priority, maternal record "
             "only); tabular note at chapter 15 (Z3A)",
         )
