@@ -17,8 +17,9 @@ from ...fhir.parameters import property_param, serialize
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items
-from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, where
+from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, side_of, where
 from .sequencing import PLACEMENT_RULES, drug_kind, is_manifestation_title, usage_note
+from .specificity import leaves_open
 
 MODES = ("all", "rules", "none")  # the `guidance` request parameter
 
@@ -65,6 +66,7 @@ class GuidanceBuilder:
         self.editorial = lru_cache(maxsize=1024)(self._editorial)
         self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
         self.family = lru_cache(maxsize=8192)(self._family)
+        self.block_family = lru_cache(maxsize=512)(self._block_family)
         # A code's rule-derived guidance: a few kilobytes of shared pieces; the most asked codes stay.
         self.own = lru_cache(maxsize=8192)(self._own)
         # The codes titled as manifestations ("in ... diseases classified elsewhere"): a few hundred, so a
@@ -82,24 +84,35 @@ class GuidanceBuilder:
     def _note_rules(self, owner: str, level: str, source: str, drug: str | None) -> Pieces:
         return Pieces.of_rules(note_rules(self.release.notes(owner), level, source, drug))
 
-    def _seventh_meaning(self, concept: ConceptRow) -> str | None:
-        """What a 7th-character code's last character means, from the table that applies to it."""
+    def _seventh_table(self, concept: ConceptRow) -> dict[str, str]:
+        """A 7th-character code's table (character -> meaning), from the code that defines it."""
         if not (concept.billable and concept.seventh and concept.seventh_owner):
-            return None
-        table = self.release.notes(concept.seventh_owner)
-        return next((n["text"] for n in table if n["type"] == "sevenChrDef" and n.get("char") == concept.seventh), None)
+            return {}
+        notes = self.release.notes(concept.seventh_owner)
+        return {n["char"]: n["text"] for n in notes if n["type"] == "sevenChrDef" and "char" in n}
 
-    def _unspecified_levels(self, chain: list[str]) -> tuple[tuple[Sibling, ...], ...]:
+    def _unspecified_levels(self, chain: list[str], block: str) -> tuple[tuple[Sibling, ...], ...]:
         """Up the ``chain`` of a code's ancestors (its parent first), the siblings of each ancestor whose own
-        title is unspecified (J45.90 "Unspecified asthma", then J45.9 "Other and unspecified asthma")."""
+        title is unspecified (J45.90 "Unspecified asthma", then J45.9 "Other and unspecified asthma"), and
+        those of an unspecified category in its ``block`` (J18 "Pneumonia, unspecified organism": J13, J15)."""
         levels = []
-        for below, above in zip(chain, chain[1:], strict=False):
-            family = self.family(above)
+        for below, above in zip(chain, [*chain[1:], None], strict=True):
+            family = self.family(above) if above else self.block_family(block)
             here = next((s for s, _ in family if s.code == below), None)
-            if here is None or not here.unspecified:
+            # A category counts only when it leaves something open by name (J18 "..., unspecified organism"),
+            # not a mixed title such as "Suppurative and unspecified otitis media".
+            if here is None or not here.unspecified or (above is None and not leaves_open(here.display)):
                 break
             levels.append(tuple(s for s, _ in family if s.code != below))
         return tuple(levels)
+
+    def seventh_of(self, code: str) -> str | None:
+        """The 7th characters a base takes (None for a header with codes below it)."""
+        concept = self.release.concept(code)
+        return concept.seventh if concept is not None else None
+
+    def _block_family(self, block: str) -> tuple[tuple[Sibling, Pieces], ...]:
+        return tuple((sibling(c, d, bool(b)), Pieces()) for c, d, b in self.release.categories_of(block))
 
     def _family(self, parent: str) -> tuple[tuple[Sibling, Pieces], ...]:
         """The children of a code, each with its pieces as a sibling of the others."""
@@ -160,6 +173,7 @@ class GuidanceBuilder:
             ),
             None,
         )
+        table = self._seventh_table(concept)
         own = Guidance()
         own.first_listed, own.code_rules = code_rules(
             concept.code,
@@ -174,8 +188,16 @@ class GuidanceBuilder:
             manifest=manifest,
             usage=usage,
             code_first=code_first,
-            seventh_meaning=self._seventh_meaning(concept),
-            levels=self._unspecified_levels(ancestors[ancestors.index(base_parent) :]) if base_parent else (),
+            seventh_meaning=table.get(concept.seventh or ""),
+            seventh_sides=tuple(
+                (completed, side)
+                for char, meaning in table.items()
+                if (side := side_of(meaning)) and self.release.concept(completed := f"{concept.code[:-1]}{char}")
+            ),
+            seventh_of=self.seventh_of,
+            levels=self._unspecified_levels(ancestors[ancestors.index(base_parent) :], concept.blocks[0])
+            if base_parent
+            else (),
             below_codes=tuple(s for s, _ in self.family(concept.code)) if not concept.billable else (),
         )
         placed = next((r for r in own.code_rules if r.rule in PLACEMENT_RULES), None)

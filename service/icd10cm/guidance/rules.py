@@ -10,6 +10,7 @@ Guideline sections follow the ICD-10-CM Official Guidelines for Coding and Repor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ...fhir.parameters import property_param
@@ -106,7 +107,7 @@ class Sibling(NamedTuple):
 
 
 def sibling(code: str, display: str, billable: bool = True) -> Sibling:
-    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), _side(display), billable)
+    return Sibling(code, display, bool(_UNSPECIFIED.search(display)), side_of(display), billable)
 
 
 def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
@@ -178,7 +179,7 @@ def note_rules(notes: tuple[dict, ...], level: str, source: str, drug: str | Non
     return items
 
 
-def _side(title: str) -> str | None:
+def side_of(title: str) -> str | None:
     found = _LATERAL.search(title)
     return found.group(1).lower() if found else None
 
@@ -215,6 +216,8 @@ def code_rules(
     seventh_meaning: str | None = None,
     levels: tuple[tuple[Sibling, ...], ...] = (),
     below_codes: tuple[Sibling, ...] = (),
+    seventh_sides: tuple[tuple[str, str], ...] = (),
+    seventh_of: Callable[[str], str | None] = lambda code: None,
 ) -> tuple[str | None, list[Rule]]:
     """(firstListed, rules) that follow from the code itself: where it may stand, sequencing, status, 7th
     character, placeholder X, unspecified, laterality. ``siblings`` are the other codes under the same
@@ -223,7 +226,9 @@ def code_rules(
     titled as a manifestation; ``code_first``
     the (source, text) of the code-first lines that apply to it; ``seventh_meaning`` what its 7th
     character means, from its 7th-character table; ``levels`` the siblings of each unspecified level above
-    the code; ``below_codes`` a header's children."""
+    the code; ``below_codes`` a header's children; ``seventh_sides`` the (code, side) of the 7th-character
+    completions of a code's base whose 7th character names a side (E10.321: 1 right eye, 2 left, 3 bilateral);
+    ``seventh_of`` the 7th characters a sibling base takes (None for a header with codes below it)."""
     items = []
     generated = billable and seventh is not None
     title = base_display if generated and base_display else display
@@ -280,14 +285,24 @@ def code_rules(
             )
         )
 
-    # A 7th-character code's siblings are its base's: complete them with the same 7th character.
-    def reported(sibling_code: str) -> str:
-        return _with_seventh(sibling_code, seventh) if generated and seventh else sibling_code
+    # A 7th-character code's siblings are its base's: complete them with the same 7th character, name the
+    # header when a sibling has codes below it (H40.11- beside H40.10X0), and leave out a sibling that does
+    # not take this 7th character (S06.307 takes only A).
+    def reported(sibling: Sibling) -> str | None:
+        if not (generated and seventh):
+            return sibling.code
+        chars = seventh_of(sibling.code)
+        if chars is None:
+            return f"{sibling.code}-"
+        return _with_seventh(sibling.code, seventh) if seventh in chars else None
 
-    lateral = [s for s in siblings if s.lateral]
-    side = _side(title)
+    # The side: in the title, or in the 7th character (E10.3211 "right eye").
+    lateral = [(c, s.side) for s in siblings if s.side and (c := reported(s))] or [
+        (c, s) for c, s in seventh_sides if c != code
+    ]
+    side = side_of(title) or (side_of(seventh_meaning) if seventh_meaning else None)
     if side is not None:
-        bilateral = [reported(s.code) for s in siblings if s.side == "bilateral"]
+        bilateral = [c for c, s in lateral if s == "bilateral"]
         also = (
             f" A bilateral code exists: {', '.join(bilateral)}."
             if bilateral and side != "bilateral"
@@ -310,22 +325,22 @@ def code_rules(
             Rule(
                 "laterality",
                 "The side is not stated: when the record names it, report the code for that side ("
-                + ", ".join(f"{reported(s.code)} {s.side}" for s in lateral)
+                + ", ".join(f"{c} {s}" for c, s in lateral)
                 + "); a condition of both sides takes the bilateral code, or the right and the left codes when "
                 "there is none.",
                 "Official Guidelines I.B.13 (laterality)",
                 "code",
                 code,
-                [reported(s.code) for s in lateral],
+                [c for c, _ in lateral],
             )
         )
     if _UNSPECIFIED.search(title):
         # The siblings, then (while the level above is itself unspecified, as J45.90 "Unspecified asthma"
         # under J45.9 "Other and unspecified asthma") the siblings of each level above.
         candidates = [
-            (reported(s.code) if generated else s.reference, s.display)
+            (c, s.display)
             for s in siblings
-            if more_specific(title, s.display)
+            if more_specific(title, s.display) and (c := reported(s) if generated else s.reference)
         ]
         candidates += [
             (s.reference, s.display) for level in levels for s in level if more_specific(title, s.display, False)

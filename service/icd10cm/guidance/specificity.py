@@ -53,9 +53,27 @@ def _words(title: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(title.lower()))
 
 
+# "..., unspecified whether with hypoxia or hypercapnia": the clause names what the codes beside it state.
+_UNSPECIFIED_WHETHER = re.compile(r"\bunspecified whether\b.*", re.I)
+
+
 def _added(reference: str, candidate: str) -> list[str]:
-    known = set(_words(reference))
-    return [w for w in _words(candidate) if w not in known]
+    known = set(_words(_UNSPECIFIED_WHETHER.sub("", reference)))
+    return [w for w in _words(candidate) if w not in known and not any(_compound_of(k, w) for k in known)]
+
+
+def _compound_of(word: str, part: str) -> bool:
+    """Whether ``word`` ends with ``part`` after a prefix that does not negate it: "bronchopneumonia" holds
+    "pneumonia" (nothing new), "nondisplaced" does not hold "displaced", nor "unspecified" "specified"."""
+    return len(part) > 4 and word != part and word.endswith(part) and word[: -len(part)] not in _NEGATIONS
+
+
+_NEGATIONS = frozenset({"non", "un", "in", "a", "an", "dis", "ir", "il", "im", "anti"})
+
+
+def leaves_open(title: str) -> bool:
+    """Whether a title leaves something open by name ("Pneumonia, unspecified organism")."""
+    return bool(_LEFT_OPEN.search(title))
 
 
 @lru_cache(maxsize=65536)
@@ -63,7 +81,8 @@ def _left_open(title: str) -> frozenset[str]:
     """What a title leaves unspecified, with the words around it: "heart failure, unspecified",
     "unspecified asthma", "unspecified site"."""
     lowered = title.lower()
-    return frozenset(re.findall(r"\bunspecified \w+", lowered)) | frozenset(
+    # "unspecified with hypoxia" leaves nothing open by "with": only a content word after it counts.
+    return frozenset(re.findall(r"\bunspecified (?!(?:with|without|and|or|of|in|on|as)\b)\w+", lowered)) | frozenset(
         re.findall(r"(\w+ \w+), unspecified\b", lowered)
     )
 
@@ -95,8 +114,9 @@ def axis(reference: str, candidate: str) -> str:
     for word in left_open:  # "unspecified stage" -> "stage 1" states the stage
         if re.search(rf"(?<!unspecified )\b{word}\b", lowered):
             return word
-    for word in left_open:  # "unspecified site" -> "elbow" states the site
-        if word in ("site", "part", "region", "location", "joint"):
+    stated = [w for w in left_open if f"unspecified {w}" not in lowered]
+    for word in stated:  # "unspecified site" -> "elbow" states the site; "unspecified organism" -> J13
+        if word in ("site", "part", "region", "location", "joint", "organism", "agent", "cause"):
             return word
     return "kind or site"
 

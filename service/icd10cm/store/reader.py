@@ -241,6 +241,14 @@ class Release:
         """(code, display, billable) of the codes right below ``parent``, in tabular order."""
         return self._rows("SELECT code, display, billable FROM concept WHERE parent = ? ORDER BY seq", (parent,))
 
+    def categories_of(self, block: str) -> list[tuple[str, str, int]]:
+        """(code, display, billable) of the categories whose innermost block is ``block``, in tabular order."""
+        return self._rows(
+            "SELECT code, display, billable FROM concept WHERE parent IS NULL AND (blocks = ? OR blocks LIKE ?) "
+            "ORDER BY seq",
+            (block, block + "|%"),
+        )
+
     def titled(self, like: str) -> list[tuple[str, str]]:
         """(code, display) of the codes whose title matches an SQL LIKE pattern."""
         return self._rows("SELECT code, display FROM concept WHERE display LIKE ? ORDER BY seq", (like,))
