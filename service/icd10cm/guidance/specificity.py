@@ -64,8 +64,9 @@ def _added(reference: str, candidate: str) -> list[str]:
 
 def _compound_of(word: str, part: str) -> bool:
     """Whether ``word`` ends with ``part`` after a prefix that does not negate it: "bronchopneumonia" holds
-    "pneumonia" (nothing new), "nondisplaced" does not hold "displaced", nor "unspecified" "specified"."""
-    return len(part) > 4 and word != part and word.endswith(part) and word[: -len(part)] not in _NEGATIONS
+    "pneumonia" (nothing new), "female" holds "male" (another sex, not a more specific one); "nondisplaced"
+    does not hold "displaced", nor "unspecified" "specified"."""
+    return len(part) > 3 and word != part and word.endswith(part) and word[: -len(part)] not in _NEGATIONS
 
 
 _NEGATIONS = frozenset({"non", "un", "in", "a", "an", "dis", "ir", "il", "im", "anti"})
