@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.icd10cm.codes import ICD10CM  # noqa: E402
-from service.icd10cm.operations import Icd10cm  # noqa: E402
+from service.icd10cm.codes import ICD10CM
+from service.icd10cm.operations import Icd10cm
 
 EVAL = ROOT / "tests" / "data" / "search_eval.toml"
 ALL_CODES = {"compose": {"include": [{"system": ICD10CM}]}}

@@ -214,7 +214,7 @@ def test_search_words_in_any_order_and_prefixes(client):
     assert codes(expand(client, url=ALL, filter="lumb radic", count=2)) == codes(
         expand(client, url=ALL, filter="radic lumb", count=2)
     )
-    assert codes(expand(client, url=ALL, filter="backache", count=5)) == ["M54.9"]
+    assert codes(expand(client, url=ALL, filter="backache", count=5))[0] == "M54.9"
 
 
 @pytest.mark.parametrize("query", ["M54.5", "m545", "M545", " m54.5 "])

@@ -3,12 +3,17 @@ paging, and a size guard."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ..errors import TooCostly
 from .compose import Compiled
-from .search import code_prefix, fts_query
+from .search import Query, Vocabulary, code_prefix, ranking, relaxations
 from .store.reader import Release
+
+# A 7th character other than A (subsequent encounter, sequela, open fracture ...): left out of a text search
+# of the whole code system unless the query speaks of the encounter, so each injury shows once.
+_NOT_INITIAL = " AND NOT (c.billable = 1 AND coalesce(c.seventh, '') GLOB '[B-Z]')"
 
 
 @dataclass
@@ -17,6 +22,12 @@ class Expansion:
     offset: int
     contains: list[tuple[str, str, int]]  # (code, display, billable)
     version: str
+    searched: str | None = None  # what the text filter searched, when it is not what was typed
+
+
+@lru_cache(maxsize=8)
+def vocabulary(release: Release) -> Vocabulary:
+    return Vocabulary(*release.vocabulary())
 
 
 def expand(
@@ -32,7 +43,8 @@ def expand(
     sql, params = condition.sql, condition.params
     if exclude_not_for_ui:
         sql += " AND c.billable = 1"
-    match = None
+    match = query = None
+    searched = None
     if text and text.strip():
         prefix = code_prefix(text)
         if prefix is not None:
@@ -40,14 +52,20 @@ def expand(
             sql += " AND c.code >= ? AND c.code < ?"
             params = (*params, prefix, prefix + "\x7f")
         else:
-            match = fts_query(text)
+            query = vocabulary(release).parse(text)
+            if condition.sql == "1" and not query.encounter:
+                sql += _NOT_INITIAL
+            query = _relaxed(release, query, sql, params)
+            match = query.match
+            if query.rewritten or query.relaxed:
+                searched = query.searched
             if match is None:
                 sql += " AND 0"
     total, rows = release.select(
         sql,
         params,
         match=match,
-        phrase=" ".join((text or "").split()),
+        rank=ranking(query) if query is not None else None,
         # A page is at most max_size codes, whatever count asks: FHIR lets a server
         # return fewer, and the client pages on with offset (total says how far).
         limit=min(count, max_size) if count is not None else max_size + 1,
@@ -58,4 +76,24 @@ def expand(
             f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
             "ask for a page with count and offset, or narrow it with filter"
         )
-    return Expansion(total, offset, rows, release.version)
+    return Expansion(total, offset, rows, release.version, searched)
+
+
+def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
+    """The query; when nothing matches it, with short words as prefixes too ("fra"); when still nothing,
+    the most of it that some code has."""
+
+    def found(candidate: Query) -> bool:
+        match = candidate.match
+        return match is not None and release.count(sql, params, match) > 0
+
+    if query.match is None or found(query):
+        return query
+    query = replace(query, short_prefixes=True)
+    if found(query) or len(query.groups) < 2:
+        return query
+    for groups in relaxations(query):
+        relaxed = replace(query, groups=tuple(groups), relaxed=True)
+        if found(relaxed):
+            return relaxed
+    return query

@@ -210,6 +210,8 @@ def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release
     terms as designations and properties when asked for."""
     used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if args.get(name) not in (None, "")]
     used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
+    if expansion.searched is not None:  # what the text filter searched: lexicon, spelling, words let go
+        used.append({"name": "used-filter", "valueString": expansion.searched})
     wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
     contains = [
         _contained(

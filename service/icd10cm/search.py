@@ -1,19 +1,73 @@
-"""The text filter of $expand: words in any order, word prefixes, or a code (prefix).
+"""The text filter of $expand: what people type, turned into a query of the words ICD-10-CM uses.
 
-``lumb radic`` finds codes whose title or inclusion terms have words starting with "lumb" and
-"radic"; ``backache`` finds M54.9 through its inclusion term; ``M54.5``, ``m545`` and ``S52.5``
-are code prefixes, with or without the dot.
+- A code, or the start of one (``M54.5``, ``m545``, ``S52.5``), is a code prefix.
+- Words are letters and digits, lowercased, accents folded (as the index's tokenizer does).
+- The longest run of words that is a term of the clinical lexicon (``lexicon/``) is searched as the term's
+  meanings ("afib": atrial fibrillation), and as itself when its words are words of the titles ("leg": leg,
+  lower leg, lower limb).
+- A word that is neither a word of the titles, nor the start of one, nor a lexicon term, is corrected to the
+  nearest word of the titles (edit distance with transpositions: 1, or 2 for words of 6 letters or more; the
+  word more codes use on a tie): "pnuemonia" is pneumonia.
+- Words of 4 letters or more match as prefixes (search as you type); shorter ones as whole words, so "flu"
+  does not find "fluid". Small words ("of", "the") are not required.
+- When no code has every word, the words that matter least are let go one by one (the common ones first,
+  the head of the phrase last), so a query that names a condition never comes back empty.
+
+Ranking (``ranking``): a code whose title or inclusion term (its own or one above it) is the query, leaving aside
+"unspecified", "NOS" and words in parentheses, first; then titles that start with it; billable codes before
+headers, and among them the code a coder takes when the record says no more (unspecified, without
+complication, accidental), unless the query asks "with"; the initial encounter before the others; then bm25
+(title words weigh more than synonyms), then shorter titles.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from .codes import normalize_code
 
 _CODE_PREFIX = re.compile(r"[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{0,4})?")
 _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 10
+PREFIX_FROM = 4  # letters from which a word matches as a prefix
+# Words a query may hold that no title needs to have.
+STOP_WORDS = frozenset("a an the of to for on at by is are was my his her their and or as from x pt patient s".split())
+# Words that leave a code's own wording out of the comparison of a title with the query.
+_NEUTRAL = frozenset({"unspecified", "nos"}) | STOP_WORDS
+_PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(site |type )?not (otherwise )?specified\b", re.IGNORECASE)
+# ("s" is what is left of a possessive: "sjogren's" is sjogren s.)
+# Words that speak of the encounter or of the 7th character: then every 7th character is shown.
+ENCOUNTER_WORDS = frozenset(
+    "subsequent sequela sequelae nonunion malunion delayed routine healing open aftercare late follow followup".split()
+)
+# Words that qualify a condition rather than name it, and words too general to name one: when not every word
+# can match, these are let go first.
+_QUALIFIERS = frozenset(
+    "acute chronic subacute exacerbation left right bilateral both side sided sides severe mild moderate recurrent "
+    "episode initial active new old current ongoing history".split()
+)
+_GENERAL = frozenset("disease disorder syndrome condition problem problems issue issues".split())
+# Titles of the code a coder takes when the record says no more: unspecified, without complication, NOS, and
+# the accidental intent (Official Guidelines I.C.19.e.5(b), I.C.20.i).
+_DEFAULT = re.compile(r"\b(unspecified|without|nos|uncomplicated|accidental)\b", re.IGNORECASE)
+_WITH = re.compile(r"\bwith\b", re.IGNORECASE)
+# Diabetes of no stated type is type 2, E11 (Official Guidelines I.C.4.a.2): the other categories only when
+# the query names a type or a cause.
+_NOT_DEFAULT_TYPE = frozenset({"E08", "E09", "E10", "E13"})
+_DIABETES_TYPES = frozenset({"type", "1", "i", "drug", "chemical", "induced", "due", "underlying", "secondary"})
+# Words that follow the head of a phrase: "cellulitis of left leg" is about cellulitis.
+_AFTER_HEAD = frozenset("of with without in due from on".split())
+_WHOLE_WORDS = frozenset({"with", "without"})  # "with" is not the start of "without"
 
 
 def code_prefix(text: str) -> str | None:
@@ -22,7 +76,239 @@ def code_prefix(text: str) -> str | None:
     return normalize_code(text).rstrip(".") if _CODE_PREFIX.fullmatch(text) else None
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 query: every word, as a prefix, in any order (None when there is no word)."""
-    words = _WORD.findall(text.lower())[:MAX_WORDS]
-    return " AND ".join(f'"{word}"*' for word in words) or None
+def words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+@lru_cache(maxsize=131072)
+def _meaning(text: str) -> tuple[str, ...]:
+    """The words that make a title what it is, in order: no "unspecified", "NOS", small words, parentheses."""
+    return tuple(w for w in words(_PARENTHESES.sub(" ", text)) if w not in _NEUTRAL)
+
+
+@lru_cache(maxsize=131072)
+def _bag(text: str) -> tuple[str, ...]:
+    return tuple(sorted(_meaning(text)))
+
+
+@dataclass(frozen=True)
+class Group:
+    """One thing the query says: any of its alternatives (each a tuple of words, all required)."""
+
+    typed: str
+    alternatives: tuple[tuple[str, ...], ...]
+    weight: float  # how rare it is: the rarer, the more it matters when not every word can match
+    meant: tuple[str, ...]  # the words it is ranked by
+    whole: frozenset[str] = frozenset()  # words matched whole, never as a prefix
+
+
+@dataclass(frozen=True)
+class Query:
+    groups: tuple[Group, ...]
+    typed: str
+    head: int  # the group of the head of the phrase
+    relaxed: bool = False  # some groups were let go: no code has them all
+    short_prefixes: bool = False  # words under 4 letters match as prefixes: nothing has them as whole words
+
+    @property
+    def match(self) -> str | None:
+        return fts(self.groups, self.short_prefixes)
+
+    @property
+    def searched(self) -> str:
+        """What was searched, in words: "atrial fibrillation", "cellulitis left lower (leg | lower limb)"."""
+        shown = []
+        for group in self.groups:
+            options = [" ".join(a) for a in group.alternatives]
+            shown.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
+        return " ".join(shown)
+
+    @property
+    def rewritten(self) -> bool:
+        return any(g.alternatives != ((g.typed,),) for g in self.groups)
+
+    def bags(self, most: int = 16) -> frozenset[tuple[str, ...]]:
+        """The words the query may mean, sorted, for each choice of the groups' alternatives (the first
+        ``most``): "memory loss" means memory deficit, or memory loss."""
+        choices: list[tuple[str, ...]] = [()]
+        for group in self.groups:
+            options = [group.meant] + [a for a in group.alternatives if a != group.meant]
+            choices = [c + a for c in choices for a in options][:most]
+        return frozenset(tuple(sorted(w for w in c if w not in _NEUTRAL)) for c in choices)
+
+    @property
+    def encounter(self) -> bool:
+        return any(w in ENCOUNTER_WORDS for g in self.groups for a in g.alternatives for w in a)
+
+    @property
+    def phrase(self) -> tuple[str, ...]:
+        """The words the query means, in order (leaving aside "unspecified", "NOS" and small words)."""
+        return tuple(w for g in self.groups for w in g.meant if w not in _NEUTRAL)
+
+
+def fts(groups: Iterable[Group], short_prefixes: bool = False) -> str | None:
+    """An FTS5 query: every group, each as any of its alternatives; ``short_prefixes``: words under 4
+    letters match as prefixes too (when nothing has them as whole words)."""
+
+    def term(word: str, whole: frozenset[str]) -> str:
+        short = len(word) < PREFIX_FROM and not short_prefixes
+        exact = short or word.isdigit() or word in _WHOLE_WORDS or word in whole
+        return f'"{word}"' if exact else f'"{word}"*'
+
+    parts = []
+    for group in groups:
+        options = ["(" + " AND ".join(term(w, group.whole) for w in a) + ")" for a in group.alternatives if a]
+        if options:
+            parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
+    return " AND ".join(parts) or None
+
+
+_HEAD = 3.0  # what keeping the head of the phrase is worth, in the units of a word's rarity
+
+
+def relaxations(query: Query) -> list[list[Group]]:
+    """Fewer groups, in the order to try them: more groups first, then the head kept, then the rarer kept."""
+    groups = list(query.groups)
+    found = []
+    for size in range(len(groups) - 1, 0, -1):
+        for kept in combinations(range(len(groups)), size):
+            value = sum(groups[i].weight for i in kept) + (_HEAD if query.head in kept else 0)
+            found.append((size, value, [groups[i] for i in kept]))
+    found.sort(key=lambda item: (-item[0], -item[1]))
+    return [subset for _, _, subset in found]
+
+
+class Vocabulary:
+    """The words of a release's titles and inclusion terms (with how many codes use each), and its lexicon."""
+
+    def __init__(self, docs: dict[str, int], lexicon: Iterable[tuple[str, str, str]]):
+        self.docs = docs
+        self.total = max(sum(docs.values()), 1)
+        self._sorted = sorted(docs)
+        self._correctable = [w for w in self._sorted if len(w) >= 3 and w.isalpha()]
+        self.lexicon: dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]] = {}
+        for term, expansion, kind in lexicon:
+            meaning = tuple(w for w in words(expansion) if w not in STOP_WORDS)
+            if meaning:
+                self.lexicon.setdefault(tuple(words(term)), []).append((meaning, kind))
+        self._longest = max((len(k) for k in self.lexicon), default=1)
+        # A misspelled word may be meant for a lexicon term ("scraped": scrape, an abrasion).
+        self._correctable += sorted({k[0] for k in self.lexicon if len(k) == 1 and len(k[0]) >= 3} - set(docs))
+
+    def known(self, word: str) -> bool:
+        """A word of the titles, or (from 4 letters) the start of one."""
+        if word in self.docs or word.isdigit():
+            return True
+        if len(word) < PREFIX_FROM:
+            return False
+        at = bisect.bisect_left(self._sorted, word)
+        return at < len(self._sorted) and self._sorted[at].startswith(word)
+
+    def correct(self, word: str) -> str | None:
+        """The nearest word of the titles, if one is near enough."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        limit = 1 if len(word) < 6 else 2
+        near = process.extract(word, self._correctable, scorer=OSA.distance, score_cutoff=limit, limit=12)
+        if not near:
+            return None
+        return min(near, key=lambda found: (found[1], -self.docs.get(found[0], 0), found[0]))[0]
+
+    def weight(self, alternatives: tuple[tuple[str, ...], ...]) -> float:
+        """How much a group matters: its rarest word's rarity, less for a qualifier, none for a general word."""
+        if all(len(a) == 1 and a[0] in _GENERAL for a in alternatives):
+            return 0.0
+        rarest = [max(math.log(self.total / (1 + self.docs.get(w, 0))) for w in a) for a in alternatives if a]
+        found = max(rarest, default=0.0)
+        return found / 3 if all(len(a) == 1 and a[0] in _QUALIFIERS for a in alternatives) else found
+
+    def parse(self, text: str) -> Query:
+        typed = words(text)[: MAX_WORDS * 2]
+        groups: list[Group] = []
+        head = None
+        at = 0
+        while at < len(typed) and len(groups) < MAX_WORDS:
+            span = next(
+                (
+                    n
+                    for n in range(min(self._longest, len(typed) - at), 0, -1)
+                    if tuple(typed[at : at + n]) in self.lexicon
+                ),
+                0,
+            )
+            if span:
+                term = tuple(typed[at : at + span])
+                meanings = self.lexicon[term]
+                own = tuple(w for w in term if w not in STOP_WORDS)
+                alternatives = list(dict.fromkeys(m for m, _ in meanings))
+                # The term keeps its own meaning when its words are whole words of the titles ("leg", not
+                # "afib", which only starts "afibrinogenemia").
+                keeps_own = bool(own) and all(w in self.docs for w in own)
+                # A variant or an eponym that titles use as typed is searched as typed first ("leg", "sjogren").
+                own_first = keeps_own and meanings[0][1] in ("variant", "eponym")
+                if keeps_own and own not in alternatives:
+                    alternatives.insert(0, own) if own_first else alternatives.append(own)
+                meant = own if own_first else meanings[0][0]
+                weight = self.weight(tuple(alternatives))
+                whole = frozenset(own) if keeps_own else frozenset()
+                groups.append(Group(" ".join(term), tuple(alternatives), weight, meant, whole))
+                at += span
+                continue
+            word = typed[at]
+            at += 1
+            if word in STOP_WORDS:
+                if word in _AFTER_HEAD and head is None and groups:
+                    head = len(groups) - 1
+                continue
+            if word in _AFTER_HEAD and head is None and groups:
+                head = len(groups) - 1
+            if word in ("with", "without"):
+                groups.append(Group(word, ((word,),), 0.0, (word,)))
+                continue
+            used = word if self.known(word) else (self.correct(word) or word)
+            if (used,) in self.lexicon:  # corrected to a lexicon term
+                meanings = self.lexicon[(used,)]
+                alternatives = list(dict.fromkeys(m for m, _ in meanings))
+                groups.append(Group(word, tuple(alternatives), self.weight(tuple(alternatives)), meanings[0][0]))
+                continue
+            groups.append(Group(word, ((used,),), self.weight(((used,),)), (used,)))
+        if head is None:
+            naming = [i for i, g in enumerate(groups) if g.typed not in _QUALIFIERS and g.typed not in _GENERAL]
+            head = naming[-1] if naming else len(groups) - 1
+        return Query(tuple(groups), " ".join(typed), head)
+
+
+def ranking(query: Query) -> Callable[[tuple], tuple]:
+    """The sort key of a matched row (code, display, billable, seventh, terms, bm25, rowid)."""
+    phrase = query.phrase
+    bags = query.bags()
+    asked = {w for g in query.groups for a in g.alternatives for w in a}
+    asks_with = "with" in asked
+    names_type = bool(asked & _DIABETES_TYPES)
+
+    def key(row: tuple) -> tuple:
+        code, display, billable, seventh, terms, bm25, rowid = row
+        generated = billable and seventh is not None and len(seventh) == 1
+        # A 7th-character code is named by its base's title ("..., initial encounter for closed fracture").
+        title = display.rsplit(", ", 1)[0] if generated else display
+        score = bm25
+        if _bag(title) in bags or (terms and any(_bag(t) in bags for t in terms.split(" ; "))):
+            score -= 100
+        elif _meaning(title)[: len(phrase)] == phrase:
+            score -= 50
+        if billable:
+            score -= 60
+            # The more a title says "unspecified", "without" ..., the nearer it is to the default code; one
+            # that adds a complication ("with") the query does not ask for is further from it.
+            score -= 15 * min(len(_DEFAULT.findall(title)), 3)
+            if not asks_with and _WITH.search(title):
+                score += 15
+            if code[:3] in _NOT_DEFAULT_TYPE and not names_type:
+                score += 10
+        if generated and seventh != "A":  # the initial encounter before the others
+            score += 1
+        # The shorter code is the more general one: between equals, the default sits higher in the tree.
+        return (score + len(code) / 2, rowid)
+
+    return key

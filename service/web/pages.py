@@ -153,11 +153,11 @@ def search():
     page_number = request.args.get("page", "1")
     page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
     engine = _engine()
-    results, total, problem, status = [], 0, None, 200
+    results, total, problem, status, searched = [], 0, None, 200, None
     if query:
         try:
             expansion = engine.expand(_ALL_CODES, text=query, count=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
-            results, total = expansion.contains, expansion.total
+            results, total, searched = expansion.contains, expansion.total, expansion.searched
         except ServiceError as error:
             problem, status = error.message, error.status
     pages = -(-total // PAGE_SIZE)
@@ -165,6 +165,7 @@ def search():
     return render_template(
         "search.html",
         query=query,
+        searched=searched,
         results=results,
         total=total,
         problem=problem,

@@ -78,9 +78,20 @@ def _concept_rows(tabular: Tabular, ranks: dict[str, int]):
         )
 
 
+_NAMING_NOTES = ("inclusionTerm", "includes")
+
+
 def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, dict]):
-    for code in tabular.codes.values():
-        terms = [n.text for n in code.notes if n.type == "inclusionTerm"]
+    codes = tabular.codes
+    for code in codes.values():
+        # A code is also known by the inclusion terms and "includes" notes of the codes above it: "tennis elbow"
+        # (M77.1) is M77.10 and M77.11 too, "whiplash" (S13.4) is S13.4XXA, "shingles" (B02) is B02.9.
+        terms = []
+        named: Code | None = code
+        while named is not None:
+            terms += [n.text for n in named.notes if n.type in _NAMING_NOTES]
+            named = codes[named.parent] if named.parent else None
+        terms = list(dict.fromkeys(terms))
         terms += editorial.get(code.code, {}).get("search_terms", [])
         yield ranks[code.code], code.display, " ; ".join(terms)
 
@@ -126,6 +137,7 @@ def build_release(
     store_dir: Path,
     editorial: dict[str, dict] | None = None,
     valuesets: Sequence[dict] = (),
+    lexicon: Sequence[tuple[str, str, str]] = (),
 ) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}
@@ -150,6 +162,7 @@ def build_release(
             # Relevance: a word in the title weighs more than one of the synonyms.
             connection.execute("INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 3.0)')")
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
+            connection.executemany("INSERT INTO lexicon VALUES (?,?,?)", lexicon)
             connection.executemany(
                 "INSERT INTO valueset VALUES (?,?,?,?)",
                 ((v["url"], v.get("version"), v["id"], _dumps(v)) for v in valuesets),
@@ -168,6 +181,7 @@ def build_release(
                 "codes": str(len(tabular.codes)),
                 "billable": str(tabular.billable_count),
                 "guidance_files": str(len(editorial)),
+                "lexicon_entries": str(len(lexicon)),
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             connection.executemany("INSERT INTO meta VALUES (?,?)", meta.items())

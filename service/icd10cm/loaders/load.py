@@ -12,6 +12,7 @@ from ...errors import LoadError
 from ..guidance import editorial
 from . import tabular
 from .build import BuildStats, build_release
+from .lexicon import read_lexicon
 from .sources import label_release, read_source
 from .valuesets import read_valuesets
 
@@ -40,5 +41,6 @@ def load(
     except (ET.ParseError, ValueError) as error:
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
-    stats = build_release(parsed, label, release, store_dir, read_editorial(parsed, guidance_dir), read_valuesets())
+    editorial = read_editorial(parsed, guidance_dir)
+    stats = build_release(parsed, label, release, store_dir, editorial, read_valuesets(), read_lexicon())
     return replace(stats, seconds=time.perf_counter() - started)

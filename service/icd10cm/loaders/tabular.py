@@ -102,6 +102,11 @@ class Code:
     seventh_owner: str | None = None  # the code whose sevenChrDef applies
     placeholder: bool = False
 
+    @property
+    def generated(self) -> bool:
+        """A code made of its base and a 7th character (S13.4XXA)."""
+        return self.seventh is not None and len(self.seventh) == 1 and self.billable
+
 
 @dataclass
 class Tabular:

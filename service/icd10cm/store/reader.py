@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +90,7 @@ class Release:
         self.regex_codes = lru_cache(maxsize=32)(self._regex_codes)
         self._columns: dict[str, tuple[bytes, list[int], list[str]]] = {}
         self._columns_lock = threading.RLock()
+        self._vocabulary: tuple[dict[str, int], list[tuple[str, str, str]]] | None = None
         self._connections: list[sqlite3.Connection] = []
         try:
             self.meta = dict(self._rows("SELECT key, value FROM meta"))
@@ -198,44 +200,53 @@ class Release:
         params: tuple,
         *,
         match: str | None = None,
-        phrase: str = "",
+        rank: Callable[[tuple], tuple] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> tuple[int, list[tuple[str, str, int]]]:
         """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
 
-        Without ``match`` (an FTS5 query) they come in tabular order. With it, by relevance: titles
-        that are ``phrase`` (or it and a qualifier after a comma), then titles that start with it,
-        then bm25 (title words weigh more than synonyms), then shorter titles. A match of more than RANKED_MATCHES codes is too broad for bm25 to
-        be worth its cost (every match is scored): it comes shortest title first. Either way the
-        order is fixed by the query, so pages are stable."""
+        Without ``match`` (an FTS5 query) they come in tabular order. With it, sorted by ``rank``, the key
+        of a row (code, display, billable, seventh, terms, bm25, rowid). A match of more than RANKED_MATCHES
+        codes is too broad to be worth ranking (every match is read): it comes shortest title first. Either
+        way the order is fixed by the query, so pages are stable."""
         if match is None:
             source = counted = "concept c"
-            order, args = "c.seq", params
+            args = params
         else:
             source = "search JOIN concept c ON c.rank = search.rowid"
             counted = "search" if condition == "1" else source  # every code: count in the index alone
             condition, args = f"search MATCH ? AND {condition}", (match, *params)
         total = self._row(f"SELECT count(*) FROM {counted} WHERE {condition}", args)[0]
-        if match is not None:
-            if total <= RANKED_MATCHES:
-                # A title that is the phrase, or the phrase and a comma ("Pneumonia, unspecified organism":
-                # the default code), beats one that only starts with it, which beats the rest.
-                order = (
-                    "(search.rank - (search.title LIKE ?) * 100 - (search.title LIKE ? OR search.title LIKE ?) * 100),"
-                    " search.rowid"
-                )
-                words = phrase.replace("%", "").replace("_", "")
-                args = (*args, words + "%", words + ",%", words)
-            else:
-                order = "search.rowid"
         if limit == 0 or total <= offset:
             return total, []
+        end = None if limit is None else offset + limit
+        if match is not None and rank is not None and total <= RANKED_MATCHES:
+            rows = self._rows(
+                "SELECT c.code, c.display, c.billable, c.seventh, search.terms, search.rank, search.rowid"
+                f" FROM {source} WHERE {condition}",
+                args,
+            )
+            return total, [row[:3] for row in sorted(rows, key=rank)[offset:end]]
+        order = "c.seq" if match is None else "search.rowid"
         rows = self._rows(
             f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*args, -1 if limit is None else limit, offset),
         )
         return total, rows
+
+    def count(self, condition: str, params: tuple, match: str) -> int:
+        """How many codes meeting the condition an FTS5 query matches."""
+        counted = "search" if condition == "1" else "search JOIN concept c ON c.rank = search.rowid"
+        return self._row(f"SELECT count(*) FROM {counted} WHERE search MATCH ? AND {condition}", (match, *params))[0]
+
+    def vocabulary(self) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+        """(word -> how many codes use it, the lexicon's (term, expansion, kind) rows), read once."""
+        with self._columns_lock:
+            if self._vocabulary is None:
+                docs = dict(self._rows("SELECT term, doc FROM search_vocab"))
+                self._vocabulary = (docs, self._rows("SELECT term, expansion, kind FROM lexicon ORDER BY rowid"))
+            return self._vocabulary
 
     def children_of(self, parent: str) -> list[tuple[str, str, int]]:
         """(code, display, billable) of the codes right below ``parent``, in tabular order."""

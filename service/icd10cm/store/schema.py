@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -30,11 +30,17 @@ CREATE TABLE concept (
 CREATE INDEX concept_parent ON concept (parent);
 
 -- Text search: one row per code (rowid = concept.rank, an order of general before specific:
--- shorter titles first), the title, and as synonyms the inclusion terms and the editorial
--- guidance's search terms (cervicalgia: neck pain). Word prefixes are indexed for search-as-you-type.
+-- shorter titles first), the title, and as synonyms the inclusion terms (a 7th-character code's
+-- are its base's) and the editorial guidance's search terms (cervicalgia: neck pain). Word prefixes are indexed for search-as-you-type.
 CREATE VIRTUAL TABLE search USING fts5(
     title, terms, prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
 );
+
+-- The words of the search index and how many codes use each: the vocabulary spelling is corrected to.
+CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search, row);
+
+-- The clinical lexicon (lexicon/*.tsv): what people type (term) and the words titles use (expansion).
+CREATE TABLE lexicon (term TEXT NOT NULL, expansion TEXT NOT NULL, kind TEXT NOT NULL);
 
 -- The ValueSets of valuesets/ (validated at load), as FHIR JSON.
 CREATE TABLE valueset (url TEXT NOT NULL, version TEXT, id TEXT NOT NULL UNIQUE, resource TEXT NOT NULL);
