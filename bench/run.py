@@ -291,6 +291,8 @@ def measure(env: dict, workloads: dict[str, Path], args) -> dict:
     if args.baseline:  # the same service from another checkout (an older commit), measured in the same rounds
         ports["baseline"] = free_port()
         baseline_env = {**env, "PYTHONPATH": f"{args.baseline.resolve()}:{BENCH}"}
+        if args.baseline_store:  # a baseline of another store schema reads its own store
+            baseline_env["ICD10CM_TX_STORE"] = str(args.baseline_store.resolve())
         command = server(args.server, targets["service"], ports["baseline"], args.workers, args.threads)
         processes.append(start(command, baseline_env, cwd=args.baseline.resolve()))
     try:
@@ -366,6 +368,12 @@ def main() -> None:
         type=Path,
         help="a checkout of an older commit (git worktree add DIR COMMIT): its service is measured in the same "
         "rounds, each workload right after this one's, and each row gets its ratio to the baseline",
+    )
+    parser.add_argument(
+        "--baseline-store",
+        type=Path,
+        default=None,
+        help="the store the baseline reads, when its schema differs from this checkout's (built by the baseline)",
     )
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]

@@ -8,12 +8,8 @@ from functools import lru_cache
 
 from ..errors import TooCostly
 from .compose import Compiled
-from .search import Query, Vocabulary, code_prefix, ranking, relaxations
+from .search import Query, Vocabulary, code_prefix, names, ranking, relaxations
 from .store.reader import Release
-
-# A 7th character other than A (subsequent encounter, sequela, open fracture ...): left out of a text search
-# of the whole code system unless the query speaks of the encounter, so each injury shows once.
-_NOT_INITIAL = " AND NOT (c.billable = 1 AND coalesce(c.seventh, '') GLOB '[B-Z]')"
 
 
 @dataclass
@@ -43,8 +39,7 @@ def expand(
     sql, params = condition.sql, condition.params
     if exclude_not_for_ui:
         sql += " AND c.billable = 1"
-    match = query = None
-    searched = None
+    query = None
     if text and text.strip():
         prefix = code_prefix(text)
         if prefix is not None:
@@ -53,47 +48,57 @@ def expand(
             params = (*params, prefix, prefix + "\x7f")
         else:
             query = vocabulary(release).parse(text)
-            if condition.sql == "1" and not query.encounter:
-                sql += _NOT_INITIAL
-            query = _relaxed(release, query, sql, params)
-            match = query.match
-            if query.rewritten or query.relaxed:
-                searched = query.searched
-            if match is None:
+            # In a search of the whole code system each injury shows once, at its initial encounter, unless
+            # the query speaks of the encounter.
+            query = replace(query, collapse=condition.sql == "1" and not query.encounter)
+            if query.match is None:
                 sql += " AND 0"
-    total, rows = release.select(
-        sql,
-        params,
-        match=match,
-        rank=ranking(query) if query is not None else None,
-        # A page is at most max_size codes, whatever count asks: FHIR lets a server
-        # return fewer, and the client pages on with offset (total says how far).
-        limit=min(count, max_size) if count is not None else max_size + 1,
-        offset=offset,
-    )
+    # A page is at most max_size codes, whatever count asks: FHIR lets a server return fewer, and the
+    # client pages on with offset (total says how far).
+    limit = min(count, max_size) if count is not None else max_size + 1
+
+    def select(query: Query | None) -> tuple[int, list]:
+        if query is None:
+            return release.select(sql, params, limit=limit, offset=offset)
+        return release.select(
+            sql,
+            params,
+            match=query.match,
+            later=not query.collapse,
+            rank=ranking(query),
+            names=names(query),
+            limit=limit,
+            offset=offset,
+        )
+
+    total, rows = select(query)
+    if total == 0 and query is not None and query.match is not None:
+        relaxed = _relaxed(release, query, sql, params)
+        if relaxed is not query:
+            query = relaxed
+            total, rows = select(query)
     if count is None and total - offset > max_size:
         raise TooCostly(
             f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
             "ask for a page with count and offset, or narrow it with filter"
         )
+    searched = query.searched if query is not None and (query.rewritten or query.relaxed) else None
     return Expansion(total, offset, rows, release.version, searched)
 
 
 def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
-    """The query; when nothing matches it, with short words as prefixes too ("fra"); when still nothing,
-    the most of it that some code has."""
+    """When nothing matches the query: it with short words as prefixes too ("fra"); when still nothing,
+    the most of it that some code has. The query itself when nothing does."""
 
     def found(candidate: Query) -> bool:
         match = candidate.match
-        return match is not None and release.count(sql, params, match) > 0
+        return match is not None and release.count(sql, params, match, not candidate.collapse) > 0
 
-    if query.match is None or found(query):
-        return query
-    query = replace(query, short_prefixes=True)
-    if found(query) or len(query.groups) < 2:
-        return query
-    for groups in relaxations(query):
-        relaxed = replace(query, groups=tuple(groups), relaxed=True)
+    prefixed = replace(query, short_prefixes=True)
+    if prefixed.match != query.match and found(prefixed):
+        return prefixed
+    for groups in relaxations(prefixed):
+        relaxed = replace(prefixed, groups=tuple(groups), relaxed=True)
         if found(relaxed):
             return relaxed
     return query

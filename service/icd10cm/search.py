@@ -8,8 +8,8 @@
 - A word that is neither a word of the titles, nor the start of one, nor a lexicon term, is corrected to the
   nearest word of the titles (edit distance with transpositions: 1, or 2 for words of 6 letters or more; the
   word more codes use on a tie): "pnuemonia" is pneumonia.
-- Words of 4 letters or more match as prefixes (search as you type); shorter ones as whole words, so "flu"
-  does not find "fluid". Small words ("of", "the") are not required.
+- Words of 4 letters or more match as prefixes (search as you type); shorter ones as whole words, so "ear"
+  does not find "early", unless no title has the whole word ("fra"). Small words ("of", "the") are not required.
 - When no code has every word, the words that matter least are let go one by one (the common ones first,
   the head of the phrase last), so a query that names a condition never comes back empty.
 
@@ -82,14 +82,13 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=131072)
-def _meaning(text: str) -> tuple[str, ...]:
+def meaning(text: str) -> tuple[str, ...]:
     """The words that make a title what it is, in order: no "unspecified", "NOS", small words, parentheses."""
     return tuple(w for w in words(_PARENTHESES.sub(" ", text)) if w not in _NEUTRAL)
 
 
-@lru_cache(maxsize=131072)
-def _bag(text: str) -> tuple[str, ...]:
-    return tuple(sorted(_meaning(text)))
+def meaning_bag(text: str) -> tuple[str, ...]:
+    return tuple(sorted(meaning(text)))
 
 
 @dataclass(frozen=True)
@@ -101,6 +100,7 @@ class Group:
     weight: float  # how rare it is: the rarer, the more it matters when not every word can match
     meant: tuple[str, ...]  # the words it is ranked by
     whole: frozenset[str] = frozenset()  # words matched whole, never as a prefix
+    prefix: frozenset[str] = frozenset()  # short words matched as prefixes: no title has them whole ("fra")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class Query:
     head: int  # the group of the head of the phrase
     relaxed: bool = False  # some groups were let go: no code has them all
     short_prefixes: bool = False  # words under 4 letters match as prefixes: nothing has them as whole words
+    collapse: bool = False  # 7th-character codes other than the initial encounter are left out
 
     @property
     def match(self) -> str | None:
@@ -149,22 +150,25 @@ class Query:
 
 def fts(groups: Iterable[Group], short_prefixes: bool = False) -> str | None:
     """An FTS5 query: every group, each as any of its alternatives; ``short_prefixes``: words under 4
-    letters match as prefixes too (when nothing has them as whole words)."""
+    letters match as prefixes too (when nothing has them whole)."""
 
-    def term(word: str, whole: frozenset[str]) -> str:
-        short = len(word) < PREFIX_FROM and not short_prefixes
-        exact = short or word.isdigit() or word in _WHOLE_WORDS or word in whole
+    def term(word: str, group: Group) -> str:
+        short = len(word) < PREFIX_FROM and not short_prefixes and word not in group.prefix
+        exact = short or word.isdigit() or word in _WHOLE_WORDS or word in group.whole
         return f'"{word}"' if exact else f'"{word}"*'
 
     parts = []
     for group in groups:
-        options = ["(" + " AND ".join(term(w, group.whole) for w in a) + ")" for a in group.alternatives if a]
+        options = ["(" + " AND ".join(term(w, group) for w in a) + ")" for a in group.alternatives if a]
         if options:
             parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
-    return " AND ".join(parts) or None
+    if not parts:
+        return None
+    return " AND ".join(parts)
 
 
 _HEAD = 3.0  # what keeping the head of the phrase is worth, in the units of a word's rarity
+_GUESS = 0.3  # what a corrected word's rarity counts for, when words must be let go
 
 
 def relaxations(query: Query) -> list[list[Group]]:
@@ -267,43 +271,61 @@ class Vocabulary:
                 groups.append(Group(word, ((word,),), 0.0, (word,)))
                 continue
             used = word if self.known(word) else (self.correct(word) or word)
+            # A corrected word is a guess: when not every word can match, it is let go before the others.
+            trust = 1.0 if used == word else _GUESS
             if (used,) in self.lexicon:  # corrected to a lexicon term
                 meanings = self.lexicon[(used,)]
-                alternatives = list(dict.fromkeys(m for m, _ in meanings))
-                groups.append(Group(word, tuple(alternatives), self.weight(tuple(alternatives)), meanings[0][0]))
+                alternatives = tuple(dict.fromkeys(m for m, _ in meanings))
+                groups.append(Group(word, alternatives, trust * self.weight(alternatives), meanings[0][0]))
                 continue
-            groups.append(Group(word, ((used,),), self.weight(((used,),)), (used,)))
+            prefix = frozenset({used}) if len(used) < PREFIX_FROM and used not in self.docs else frozenset()
+            groups.append(Group(word, ((used,),), trust * self.weight(((used,),)), (used,), prefix=prefix))
         if head is None:
             naming = [i for i, g in enumerate(groups) if g.typed not in _QUALIFIERS and g.typed not in _GENERAL]
             head = naming[-1] if naming else len(groups) - 1
         return Query(tuple(groups), " ".join(typed), head)
 
 
+@lru_cache(maxsize=131072)
+def _traits(display: str) -> tuple[int, bool]:
+    """How many times a title says it is the default ("unspecified", "without" ...), and whether it adds a
+    complication ("with")."""
+    return min(len(_DEFAULT.findall(display)), 3), bool(_WITH.search(display))
+
+
+@lru_cache(maxsize=131072)
+def _coverage(lead: str, wanted: tuple[str, ...]) -> float:
+    """How many of the words asked for the title itself has (the others are in its synonyms)."""
+    title = lead.split()
+    return sum(1 for word in wanted if any(w.startswith(word) for w in title)) / max(len(wanted), 1)
+
+
+def names(query: Query) -> tuple[str, ...]:
+    """What the query may mean, as the `names` column of the index writes a title or a term."""
+    return tuple("|" + " ".join(bag) + "|" for bag in query.bags())
+
+
 def ranking(query: Query) -> Callable[[tuple], tuple]:
-    """The sort key of a matched row (code, display, billable, seventh, terms, bm25, rowid)."""
-    phrase = query.phrase
-    bags = query.bags()
+    """The sort key of a matched row (code, display, billable, seventh, named, lead, rowid): see the module."""
+    phrase = " ".join(query.phrase)
     asked = {w for g in query.groups for a in g.alternatives for w in a}
     asks_with = "with" in asked
     names_type = bool(asked & _DIABETES_TYPES)
+    wanted = tuple(w for w in query.phrase if w not in _WHOLE_WORDS)
 
     def key(row: tuple) -> tuple:
-        code, display, billable, seventh, terms, bm25, rowid = row
-        generated = billable and seventh is not None and len(seventh) == 1
-        # A 7th-character code is named by its base's title ("..., initial encounter for closed fracture").
-        title = display.rsplit(", ", 1)[0] if generated else display
-        score = bm25
-        if _bag(title) in bags or (terms and any(_bag(t) in bags for t in terms.split(" ; "))):
+        code, display, billable, seventh, named, lead, rowid = row
+        generated = bool(billable) and seventh is not None and len(seventh) == 1
+        score = -10.0 * _coverage(lead, wanted)
+        if named:
             score -= 100
-        elif _meaning(title)[: len(phrase)] == phrase:
+        elif lead == phrase or lead.startswith(phrase + " "):
             score -= 50
         if billable:
-            score -= 60
             # The more a title says "unspecified", "without" ..., the nearer it is to the default code; one
             # that adds a complication ("with") the query does not ask for is further from it.
-            score -= 15 * min(len(_DEFAULT.findall(title)), 3)
-            if not asks_with and _WITH.search(title):
-                score += 15
+            defaults, adds_with = _traits(display)
+            score -= 60 + 15 * defaults - (15 if adds_with and not asks_with else 0)
             if code[:3] in _NOT_DEFAULT_TYPE and not names_type:
                 score += 10
         if generated and seventh != "A":  # the initial encounter before the others

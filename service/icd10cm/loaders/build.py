@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from ...fhir import parameters as fragments
+from ..search import meaning, meaning_bag
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 from .sources import ReleaseLabel, ReleaseSource
 from .tabular import Code, Tabular
@@ -93,7 +94,11 @@ def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, d
             named = codes[named.parent] if named.parent else None
         terms = list(dict.fromkeys(terms))
         terms += editorial.get(code.code, {}).get("search_terms", [])
-        yield ranks[code.code], code.display, " ; ".join(terms)
+        later = code.generated and code.seventh is not None and "B" <= code.seventh <= "Z"
+        # A 7th-character code is named by its base's title ("..., initial encounter for closed fracture").
+        title = codes[code.parent].display if code.generated and code.parent else code.display
+        names = "|" + "|".join(dict.fromkeys(" ".join(meaning_bag(t)) for t in [title, *terms])) + "|"
+        yield later, (ranks[code.code], code.display, " ; ".join(terms), names, " ".join(meaning(title)))
 
 
 def _grouping_rows(tabular: Tabular):
@@ -154,13 +159,13 @@ def build_release(
                 "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular, ranks)
             )
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
-            connection.executemany(
-                "INSERT INTO search (rowid, title, terms) VALUES (?,?,?)",
-                sorted(_search_rows(tabular, ranks, editorial)),
-            )  # FTS5 wants rowids in order
-            connection.execute("INSERT INTO search (search) VALUES ('optimize')")
-            # Relevance: a word in the title weighs more than one of the synonyms.
-            connection.execute("INSERT INTO search (search, rank) VALUES ('rank', 'bm25(10.0, 3.0)')")
+            rows = sorted(_search_rows(tabular, ranks, editorial), key=lambda row: row[1][0])  # FTS5: rowid order
+            for table, later in (("search", False), ("search_later", True)):
+                connection.executemany(
+                    f"INSERT INTO {table} (rowid, title, terms, names, lead) VALUES (?,?,?,?,?)",
+                    (row for is_later, row in rows if is_later == later),
+                )
+                connection.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             connection.executemany("INSERT INTO notes VALUES (?,?,?,?)", _note_rows(tabular))
             connection.executemany("INSERT INTO lexicon VALUES (?,?,?)", lexicon)
             connection.executemany(

@@ -200,51 +200,83 @@ class Release:
         params: tuple,
         *,
         match: str | None = None,
+        later: bool = True,
         rank: Callable[[tuple], tuple] | None = None,
+        names: tuple[str, ...] = (),
         limit: int | None = None,
         offset: int = 0,
     ) -> tuple[int, list[tuple[str, str, int]]]:
         """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
 
-        Without ``match`` (an FTS5 query) they come in tabular order. With it, sorted by ``rank``, the key
-        of a row (code, display, billable, seventh, terms, bm25, rowid). A match of more than RANKED_MATCHES
-        codes is too broad to be worth ranking (every match is read): it comes shortest title first. Either
-        way the order is fixed by the query, so pages are stable."""
+        Without ``match`` (an FTS5 query) they come in tabular order. With it, from the text index, and the
+        later-encounter index too when ``later``; sorted by ``rank``, the key of a row (code, display,
+        billable, seventh, named, lead, rowid), where ``named`` says whether the code's title or a term
+        means one of ``names`` (as the `names` column writes them). A match of more than RANKED_MATCHES
+        codes is too broad to be worth ranking (every match is read): it comes shortest title first, the
+        later encounters after the others. Either way the order is fixed by the query, so pages are stable."""
         if match is None:
-            source = counted = "concept c"
-            args = params
-        else:
-            source = "search JOIN concept c ON c.rank = search.rowid"
-            counted = "search" if condition == "1" else source  # every code: count in the index alone
-            condition, args = f"search MATCH ? AND {condition}", (match, *params)
-        total = self._row(f"SELECT count(*) FROM {counted} WHERE {condition}", args)[0]
+            total = self._row(f"SELECT count(*) FROM concept c WHERE {condition}", params)[0]
+            if limit == 0 or total <= offset:
+                return total, []
+            return total, self._rows(
+                f"SELECT c.code, c.display, c.billable FROM concept c WHERE {condition} ORDER BY c.seq LIMIT ? OFFSET ?",
+                (*params, -1 if limit is None else limit, offset),
+            )
+        tables = _TEXT_TABLES if later else _TEXT_TABLES[:1]
+        counts = [self._count(table, condition, params, match) for table in tables]
+        total = sum(counts)
         if limit == 0 or total <= offset:
             return total, []
         end = None if limit is None else offset + limit
-        if match is not None and rank is not None and total <= RANKED_MATCHES:
-            rows = self._rows(
-                "SELECT c.code, c.display, c.billable, c.seventh, search.terms, search.rank, search.rowid"
-                f" FROM {source} WHERE {condition}",
-                args,
+
+        def matched(columns: str, column_args: tuple = ()) -> tuple[str, tuple]:
+            """The matches of every table, with the columns asked (``{t}`` names the table)."""
+            parts = [
+                f"SELECT {columns.format(t=t)} FROM {t} JOIN concept c ON c.rank = {t}.rowid"
+                f" WHERE {t} MATCH ? AND {condition}"
+                for t in tables
+            ]
+            return " UNION ALL ".join(parts), (*column_args, match, *params) * len(tables)
+
+        if rank is not None and total <= RANKED_MATCHES:
+            named = " OR ".join(["instr({t}.names, ?) > 0"] * len(names)) or "0"
+            sql, args = matched(f"c.code, c.display, c.billable, c.seventh, {named}, {{t}}.lead, {{t}}.rowid", names)
+            return total, [row[:3] for row in sorted(self._rows(sql, args), key=rank)[offset:end]]
+        # Too many to rank: each table's codes in rowid order, the later encounters after the others.
+        rows: list = []
+        skip, wanted = offset, (total if limit is None else limit)
+        for table, counted in zip(tables, counts, strict=True):
+            if skip >= counted:
+                skip -= counted
+                continue
+            rows += self._rows(
+                f"SELECT c.code, c.display, c.billable FROM {table} JOIN concept c ON c.rank = {table}.rowid"
+                f" WHERE {table} MATCH ? AND {condition} ORDER BY {table}.rowid LIMIT ? OFFSET ?",
+                (match, *params, wanted - len(rows), skip),
             )
-            return total, [row[:3] for row in sorted(rows, key=rank)[offset:end]]
-        order = "c.seq" if match is None else "search.rowid"
-        rows = self._rows(
-            f"SELECT c.code, c.display, c.billable FROM {source} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*args, -1 if limit is None else limit, offset),
-        )
+            skip = 0
+            if len(rows) >= wanted:
+                break
         return total, rows
 
-    def count(self, condition: str, params: tuple, match: str) -> int:
-        """How many codes meeting the condition an FTS5 query matches."""
-        counted = "search" if condition == "1" else "search JOIN concept c ON c.rank = search.rowid"
-        return self._row(f"SELECT count(*) FROM {counted} WHERE search MATCH ? AND {condition}", (match, *params))[0]
+    def count(self, condition: str, params: tuple, match: str, later: bool = True) -> int:
+        """How many codes meeting the condition an FTS5 query matches (in the later-encounter index too
+        when ``later``)."""
+        return sum(self._count(table, condition, params, match) for table in _TEXT_TABLES[: 2 if later else 1])
+
+    def _count(self, table: str, condition: str, params: tuple, match: str) -> int:
+        counted = table if condition == "1" else f"{table} JOIN concept c ON c.rank = {table}.rowid"
+        return self._row(f"SELECT count(*) FROM {counted} WHERE {table} MATCH ? AND {condition}", (match, *params))[0]
 
     def vocabulary(self) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
         """(word -> how many codes use it, the lexicon's (term, expansion, kind) rows), read once."""
         with self._columns_lock:
             if self._vocabulary is None:
-                docs = dict(self._rows("SELECT term, doc FROM search_vocab"))
+                docs: dict[str, int] = {}
+                for term, count in self._rows(
+                    "SELECT term, doc FROM search_vocab UNION ALL SELECT term, doc FROM search_later_vocab"
+                ):
+                    docs[term] = docs.get(term, 0) + count
                 self._vocabulary = (docs, self._rows("SELECT term, expansion, kind FROM lexicon ORDER BY rowid"))
             return self._vocabulary
 
@@ -277,6 +309,8 @@ class Release:
 
 
 RANKED_MATCHES = 500
+# The text indexes: every code but the later-encounter ones, and those (schema.py).
+_TEXT_TABLES = ("search", "search_later")
 _REGEX_COLUMNS = {"code": "code", "display": "display"}  # what a regex filter may name (never SQL from a client)
 
 

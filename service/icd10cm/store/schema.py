@@ -30,14 +30,26 @@ CREATE TABLE concept (
 CREATE INDEX concept_parent ON concept (parent);
 
 -- Text search: one row per code (rowid = concept.rank, an order of general before specific:
--- shorter titles first), the title, and as synonyms the inclusion terms (a 7th-character code's
--- are its base's) and the editorial guidance's search terms (cervicalgia: neck pain). Word prefixes are indexed for search-as-you-type.
+-- shorter titles first), the title, and as synonyms the inclusion terms and "includes" notes of the
+-- code and the codes above it, and the editorial guidance's search terms (cervicalgia: neck pain).
+-- Word prefixes are indexed for search-as-you-type. The 7th-character codes B-Z (subsequent
+-- encounters, sequelae, open fractures ...) have a table of their own, `search_later`, which a text search
+-- of the whole code system leaves out unless the query speaks of the encounter: each injury shows once,
+-- and the search reads a smaller index. For ranking, not searched: `names`, what the title and each term
+-- mean ('|'-separated, each its words sorted), and `lead`, the title's words in order (both without
+-- "unspecified", "NOS", small words and parentheses: icd10cm/search.py).
 CREATE VIRTUAL TABLE search USING fts5(
-    title, terms, prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
+    title, terms, names UNINDEXED, lead UNINDEXED,
+    prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE search_later USING fts5(
+    title, terms, names UNINDEXED, lead UNINDEXED,
+    prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
 );
 
 -- The words of the search index and how many codes use each: the vocabulary spelling is corrected to.
 CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search, row);
+CREATE VIRTUAL TABLE search_later_vocab USING fts5vocab(search_later, row);
 
 -- The clinical lexicon (lexicon/*.tsv): what people type (term) and the words titles use (expansion).
 CREATE TABLE lexicon (term TEXT NOT NULL, expansion TEXT NOT NULL, kind TEXT NOT NULL);
