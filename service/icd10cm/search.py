@@ -275,8 +275,8 @@ class Vocabulary:
             trust = 1.0 if used == word else _GUESS
             if (used,) in self.lexicon:  # corrected to a lexicon term
                 meanings = self.lexicon[(used,)]
-                alternatives = tuple(dict.fromkeys(m for m, _ in meanings))
-                groups.append(Group(word, alternatives, trust * self.weight(alternatives), meanings[0][0]))
+                options = tuple(dict.fromkeys(m for m, _ in meanings))
+                groups.append(Group(word, options, trust * self.weight(options), meanings[0][0]))
                 continue
             prefix = frozenset({used}) if len(used) < PREFIX_FROM and used not in self.docs else frozenset()
             groups.append(Group(word, ((used,),), trust * self.weight(((used,),)), (used,), prefix=prefix))
