@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from ..errors import TooCostly
 from .compose import Compiled
-from .search import Query, Vocabulary, code_prefix, names, ranking, relaxations
+from .search import Query, Vocabulary, code_prefix, ranking, relaxations
 from .store.reader import Release
 
 
@@ -66,7 +66,6 @@ def expand(
             match=query.match,
             later=not query.collapse,
             rank=ranking(query),
-            names=names(query),
             limit=limit,
             offset=offset,
         )

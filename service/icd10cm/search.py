@@ -26,10 +26,11 @@ import bisect
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -286,51 +287,35 @@ class Vocabulary:
         return Query(tuple(groups), " ".join(typed), head)
 
 
-@lru_cache(maxsize=131072)
-def _traits(display: str) -> tuple[int, bool]:
-    """How many times a title says it is the default ("unspecified", "without" ...), and whether it adds a
-    complication ("with")."""
-    return min(len(_DEFAULT.findall(display)), 3), bool(_WITH.search(display))
+def static_rank(code: str, display: str, billable: bool, seventh: str | None) -> tuple[float, int, int]:
+    """What ranks a code whatever the query (lower first), and whether it adds a complication ("with") or is
+    a diabetes category other than E11: stored with the code in the index (loaders/build.py)."""
+    score = len(code) / 2  # the shorter code is the more general one: the default sits higher in the tree
+    if not billable:
+        return score, 0, 0
+    # The more a title says "unspecified", "without" ..., the nearer it is to the default code.
+    score -= 60 + 15 * min(len(_DEFAULT.findall(display)), 3)
+    if seventh is not None and len(seventh) == 1 and seventh != "A":  # the initial encounter first
+        score += 1
+    return score, int(bool(_WITH.search(display))), int(code[:3] in _NOT_DEFAULT_TYPE)
 
 
-@lru_cache(maxsize=131072)
-def _coverage(lead: str, wanted: tuple[str, ...]) -> float:
-    """How many of the words asked for the title itself has (the others are in its synonyms)."""
-    title = lead.split()
-    return sum(1 for word in wanted if any(w.startswith(word) for w in title)) / max(len(wanted), 1)
+class Rank(NamedTuple):
+    """The query's part of the ranking (reader.select turns it into SQL over the index's columns)."""
+
+    names: tuple[str, ...]  # what the query may mean, as the `names` column writes a title or a term
+    phrase: str  # the query's words in order, as the `lead` column writes a title
+    with_cost: float  # added for a code that adds a complication ("with") the query does not ask for
+    type_cost: float  # added for a diabetes category other than E11 when the query names no type
 
 
-def names(query: Query) -> tuple[str, ...]:
-    """What the query may mean, as the `names` column of the index writes a title or a term."""
-    return tuple("|" + " ".join(bag) + "|" for bag in query.bags())
-
-
-def ranking(query: Query) -> Callable[[tuple], tuple]:
-    """The sort key of a matched row (code, display, billable, seventh, named, lead, rowid): see the module."""
-    phrase = " ".join(query.phrase)
+def ranking(query: Query) -> Rank:
+    """A code whose title or term is what the query means, first (-100); else one whose title starts with it
+    (-50); then the static rank; a complication not asked for (+15), another diabetes type (+10)."""
     asked = {w for g in query.groups for a in g.alternatives for w in a}
-    asks_with = "with" in asked
-    names_type = bool(asked & _DIABETES_TYPES)
-    wanted = tuple(w for w in query.phrase if w not in _WHOLE_WORDS)
-
-    def key(row: tuple) -> tuple:
-        code, display, billable, seventh, named, lead, rowid = row
-        generated = bool(billable) and seventh is not None and len(seventh) == 1
-        score = -10.0 * _coverage(lead, wanted)
-        if named:
-            score -= 100
-        elif lead == phrase or lead.startswith(phrase + " "):
-            score -= 50
-        if billable:
-            # The more a title says "unspecified", "without" ..., the nearer it is to the default code; one
-            # that adds a complication ("with") the query does not ask for is further from it.
-            defaults, adds_with = _traits(display)
-            score -= 60 + 15 * defaults - (15 if adds_with and not asks_with else 0)
-            if code[:3] in _NOT_DEFAULT_TYPE and not names_type:
-                score += 10
-        if generated and seventh != "A":  # the initial encounter before the others
-            score += 1
-        # The shorter code is the more general one: between equals, the default sits higher in the tree.
-        return (score + len(code) / 2, rowid)
-
-    return key
+    return Rank(
+        tuple("|" + " ".join(bag) + "|" for bag in query.bags()),
+        " ".join(query.phrase),
+        0.0 if "with" in asked else 15.0,
+        0.0 if asked & _DIABETES_TYPES else 10.0,
+    )

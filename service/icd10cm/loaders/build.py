@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from ...fhir import parameters as fragments
-from ..search import meaning, meaning_bag
+from ..search import meaning, meaning_bag, static_rank
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 from .sources import ReleaseLabel, ReleaseSource
 from .tabular import Code, Tabular
@@ -98,7 +98,9 @@ def _search_rows(tabular: Tabular, ranks: dict[str, int], editorial: dict[str, d
         # A 7th-character code is named by its base's title ("..., initial encounter for closed fracture").
         title = codes[code.parent].display if code.generated and code.parent else code.display
         names = "|" + "|".join(dict.fromkeys(" ".join(meaning_bag(t)) for t in [title, *terms])) + "|"
-        yield later, (ranks[code.code], code.display, " ; ".join(terms), names, " ".join(meaning(title)))
+        weight, adds_with, other_type = static_rank(code.code, code.display, code.billable, code.seventh)
+        lead = " ".join(meaning(title))
+        yield later, (ranks[code.code], code.display, " ; ".join(terms), names, lead, weight, adds_with, other_type)
 
 
 def _grouping_rows(tabular: Tabular):
@@ -162,7 +164,8 @@ def build_release(
             rows = sorted(_search_rows(tabular, ranks, editorial), key=lambda row: row[1][0])  # FTS5: rowid order
             for table, later in (("search", False), ("search_later", True)):
                 connection.executemany(
-                    f"INSERT INTO {table} (rowid, title, terms, names, lead) VALUES (?,?,?,?,?)",
+                    f"INSERT INTO {table} (rowid, title, terms, names, lead, weight, adds_with, other_type)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
                     (row for is_later, row in rows if is_later == later),
                 )
                 connection.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ import orjson
 from ... import budget
 from ...errors import StoreError
 from ...regex import compile_whole_lines
+from ..search import Rank
 from .schema import FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION
 
 
@@ -201,19 +201,17 @@ class Release:
         *,
         match: str | None = None,
         later: bool = True,
-        rank: Callable[[tuple], tuple] | None = None,
-        names: tuple[str, ...] = (),
+        rank: Rank | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> tuple[int, list[tuple[str, str, int]]]:
         """(total, [(code, display, billable)]) of the codes meeting an SQL condition on ``concept c``.
 
         Without ``match`` (an FTS5 query) they come in tabular order. With it, from the text index, and the
-        later-encounter index too when ``later``; sorted by ``rank``, the key of a row (code, display,
-        billable, seventh, named, lead, rowid), where ``named`` says whether the code's title or a term
-        means one of ``names`` (as the `names` column writes them). A match of more than RANKED_MATCHES
-        codes is too broad to be worth ranking (every match is read): it comes shortest title first, the
-        later encounters after the others. Either way the order is fixed by the query, so pages are stable."""
+        later-encounter index too when ``later``, in the order of ``rank`` (search.ranking), computed here in
+        SQL from the index's columns. A match of more than RANKED_MATCHES codes is too broad to be worth
+        ranking (every match is scored): it comes shortest title first, the later encounters after the
+        others. Either way the order is fixed by the query, so pages are stable."""
         if match is None:
             total = self._row(f"SELECT count(*) FROM concept c WHERE {condition}", params)[0]
             if limit == 0 or total <= offset:
@@ -227,23 +225,25 @@ class Release:
         total = sum(counts)
         if limit == 0 or total <= offset:
             return total, []
-        end = None if limit is None else offset + limit
-
-        def matched(columns: str, column_args: tuple = ()) -> tuple[str, tuple]:
-            """The matches of every table, with the columns asked (``{t}`` names the table)."""
+        if rank is not None and total <= RANKED_MATCHES:
+            named = " OR ".join(["instr({t}.names, ?) > 0"] * len(rank.names)) or "0"
+            score = (
+                f"{{t}}.weight - 100 * ({named}) - 50 * (NOT ({named}) AND ({{t}}.lead = ? OR {{t}}.lead LIKE ?))"
+                " + ? * {t}.adds_with + ? * {t}.other_type"
+            )
+            score_args = (*rank.names, *rank.names, rank.phrase, rank.phrase + " %", rank.with_cost, rank.type_cost)
             parts = [
-                f"SELECT {columns.format(t=t)} FROM {t} JOIN concept c ON c.rank = {t}.rowid"
-                f" WHERE {t} MATCH ? AND {condition}"
+                f"SELECT c.code, c.display, c.billable, {score.format(t=t)} AS score, {t}.rowid AS r"
+                f" FROM {t} JOIN concept c ON c.rank = {t}.rowid WHERE {t} MATCH ? AND {condition}"
                 for t in tables
             ]
-            return " UNION ALL ".join(parts), (*column_args, match, *params) * len(tables)
-
-        if rank is not None and total <= RANKED_MATCHES:
-            named = " OR ".join(["instr({t}.names, ?) > 0"] * len(names)) or "0"
-            sql, args = matched(f"c.code, c.display, c.billable, c.seventh, {named}, {{t}}.lead, {{t}}.rowid", names)
-            return total, [row[:3] for row in sorted(self._rows(sql, args), key=rank)[offset:end]]
+            rows = self._rows(
+                f"{' UNION ALL '.join(parts)} ORDER BY score, r LIMIT ? OFFSET ?",
+                (*(score_args + (match, *params)) * len(tables), -1 if limit is None else limit, offset),
+            )
+            return total, [row[:3] for row in rows]
         # Too many to rank: each table's codes in rowid order, the later encounters after the others.
-        rows: list = []
+        rows = []
         skip, wanted = offset, (total if limit is None else limit)
         for table, counted in zip(tables, counts, strict=True):
             if skip >= counted:

@@ -37,13 +37,14 @@ CREATE INDEX concept_parent ON concept (parent);
 -- of the whole code system leaves out unless the query speaks of the encounter: each injury shows once,
 -- and the search reads a smaller index. For ranking, not searched: `names`, what the title and each term
 -- mean ('|'-separated, each its words sorted), and `lead`, the title's words in order (both without
--- "unspecified", "NOS", small words and parentheses: icd10cm/search.py).
+-- "unspecified", "NOS", small words and parentheses), and what ranks the code whatever the query
+-- (`weight`, `adds_with`, `other_type`): icd10cm/search.py.
 CREATE VIRTUAL TABLE search USING fts5(
-    title, terms, names UNINDEXED, lead UNINDEXED,
+    title, terms, names UNINDEXED, lead UNINDEXED, weight UNINDEXED, adds_with UNINDEXED, other_type UNINDEXED,
     prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE search_later USING fts5(
-    title, terms, names UNINDEXED, lead UNINDEXED,
+    title, terms, names UNINDEXED, lead UNINDEXED, weight UNINDEXED, adds_with UNINDEXED, other_type UNINDEXED,
     prefix = '2 3 4 5 6', tokenize = 'unicode61 remove_diacritics 2'
 );
 
