@@ -44,7 +44,7 @@ PREFIX_FROM = 4  # letters from which a word matches as a prefix
 # Words a query may hold that no title needs to have.
 STOP_WORDS = frozenset("a an the of to for on at by is are was my his her their and or as from x pt patient s".split())
 # Words that leave a code's own wording out of the comparison of a title with the query.
-_NEUTRAL = frozenset({"unspecified", "nos"}) | STOP_WORDS
+_NEUTRAL = frozenset({"unspecified", "nos", "region", "site"}) | STOP_WORDS  # "lumbar region" is lumbar
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(site |type )?not (otherwise )?specified\b", re.IGNORECASE)
 # ("s" is what is left of a possessive: "sjogren's" is sjogren s.)
 # Words that speak of the encounter or of the 7th character: then every 7th character is shown.
@@ -137,7 +137,7 @@ class Query:
         for group in self.groups:
             options = [group.meant] + [a for a in group.alternatives if a != group.meant]
             choices = [c + a for c in choices for a in options][:most]
-        return frozenset(tuple(sorted(w for w in c if w not in _NEUTRAL)) for c in choices)
+        return frozenset(tuple(sorted({w for w in c if w not in _NEUTRAL})) for c in choices)
 
     @property
     def encounter(self) -> bool:
@@ -145,8 +145,9 @@ class Query:
 
     @property
     def phrase(self) -> tuple[str, ...]:
-        """The words the query means, in order (leaving aside "unspecified", "NOS" and small words)."""
-        return tuple(w for g in self.groups for w in g.meant if w not in _NEUTRAL)
+        """The words the query means, in order, once each (leaving aside "unspecified", "NOS" and small
+        words)."""
+        return tuple(dict.fromkeys(w for g in self.groups for w in g.meant if w not in _NEUTRAL))
 
 
 def fts(groups: Iterable[Group], short_prefixes: bool = False) -> str | None:
@@ -305,17 +306,21 @@ class Rank(NamedTuple):
 
     names: tuple[str, ...]  # what the query may mean, as the `names` column writes a title or a term
     phrase: str  # the query's words in order, as the `lead` column writes a title
+    words: tuple[str, ...]  # the words a title may have itself (the others are in its synonyms)
     with_cost: float  # added for a code that adds a complication ("with") the query does not ask for
     type_cost: float  # added for a diabetes category other than E11 when the query names no type
 
 
 def ranking(query: Query) -> Rank:
     """A code whose title or term is what the query means, first (-100); else one whose title starts with it
-    (-50); then the static rank; a complication not asked for (+15), another diabetes type (+10)."""
+    (-50); then the static rank; a complication not asked for (+15), another diabetes type (+10); then how
+    many of the words the title itself has (up to -10: a title over a synonym, an own term over one
+    inherited from the codes above)."""
     asked = {w for g in query.groups for a in g.alternatives for w in a}
     return Rank(
         tuple("|" + " ".join(bag) + "|" for bag in query.bags()),
         " ".join(query.phrase),
+        tuple(w for w in query.phrase if w not in _WHOLE_WORDS)[:MAX_WORDS],
         0.0 if "with" in asked else 15.0,
         0.0 if asked & _DIABETES_TYPES else 10.0,
     )

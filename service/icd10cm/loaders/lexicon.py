@@ -24,5 +24,7 @@ def read_lexicon(folder: Path = LEXICON_DIR) -> list[tuple[str, str, str]]:
                 raise LoadError(f"{path.name}:{number}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
             if term != term.lower() or expansion != expansion.lower():
                 raise LoadError(f"{path.name}:{number}: terms and expansions are lowercase")
+            if not any(ch.isalpha() for ch in term):  # "2/2" would rewrite every "type 2"
+                raise LoadError(f"{path.name}:{number}: a term has a letter")
             entries.append((term, expansion, kind))
     return entries

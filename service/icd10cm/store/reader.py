@@ -227,11 +227,21 @@ class Release:
             return total, []
         if rank is not None and total <= RANKED_MATCHES:
             named = " OR ".join(["instr({t}.names, ?) > 0"] * len(rank.names)) or "0"
+            # How many of the words the title has, each as the start of one of its words.
+            has = " + ".join(["(instr(' ' || {t}.lead, ' ' || ?) > 0)"] * len(rank.words)) or "0"
             score = (
                 f"{{t}}.weight - 100 * ({named}) - 50 * (NOT ({named}) AND ({{t}}.lead = ? OR {{t}}.lead LIKE ?))"
-                " + ? * {t}.adds_with + ? * {t}.other_type"
+                f" + ? * {{t}}.adds_with + ? * {{t}}.other_type - 10.0 * ({has}) / {max(len(rank.words), 1)}"
             )
-            score_args = (*rank.names, *rank.names, rank.phrase, rank.phrase + " %", rank.with_cost, rank.type_cost)
+            score_args = (
+                *rank.names,
+                *rank.names,
+                rank.phrase,
+                rank.phrase + " %",
+                rank.with_cost,
+                rank.type_cost,
+                *rank.words,
+            )
             parts = [
                 f"SELECT c.code, c.display, c.billable, {score.format(t=t)} AS score, {t}.rowid AS r"
                 f" FROM {t} JOIN concept c ON c.rank = {t}.rowid WHERE {t} MATCH ? AND {condition}"
