@@ -13,11 +13,12 @@
 - When no code has every word, the words that matter least are let go one by one (the common ones first,
   the head of the phrase last), so a query that names a condition never comes back empty.
 
-Ranking (``ranking``): a code whose title or inclusion term (its own or one above it) is the query, leaving aside
-"unspecified", "NOS" and words in parentheses, first; then titles that start with it; billable codes before
-headers, and among them the code a coder takes when the record says no more (unspecified, without
-complication, accidental), unless the query asks "with"; the initial encounter before the others; then bm25
-(title words weigh more than synonyms), then shorter titles.
+Ranking (``ranking``, computed in SQL by reader.select): a code whose title or synonym (its own, or one of the
+codes above it) is what the query means, leaving aside "unspecified", "NOS" and words in parentheses, first;
+then titles that start with it; billable codes before headers, and among them the code a coder takes when the
+record says no more (unspecified, without complication, accidental; type 2 diabetes), not one that adds a
+complication the query does not ask for; the initial encounter before the others; then titles that have the
+query's words themselves; then the shorter code and title.
 """
 
 from __future__ import annotations
@@ -41,12 +42,11 @@ _CODE_PREFIX = re.compile(r"[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{0,4})?")
 _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 10
 PREFIX_FROM = 4  # letters from which a word matches as a prefix
-# Words a query may hold that no title needs to have.
+# Words a query may hold that no title needs to have ("s" is what is left of a possessive: "sjogren's").
 STOP_WORDS = frozenset("a an the of to for on at by is are was my his her their and or as from x pt patient s".split())
 # Words that leave a code's own wording out of the comparison of a title with the query.
 _NEUTRAL = frozenset({"unspecified", "nos", "region", "site"}) | STOP_WORDS  # "lumbar region" is lumbar
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(site |type )?not (otherwise )?specified\b", re.IGNORECASE)
-# ("s" is what is left of a possessive: "sjogren's" is sjogren s.)
 # Words that speak of the encounter or of the 7th character: then every 7th character is shown.
 ENCOUNTER_WORDS = frozenset(
     "subsequent sequela sequelae nonunion malunion delayed routine healing open aftercare late follow followup".split()
