@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from sampling import sample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from service.icd10cm.codes import normalize_code
@@ -177,23 +176,6 @@ def server(kind: str, target: str, port: int, workers: int, threads: int) -> lis
         "warning",
         target,
     ]
-
-
-def sample(store: Path, count: int) -> tuple[list[str], list[str]]:
-    """Random codes (a quarter dotless, as claim files write them), and text queries: the first
-    one or two words of random titles, cut to 3-7 letters, as people type them."""
-    release = sorted(store.glob("icd10cm-*.sqlite"))[-1]
-    with sqlite3.connect(f"file:{release}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT code, display FROM concept").fetchall()
-    rng = random.Random(20261121)
-    picked = rng.sample(rows, count)
-    codes = [c.replace(".", "") if i % 4 == 0 else c for i, (c, _) in enumerate(picked)]
-    queries = []
-    for _, display in picked:
-        words = [w for w in re.findall(r"[a-z]+", display.lower()) if len(w) > 3]
-        words = words[: rng.choice((1, 2))] or ["pain"]
-        queries.append(" ".join(w[: rng.randint(3, 7)] for w in words))
-    return codes, queries
 
 
 WORKLOADS = {
