@@ -88,6 +88,12 @@ def test_when_no_code_has_every_word_the_least_telling_ones_are_let_go(client):
     assert searched(body) == "appendicitis" and body["expansion"]["total"] >= 5
 
 
+def test_the_head_of_the_phrase_is_kept_longest(client):
+    """No code has both "fall" and "home": the head ("fall", before "at") is kept, not the rarer word."""
+    body = expand(client, url=ALL, filter="fall at home", count=5)
+    assert searched(body) == "fall" and all("fall" in t for t in titles(body)), titles(body)
+
+
 def test_a_query_of_words_no_title_has_stays_empty(client):
     assert expand(client, url=ALL, filter="qqqqzzzz xxyyzz", count=5)["expansion"]["total"] == 0
 

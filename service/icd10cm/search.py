@@ -67,7 +67,7 @@ _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
 _NOT_DEFAULT_TYPE = frozenset({"E08", "E09", "E10", "E13"})
 _DIABETES_TYPES = frozenset({"type", "1", "i", "drug", "chemical", "induced", "due", "underlying", "secondary"})
 # Words that follow the head of a phrase: "cellulitis of left leg" is about cellulitis.
-_AFTER_HEAD = frozenset("of with without in due from on".split())
+_AFTER_HEAD = frozenset("of with without in due from on at after during while following".split())
 _WHOLE_WORDS = frozenset({"with", "without"})  # "with" is not the start of "without"
 
 
