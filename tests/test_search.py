@@ -154,7 +154,9 @@ def test_pages_of_a_rewritten_search_are_stable(client):
 
 def test_the_search_page_says_what_was_searched(client):
     html = client.get("/search", query_string={"q": "afib"}).get_data(as_text=True)
-    assert "Showing results for" in html and "atrial fibrillation" in html
+    assert "Showing results for" in html and "“afib” searched as “atrial fibrillation”" in html
+    html = client.get("/search", query_string={"q": "fall at home"}).get_data(as_text=True)
+    assert "“home” left out" in html
     plain = client.get("/search", query_string={"q": "asthma"}).get_data(as_text=True)
     assert "Showing results for" not in plain
 

@@ -19,6 +19,7 @@ class Expansion:
     contains: list[tuple[str, str, int]]  # (code, display, billable)
     version: str
     searched: str | None = None  # what the text filter searched, when it is not what was typed
+    changes: tuple[tuple[str, str | None], ...] = ()  # (typed, searched instead, or None: let go)
 
 
 @lru_cache(maxsize=8)
@@ -81,8 +82,9 @@ def expand(
             f"The expansion has {total:,} codes, more than this server returns at once ({max_size:,}); "
             "ask for a page with count and offset, or narrow it with filter"
         )
-    searched = query.searched if query is not None and (query.rewritten or query.relaxed) else None
-    return Expansion(total, offset, rows, release.version, searched)
+    if query is None or not (query.rewritten or query.relaxed):
+        return Expansion(total, offset, rows, release.version)
+    return Expansion(total, offset, rows, release.version, query.searched, query.changes)
 
 
 def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
@@ -97,7 +99,8 @@ def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
     if prefixed.match != query.match and found(prefixed):
         return prefixed
     for groups in relaxations(prefixed):
-        relaxed = replace(prefixed, groups=tuple(groups), relaxed=True)
+        dropped = tuple(g.typed for g in prefixed.groups if g not in groups)
+        relaxed = replace(prefixed, groups=tuple(groups), relaxed=True, dropped=dropped)
         if found(relaxed):
             return relaxed
     return query

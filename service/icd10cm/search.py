@@ -110,6 +110,7 @@ class Query:
     typed: str
     head: int  # the group of the head of the phrase
     relaxed: bool = False  # some groups were let go: no code has them all
+    dropped: tuple[str, ...] = ()  # what was typed of the groups let go
     short_prefixes: bool = False  # words under 4 letters match as prefixes: nothing has them as whole words
     collapse: bool = False  # 7th-character codes other than the initial encounter are left out
 
@@ -125,6 +126,17 @@ class Query:
             options = [" ".join(a) for a in group.alternatives]
             shown.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
         return " ".join(shown)
+
+    @property
+    def changes(self) -> tuple[tuple[str, str | None], ...]:
+        """(what was typed, what was searched for it) for each word or term the search changed, and (typed,
+        None) for each it let go: ("pnuemonia", "pneumonia"), ("afib", "atrial fibrillation")."""
+        changed = tuple(
+            (g.typed, " or ".join(" ".join(a) for a in g.alternatives))
+            for g in self.groups
+            if g.alternatives != ((g.typed,),)
+        )
+        return changed + tuple((typed, None) for typed in self.dropped)
 
     @property
     def rewritten(self) -> bool:

@@ -153,11 +153,12 @@ def search():
     page_number = request.args.get("page", "1")
     page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
     engine = _engine()
-    results, total, problem, status, searched = [], 0, None, 200, None
+    results, total, problem, status, searched, changes = [], 0, None, 200, None, ()
     if query:
         try:
             expansion = engine.expand(_ALL_CODES, text=query, count=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
-            results, total, searched = expansion.contains, expansion.total, expansion.searched
+            results, total = expansion.contains, expansion.total
+            searched, changes = expansion.searched, expansion.changes
         except ServiceError as error:
             problem, status = error.message, error.status
     pages = -(-total // PAGE_SIZE)
@@ -166,6 +167,7 @@ def search():
         "search.html",
         query=query,
         searched=searched,
+        changes=changes,
         results=results,
         total=total,
         problem=problem,
