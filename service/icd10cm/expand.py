@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from ..errors import TooCostly
 from .compose import Compiled
-from .search import Query, Vocabulary, code_prefix, ranking, relaxations
+from .search import Query, Vocabulary, code_prefix, ranking
 from .store.reader import Release
 
 
@@ -89,7 +89,7 @@ def expand(
 
 def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
     """When nothing matches the query: it with short words as prefixes too ("fra"); when still nothing,
-    the most of it that some code has. The query itself when nothing does."""
+    the most of the words typed that some code has. The query itself when nothing does."""
 
     def found(candidate: Query) -> bool:
         match = candidate.match
@@ -98,9 +98,7 @@ def _relaxed(release: Release, query: Query, sql: str, params: tuple) -> Query:
     prefixed = replace(query, short_prefixes=True)
     if prefixed.match != query.match and found(prefixed):
         return prefixed
-    for groups in relaxations(prefixed):
-        dropped = tuple(g.typed for g in prefixed.groups if g not in groups)
-        relaxed = replace(prefixed, groups=tuple(groups), relaxed=True, dropped=dropped)
+    for relaxed in vocabulary(release).relaxations(prefixed):
         if found(relaxed):
             return relaxed
     return query

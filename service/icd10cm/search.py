@@ -27,8 +27,8 @@ import bisect
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import combinations
 from typing import NamedTuple
@@ -43,9 +43,7 @@ _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 10
 PREFIX_FROM = 4  # letters from which a word matches as a prefix
 # Words a query may hold that no title needs to have ("s" is what is left of a possessive: "sjogren's").
-STOP_WORDS = frozenset("a an the of to for on at by is are was my his her their and or as from x pt patient s".split())
-# Words that leave a code's own wording out of the comparison of a title with the query.
-_NEUTRAL = frozenset({"unspecified", "nos", "region", "site"}) | STOP_WORDS  # "lumbar region" is lumbar
+STOP_WORDS = frozenset("an the of to for on at by is are was my his her their and or as from x pt patient s".split())
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(site |type )?not (otherwise )?specified\b", re.IGNORECASE)
 # Words that speak of the encounter or of the 7th character: then every 7th character is shown.
 ENCOUNTER_WORDS = frozenset(
@@ -57,7 +55,7 @@ _QUALIFIERS = frozenset(
     "acute chronic subacute exacerbation left right bilateral both side sided sides severe mild moderate recurrent "
     "episode initial active new old current ongoing history".split()
 )
-_GENERAL = frozenset("disease disorder syndrome condition problem problems issue issues".split())
+_GENERAL = frozenset("disease disorder syndrome condition problem problems issue issues level levels".split())
 # Titles of the code a coder takes when the record says no more: unspecified, without complication, NOS, and
 # the accidental intent (Official Guidelines I.C.19.e.5(b), I.C.20.i).
 _DEFAULT = re.compile(r"\b(unspecified|without|nos|uncomplicated|accidental)\b", re.IGNORECASE)
@@ -69,6 +67,9 @@ _DIABETES_TYPES = frozenset({"type", "1", "i", "drug", "chemical", "induced", "d
 # Words that follow the head of a phrase: "cellulitis of left leg" is about cellulitis.
 _AFTER_HEAD = frozenset("of with without in due from on at after during while following".split())
 _WHOLE_WORDS = frozenset({"with", "without"})  # "with" is not the start of "without"
+# Words that leave a code's own wording out of the comparison of a title with the query: "lumbar region" is
+# lumbar, "pain in leg" is leg pain.
+_NEUTRAL = frozenset({"unspecified", "nos", "region", "site"}) | STOP_WORDS | (_AFTER_HEAD - _WHOLE_WORDS)
 
 
 def code_prefix(text: str) -> str | None:
@@ -185,18 +186,6 @@ _HEAD = 3.0  # what keeping the head of the phrase is worth, in the units of a w
 _GUESS = 0.3  # what a corrected word's rarity counts for, when words must be let go
 
 
-def relaxations(query: Query) -> list[list[Group]]:
-    """Fewer groups, in the order to try them: more groups first, then the head kept, then the rarer kept."""
-    groups = list(query.groups)
-    found = []
-    for size in range(len(groups) - 1, 0, -1):
-        for kept in combinations(range(len(groups)), size):
-            value = sum(groups[i].weight for i in kept) + (_HEAD if query.head in kept else 0)
-            found.append((size, value, [groups[i] for i in kept]))
-    found.sort(key=lambda item: (-item[0], -item[1]))
-    return [subset for _, _, subset in found]
-
-
 class Vocabulary:
     """The words of a release's titles and inclusion terms (with how many codes use each), and its lexicon."""
 
@@ -241,6 +230,33 @@ class Vocabulary:
         found = max(rarest, default=0.0)
         return found / 3 if all(len(a) == 1 and a[0] in _QUALIFIERS for a in alternatives) else found
 
+    def relaxations(self, query: Query, most: int = 64) -> Iterator[Query]:
+        """The query with fewer of the words typed, each read again as a query (so "dog bite on right forearm"
+        can keep "bite right forearm"), in the order to try them: more words kept first, then what the kept
+        words are worth: a group of the query kept whole is worth its rarity, a group kept in part half its
+        words' (general words, qualifiers and corrected words count least), and the head of the phrase more."""
+        groups = [
+            (g, [w for w in words(g.typed) if w not in STOP_WORDS and w not in _AFTER_HEAD]) for g in query.groups
+        ]
+        typed = [w for _, group_words in groups for w in group_words][:MAX_WORDS]
+        alone = {w: sum(g.weight for g in self.parse(w).groups) for w in set(typed)}
+        found = []
+        for size in range(len(typed) - 1, 0, -1):
+            for kept in combinations(range(len(typed)), size):
+                left = {typed[i] for i in kept}
+                value = 0.0
+                for number, (group, group_words) in enumerate(groups):
+                    if group_words and set(group_words) <= left:
+                        value += group.weight + (_HEAD if number == query.head else 0)
+                    else:
+                        value += sum(alone[w] for w in group_words if w in left) / 2
+                found.append((size, value, kept))
+        found.sort(key=lambda item: (-item[0], -item[1]))
+        for _, _, kept in found[:most]:
+            dropped = tuple(w for i, w in enumerate(typed) if i not in kept)
+            reread = self.parse(" ".join(typed[i] for i in kept))
+            yield replace(reread, relaxed=True, dropped=dropped, short_prefixes=True, collapse=query.collapse)
+
     def parse(self, text: str) -> Query:
         typed = words(text)[: MAX_WORDS * 2]
         groups: list[Group] = []
@@ -275,14 +291,12 @@ class Vocabulary:
                 continue
             word = typed[at]
             at += 1
-            if word in STOP_WORDS:
-                if word in _AFTER_HEAD and head is None and groups:
-                    head = len(groups) - 1
-                continue
             if word in _AFTER_HEAD and head is None and groups:
                 head = len(groups) - 1
-            if word in ("with", "without"):
+            if word in _WHOLE_WORDS:  # "with", "without": required, the first let go
                 groups.append(Group(word, ((word,),), 0.0, (word,)))
+                continue
+            if word in STOP_WORDS or word in _AFTER_HEAD:  # "in", "due", "at": titles need not have them
                 continue
             used = word if self.known(word) else (self.correct(word) or word)
             # A corrected word is a guess: when not every word can match, it is let go before the others.
