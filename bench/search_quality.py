@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the queries whose first answer is wrong")
     args = parser.parse_args()
     if args.store is None:
-        from service.settings import Settings
+        from service.config import Settings
 
         args.store = Settings().store
     engine = Icd10cm.from_store(Path(args.store))
