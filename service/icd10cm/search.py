@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 from typing import NamedTuple
 
@@ -110,14 +110,17 @@ class Query:
     groups: tuple[Group, ...]
     typed: str
     head: int  # the group of the head of the phrase
-    relaxed: bool = False  # some groups were let go: no code has them all
-    dropped: tuple[str, ...] = ()  # what was typed of the groups let go
+    dropped: tuple[str, ...] = ()  # the words typed that were let go: no code has them all
     short_prefixes: bool = False  # words under 4 letters match as prefixes: nothing has them as whole words
     collapse: bool = False  # 7th-character codes other than the initial encounter are left out
 
-    @property
+    @cached_property
     def match(self) -> str | None:
         return fts(self.groups, self.short_prefixes)
+
+    @property
+    def relaxed(self) -> bool:
+        return bool(self.dropped)
 
     @property
     def searched(self) -> str:
@@ -255,7 +258,7 @@ class Vocabulary:
         for _, _, kept in found[:most]:
             dropped = tuple(w for i, w in enumerate(typed) if i not in kept)
             reread = self.parse(" ".join(typed[i] for i in kept))
-            yield replace(reread, relaxed=True, dropped=dropped, short_prefixes=True, collapse=query.collapse)
+            yield replace(reread, dropped=dropped, short_prefixes=True, collapse=query.collapse)
 
     def parse(self, text: str) -> Query:
         typed = words(text)[: MAX_WORDS * 2]

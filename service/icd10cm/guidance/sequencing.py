@@ -165,8 +165,7 @@ def placement(
             "z-secondary" if code[:1] == "Z" else "additional-only",
             f"An additional code only (so the tabular note at {source} says): never principal or first-listed. "
             "Report it after the code of the condition or encounter it accompanies.",
-            f"Tabular note at {source} (for use as an additional code); Official Guidelines I.B.7"
-            + (" and I.C.15.b.5 (outcome of delivery)" if code.startswith("Z37") else ""),
+            f"Tabular note at {source} (for use as an additional code); Official Guidelines I.B.7",
         )
     if kind == "single":
         return Placement(

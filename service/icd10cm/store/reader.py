@@ -90,7 +90,6 @@ class Release:
         self.regex_codes = lru_cache(maxsize=32)(self._regex_codes)
         self._columns: dict[str, tuple[bytes, list[int], list[str]]] = {}
         self._columns_lock = threading.RLock()
-        self._vocabulary: tuple[dict[str, int], list[tuple[str, str, str]]] | None = None
         self._connections: list[sqlite3.Connection] = []
         try:
             self.meta = dict(self._rows("SELECT key, value FROM meta"))
@@ -279,16 +278,14 @@ class Release:
         return self._row(f"SELECT count(*) FROM {counted} WHERE {table} MATCH ? AND {condition}", (match, *params))[0]
 
     def vocabulary(self) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
-        """(word -> how many codes use it, the lexicon's (term, expansion, kind) rows), read once."""
-        with self._columns_lock:
-            if self._vocabulary is None:
-                docs: dict[str, int] = {}
-                for term, count in self._rows(
-                    "SELECT term, doc FROM search_vocab UNION ALL SELECT term, doc FROM search_later_vocab"
-                ):
-                    docs[term] = docs.get(term, 0) + count
-                self._vocabulary = (docs, self._rows("SELECT term, expansion, kind FROM lexicon ORDER BY rowid"))
-            return self._vocabulary
+        """(word -> how many codes use it, the lexicon's (term, expansion, kind) rows): read once per release
+        by search.Vocabulary (expand.vocabulary keeps it)."""
+        docs: dict[str, int] = {}
+        for term, count in self._rows(
+            "SELECT term, doc FROM search_vocab UNION ALL SELECT term, doc FROM search_later_vocab"
+        ):
+            docs[term] = docs.get(term, 0) + count
+        return docs, self._rows("SELECT term, expansion, kind FROM lexicon ORDER BY rowid")
 
     def children_of(self, parent: str) -> list[tuple[str, str, int]]:
         """(code, display, billable) of the codes right below ``parent``, in tabular order."""
