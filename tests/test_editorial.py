@@ -166,3 +166,18 @@ def test_the_supplement_and_the_extension_definition_declare_the_subproperties(c
         "Extension.extension:verified.extension:release",
         "Extension.extension:verified.extension:guidelines",
     } <= ids
+
+
+def test_a_file_citing_a_code_the_release_lacks_is_left_out_of_that_release(tmp_path, caplog):
+    """An older release (loaded for its history) lacks codes that a file verified against a newer one cites:
+    the file is left out of that release, with a log line, and the load goes on."""
+    text = VALID.replace('sections = ["faq"]', 'sections = ["faq", "more_specific"]') + (
+        'more_specific = [{ code = "M54.99", when = "w" }]\n'
+    )
+    folder = tmp_path / "g"
+    folder.mkdir()
+    write(folder, text)
+    assert set(read_all(lambda code: True, folder)) == {"M54.9"}
+    with caplog.at_level("INFO"):
+        assert read_all(lambda code: code != "M54.99", folder) == {}
+    assert "M54.9.toml" in caplog.text and "M54.99" in caplog.text

@@ -1,15 +1,17 @@
 """Editorial guidance: one human-edited TOML file per code in ``guidance/``, checked on load.
 
 A file is validated by a marshmallow schema when a release is loaded; a bad file stops the load
-with a message naming the file and every failing field, so nothing can fail at request time. Codes
-a file mentions must exist in the release being loaded, and every section a file has must be backed
-by a source that names it. A file says which release and which Official Guidelines it was verified
+with a message naming the file and every failing field, so nothing can fail at request time. Every
+section a file has must be backed by a source that names it. A file applies to the releases that
+hold every code it cites: loading an older or newer release without one of them leaves the file
+out of that release (logged, and counted in what the load reports), never stops the load. A file says which release and which Official Guidelines it was verified
 against (``verified_against``); a file verified against another release still loads, and its
 ``verified`` property says against what. The format is described in guidance/README.md.
 """
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from ... import PROJECT_ROOT
 from ...errors import LoadError
 
 GUIDANCE_DIR = PROJECT_ROOT / "guidance"
+_LOG = logging.getLogger(__name__)
 
 _TEXT = validate.Length(min=1, max=2000)
 
@@ -123,21 +126,20 @@ def _entries(raw: dict, field: str) -> list[tuple[int, dict]]:
     return [(i, entry) for i, entry in enumerate(value) if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
-def _content_problems(raw: dict, stem: str, code_exists: Callable[[str], bool]) -> list[str]:
-    """What the schema cannot see: the code against the file name, the codes against the release, the
-    sections against the sources."""
+def _cited(raw: dict) -> list[tuple[str, str]]:
+    """(field, code) of every code a file cites: its own and the codes it suggests."""
+    cited = [("code", raw.get("code"))]
+    for field in ("more_specific", "additional_codes"):
+        cited += [(f"{field}[{i}].code", entry.get("code")) for i, entry in _entries(raw, field)]
+    return [(field, code) for field, code in cited if isinstance(code, str)]
+
+
+def _content_problems(raw: dict, stem: str) -> list[str]:
+    """What the schema cannot see: the code against the file name, the sections against the sources."""
     found = []
     code = raw.get("code")
     if isinstance(code, str) and code != stem:
         found.append(f"code: '{code}' does not match the file name")
-    mentioned = [("code", code)]
-    for field in ("more_specific", "additional_codes"):
-        mentioned += [(f"{field}[{i}].code", entry.get("code")) for i, entry in _entries(raw, field)]
-    found += [
-        f"{field}: '{value}' is not a code of this release"
-        for field, value in mentioned
-        if isinstance(value, str) and not code_exists(value)
-    ]
     covered = {
         section
         for _, source in _entries(raw, "sources")
@@ -153,8 +155,9 @@ def _content_problems(raw: dict, stem: str, code_exists: Callable[[str], bool]) 
     return found
 
 
-def read_file(path: Path, code_exists: Callable[[str], bool]) -> dict:
-    """A validated guidance record; raises LoadError naming the file and every failing field."""
+def read_file(path: Path, code_exists: Callable[[str], bool]) -> dict | None:
+    """A validated guidance record, or None when the release lacks a code it cites (the file is for other
+    releases); raises LoadError naming the file and every failing field."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -165,13 +168,18 @@ def read_file(path: Path, code_exists: Callable[[str], bool]) -> dict:
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"record": error.messages}
         problems = _problems(messages)
-    problems += _content_problems(raw, path.stem, code_exists)
+    problems += _content_problems(raw, path.stem)
     if problems:
         raise LoadError(f"{path}: {'; '.join(problems)}")
+    missing = [f"{field} '{code}'" for field, code in _cited(raw) if not code_exists(code)]
+    if missing:
+        _LOG.info("%s: not applied to this release, which lacks %s", path.name, ", ".join(missing))
+        return None
     record["verified"] = record["verified"].isoformat()
     return record
 
 
 def read_all(code_exists: Callable[[str], bool], folder: Path = GUIDANCE_DIR) -> dict[str, dict]:
-    """Every guidance file of the folder, by code."""
-    return {path.stem: read_file(path, code_exists) for path in sorted(folder.glob("*.toml"))}
+    """Every guidance file of the folder that applies to the release, by code."""
+    records = {path.stem: read_file(path, code_exists) for path in sorted(folder.glob("*.toml"))}
+    return {code: record for code, record in records.items() if record is not None}
