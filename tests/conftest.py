@@ -5,6 +5,7 @@ The FHIR checks (``assert_fhir``) and Parameters helpers live in ``helpers.py``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ from service.app import create_app
 from service.config import Settings
 from service.icd10cm.loaders import tabular as tabular_module
 from service.icd10cm.loaders.load import load
+from service.icd10cm.loaders.packaged import PACKAGED, fetch
 from service.icd10cm.loaders.sources import default_source_path
 from service.icd10cm.operations import Icd10cm
 
@@ -39,9 +41,14 @@ def store_dir(tmp_path_factory) -> Path:
     return path
 
 
+# The day the in-process engine takes for today: within the default release's period, so that answers do
+# not depend on the calendar (the live servers use the real day; tests/test_releases.py checks both).
+IN_PERIOD = dt.date(2026, 6, 1)
+
+
 @pytest.fixture(scope="session")
 def engine(store_dir) -> Icd10cm:
-    return Icd10cm.from_store(store_dir)
+    return Icd10cm.from_store(store_dir, today=IN_PERIOD)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +85,25 @@ def multi_store_dir(store_dir, october_xml, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("multi-store")
     share_releases(store_dir, path)
     load(october_xml, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def packaged_wheels(tmp_path_factory) -> dict[str, Path]:
+    """The wheels of the simple-icd-10-cm versions that carry the older real releases, from PyPI, by version
+    (the default release comes from the installed package)."""
+    folder = tmp_path_factory.mktemp("wheels")
+    return {release.version: fetch(release, folder) for release in PACKAGED[:-1]}
+
+
+@pytest.fixture(scope="session")
+def history_store_dir(store_dir, packaged_wheels, tmp_path_factory) -> Path:
+    """The three real releases on PyPI side by side: 2021 (FY2021, as updated January 1 2021), 2025-04 and
+    2026-04, loaded as `python -m service load --packaged` loads them."""
+    path = tmp_path_factory.mktemp("history-store")
+    share_releases(store_dir, path)
+    for release in PACKAGED[:-1]:
+        load(packaged_wheels[release.version], path, version=release.version, effective=release.effective)
     return path
 
 

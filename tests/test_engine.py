@@ -511,7 +511,8 @@ def test_date_before_any_release(multi_engine):
         look(multi_engine, "M54.9", date="2020-01-01")
     assert "2020-01-01" in raised.value.message
     result = validate(multi_engine, "M54.9", date="2020-01-01")
-    assert result.result is False and result.issues[0].expression == "version"
+    assert result.result is False and result.issues[0].expression == "date"
+    assert "the earliest loaded, 2026, took effect on 2025-10-01" in result.issues[0].text
 
 
 def test_version_beats_date(multi_engine):

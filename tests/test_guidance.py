@@ -298,5 +298,3 @@ def test_the_shipped_files_all_apply_to_the_default_release(engine):
     assert set(read_all(lambda code: release.concept(code) is not None, GUIDANCE_DIR)) == set(
         read_all(lambda code: True, GUIDANCE_DIR)
     )
-
-

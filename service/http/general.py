@@ -1,16 +1,19 @@
-"""The operations only the in-memory engine answers ($batch-validate-code, $translate,
-$cache-control, $versions); the others go through the chain (operations.py)."""
+"""The operations only the in-memory engine answers ($batch-validate-code, $cache-control,
+$versions), and ConceptMap read, search and $translate, which go through the chain (the maps between
+ICD-10-CM releases are the ICD-10-CM provider's)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
+from ..terminology.chain import TRANSLATE
 from ..terminology.engine import Engine
 from ..terminology.params import TxParams
 from . import params
 from .fhir import respond
-from .operations import CACHE_ID_HEADER
+from .operations import CACHE_ID_HEADER, answer, chain
+from .search import search_bundle
 
 bp = Blueprint("general", __name__)
 
@@ -37,8 +40,19 @@ def batch_validate():
 
 
 @bp.route("/ConceptMap/$translate", methods=["GET", "POST"])
-def translate():
-    return respond(_engine().translate(tx_params(), _cache_id()))
+@bp.route("/ConceptMap/<resource_id>/$translate", methods=["GET", "POST"])
+def translate(resource_id: str | None = None):
+    return answer(TRANSLATE, resource_id)
+
+
+@bp.get("/ConceptMap/<resource_id>")
+def read_concept_map(resource_id: str):
+    return respond(chain().read("ConceptMap", resource_id))
+
+
+@bp.get("/ConceptMap")
+def search_concept_maps():
+    return respond(search_bundle(chain().resources("ConceptMap"), "ConceptMap"))
 
 
 @bp.route("/$cache-control", methods=["POST"])

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, request
 from ..errors import InvalidRequest
 from ..icd10cm.codes import ICD10CM
 from ..icd10cm.operations import Icd10cm
+from ..icd10cm.resources import EFFECTIVE_PERIOD, period
 from ..terminology.versions import newest
 from .fhir import respond
 
@@ -145,6 +146,7 @@ def terminology_capabilities(engine: Icd10cm, base_url: str, released: str, code
                 "uri": ICD10CM,
                 "version": [
                     {
+                        "extension": [{"url": EFFECTIVE_PERIOD, "valuePeriod": period(release)}],
                         "code": release.version,
                         "isDefault": release.version == default,
                         "compositional": False,

@@ -187,7 +187,28 @@ class SubsumesSchema(OperationSchema):
     codingB = CodingField()
 
 
+class TranslateSchema(OperationSchema):
+    """ConceptMap/$translate from one ICD-10-CM release to another (R4 names, and R5's sourceCode and
+    sourceCoding); ``targetVersion`` is ours: R4 names no target version, so without a map's url it picks
+    the release to translate to (default: the default release)."""
+
+    url = fields.String()
+    conceptMapVersion = fields.String()
+    code = fields.String()
+    sourceCode = fields.String()
+    system = fields.String()
+    sourceSystem = fields.String()
+    version = fields.String()
+    coding = CodingField()
+    sourceCoding = CodingField()
+    targetsystem = fields.String()
+    targetSystem = fields.String()
+    targetVersion = fields.String()
+    reverse = fields.Boolean()
+
+
 LOOKUP = LookupSchema()
+TRANSLATE = TranslateSchema()
 EXPAND = ExpandSchema()
 VALUESET_VALIDATE_CODE = ValueSetValidateCodeSchema()
 SUBSUMES = SubsumesSchema()

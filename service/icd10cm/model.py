@@ -21,6 +21,7 @@ class LookupResult:
     pieces: list[bytes]
     normalized_from: str | None = None  # the code as sent, when it was normalized
     guidance: Guidance | None = None
+    issues: list[Issue] = field(default_factory=list)  # a stale release, say
 
     @property
     def entries(self) -> bytes:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidRequest, NotFound
 from ..fhir.messages import message
+from ..fhir.parameters import serialize
 from .codes import ICD10CM, canonical_system, normalize_code
 from .compose import Compiled, compile_compose, unmet_filters
 from .expand import Expansion
 from .expand import expand as expand_codes
 from .guidance.builder import GuidanceBuilder
+from .history import History, explain_absence, history_entries
 from .lookup import LookupRenderer
 from .lookup import lookup as lookup_concept
-from .model import CodeableConcept, Coding, LookupResult, ValidationResult
+from .model import CodeableConcept, Coding, Issue, LookupResult, ValidationResult
 from .releases import Releases
 from .store.reader import open_store
 from .validate import validate_codeable_concept, validate_coding
@@ -27,10 +30,11 @@ class Icd10cm:
         self._renderers = {release.version: LookupRenderer(release) for release in releases}
         self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
         self.valuesets = ValueSets(releases.default.valuesets())
+        self.history = History(list(releases))
 
     @classmethod
-    def from_store(cls, directory: Path, default_version: str | None = None) -> Icd10cm:
-        return cls(Releases(open_store(directory), default_version))
+    def from_store(cls, directory: Path, default_version: str | None = None, today: dt.date | None = None) -> Icd10cm:
+        return cls(Releases(open_store(directory), default_version, today))
 
     def lookup(
         self,
@@ -56,13 +60,21 @@ class Icd10cm:
         normalized = normalize_code(code)
         concept = release.concept(normalized)
         if concept is None:
-            raise NotFound(
-                message("Unknown_Code_in_Version", code, ICD10CM, release.version),
-                expression="code",
-                tx_code="invalid-code",
+            absence = explain_absence(self.history, release, normalized)
+            text = (
+                absence.text(normalized, release.version, date)
+                if absence
+                else message("Unknown_Code_in_Version", code, ICD10CM, release.version)
             )
+            raise NotFound(text, expression="code", tx_code="invalid-code")
         wanted = frozenset(properties) if properties else None
         result = lookup_concept(self._renderers[release.version], concept, wanted)
+        changes = self.history.of(concept.code)
+        if changes and (wanted is None or "*" in wanted or "change" in wanted):
+            result.pieces.append(serialize(history_entries(changes)))
+        stale = self.releases.stale(release, version, date)
+        if stale:
+            result.issues.append(Issue("warning", "business-rule", stale, "status-check"))
         builder = self._guidance[release.version]
         result.guidance = builder.build(concept, guidance)
         if wanted is not None and "*" not in wanted:
@@ -166,6 +178,7 @@ class Icd10cm:
             "guidance": self._guidance,
             "mode": guidance,
             "value_set": membership,
+            "history": self.history,
         }
         if codeable_concept is not None:
             return validate_codeable_concept(self.releases, codeable_concept.codings, **options)

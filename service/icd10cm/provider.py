@@ -8,11 +8,20 @@ from collections.abc import Callable
 from functools import partial
 
 from ..errors import InvalidRequest, NotFound
-from ..terminology.chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, SUBSUMES, VALUESET_VALIDATE, OperationRequest
+from ..terminology.chain import (
+    CODESYSTEM_VALIDATE,
+    EXPAND,
+    LOOKUP,
+    SUBSUMES,
+    TRANSLATE,
+    VALUESET_VALIDATE,
+    OperationRequest,
+)
 from . import binding
 from .codes import ICD10CM, canonical_system
 from .codesystem import Icd10cmCodeSystem
 from .guidance.fhir import supplement_resource
+from .maps import ReleaseMaps, conceptmap_url, names_release_map, versions_of
 from .model import Coding, ValidationResult
 from .operations import Icd10cm
 from .render import LookupAnswer, expanded, validation_parameters
@@ -73,7 +82,9 @@ class Icd10cmProvider:
             SUBSUMES: self.subsumes,
             EXPAND: self.expand,
             VALUESET_VALIDATE: self.validate_in_value_set,
+            TRANSLATE: self.translate,
         }
+        self.maps = ReleaseMaps(icd10cm.releases, icd10cm.history)
 
     # -- in the chain ------------------------------------------------------------------------------
     def code_systems(self) -> list[Icd10cmCodeSystem]:
@@ -82,6 +93,8 @@ class Icd10cmProvider:
         return [Icd10cmCodeSystem(release) for release in self.icd10cm.releases]
 
     def read(self, kind: str, resource_id: str) -> dict | None:
+        if kind == "ConceptMap":
+            return self.maps.read(resource_id)
         if kind == "ValueSet":
             return self.icd10cm.valuesets.by_id(resource_id) if self.icd10cm.valuesets.has_id(resource_id) else None
         if resource_id == self.supplement["id"]:
@@ -93,12 +106,18 @@ class Icd10cmProvider:
         return None
 
     def resources(self, kind: str) -> list[dict]:
+        if kind == "ConceptMap":
+            return self.maps.resources()
         if kind == "ValueSet":
             return list(self.icd10cm.valuesets.resources)
         releases = self.icd10cm.releases
         return [codesystem_resource(r, r is releases.default) for r in releases] + [self.supplement]
 
     def holds(self, request: OperationRequest) -> bool:
+        if request.kind == "ConceptMap":
+            if request.resource_id is not None:
+                return self.maps.read(request.resource_id) is not None
+            return names_release_map(request.flat, self.maps)
         if request.kind == "CodeSystem":
             if request.resource_id is not None:
                 return any(codesystem_id(r.version) == request.resource_id for r in self.icd10cm.releases)
@@ -174,6 +193,20 @@ class Icd10cmProvider:
         outcome = self.icd10cm.subsumes(system, code_a, code_b, version=version)
         return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]}
 
+    # -- ConceptMap --------------------------------------------------------------------------------
+    def translate(self, flat: dict, resource_id: str | None = None) -> dict:
+        args = binding.TRANSLATE.bind(flat)
+        coding: Coding | None = args.get("coding") or args.get("sourceCoding")
+        code, version = args.get("code") or args.get("sourceCode"), args.get("version")
+        if coding is not None:
+            code, version = coding.code, coding.version or version
+        url = args.get("url")
+        if resource_id is not None:
+            url = conceptmap_url(*versions_of(resource_id) or ("", ""))
+        return self.maps.translate(
+            code, url=url, version=version, target_version=args.get("targetVersion"), reverse=args.get("reverse", False)
+        )
+
     # -- ValueSet ----------------------------------------------------------------------------------
     def _value_set(self, resource_id: str | None, args: dict) -> dict:
         if resource_id is not None:
@@ -187,7 +220,10 @@ class Icd10cmProvider:
     def expand(self, flat: dict, resource_id: str | None = None) -> dict:
         args = binding.EXPAND.bind(flat)
         value_set = self._value_set(resource_id, args)
-        version = _system_version(args, self.icd10cm.releases.resolve(date=args.get("date")).version)
+        releases = self.icd10cm.releases
+        version = _system_version(args, releases.resolve(date=args.get("date")).version)
+        named = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version")
+        stale = releases.stale(releases.by_version[version], named, args.get("date"))
         expansion = self.icd10cm.expand(
             value_set,
             version=version,
@@ -197,7 +233,7 @@ class Icd10cmProvider:
             exclude_not_for_ui=args.get("excludeNotForUI", False),
             max_size=self.max_expansion,
         )
-        return expanded(value_set, expansion, args, self.icd10cm.releases.by_version[expansion.version])
+        return expanded(value_set, expansion, args, releases.by_version[expansion.version], warning=stale)
 
     def validate_in_value_set(self, flat: dict, resource_id: str | None = None) -> dict | bytes:
         args = binding.VALUESET_VALIDATE_CODE.bind(flat)

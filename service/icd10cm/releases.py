@@ -3,6 +3,10 @@
 A request may name a version (exactly as loaded: ``2026-04``), a date (the release in effect on
 that day), or neither: then the default answers, which is the newest release already in effect
 today, unless the ``default_version`` setting names another.
+
+Each release is in effect from its effective date to September 30 of its fiscal year. A date (or
+today, when a request names neither) after the period of the release that answers means the
+release in effect is not loaded: ``stale`` says so, and every answer carries it as a warning.
 """
 
 from __future__ import annotations
@@ -10,18 +14,24 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import NotFound, StoreError
+from ..fhir.messages import message
 from .codes import ICD10CM
 from .store.reader import Release
 
+# CDC's first April 1 update was FY2023's; before it a fiscal year had one release (October 1).
+FIRST_APRIL_UPDATE = 2023
+
 
 class UnknownVersion(NotFound):
-    def __init__(self, message: str, version: str):
+    def __init__(self, message: str, version: str, date: str | None = None):
         super().__init__(message)
         self.version = version
+        self.date = date  # set when no loaded release was in effect on the date asked
 
 
 class Releases:
     def __init__(self, releases: list[Release], default_version: str | None = None, today: dt.date | None = None):
+        self._today = today
         if not releases:
             raise StoreError("the store holds no ICD-10-CM release; run `python -m service load`")
         self.by_version = {r.version: r for r in sorted(releases, key=lambda r: (r.effective, r.version))}
@@ -30,9 +40,28 @@ class Releases:
                 raise StoreError(f"default_version {default_version!r} is not loaded ({self.versions_text})")
             self.default = self.by_version[default_version]
         else:
-            today_iso = (today or dt.date.today()).isoformat()
+            today_iso = self.today().isoformat()
             in_effect = [r for r in self.by_version.values() if r.effective <= today_iso]
             self.default = (in_effect or list(self.by_version.values()))[-1]
+
+    def today(self) -> dt.date:
+        return self._today or dt.date.today()
+
+    @property
+    def newest(self) -> Release:
+        return list(self.by_version.values())[-1]
+
+    def stale(self, release: Release, version: str | None = None, date: str | None = None) -> str | None:
+        """Why ``release`` is not the release in effect on the date asked (today, when the request names
+        neither a version nor a date), or None when it is. A version named wins over any date."""
+        if version:
+            return None
+        day = _day(date) if date else self.today().isoformat()
+        if day <= release.ends:
+            return None
+        return message(
+            "ICD10CM_RELEASE_NOT_LOADED", day, in_effect_on(day), release.version, release.effective, release.ends
+        )
 
     @property
     def versions_text(self) -> str:
@@ -52,11 +81,31 @@ class Releases:
                 )
             return release
         if date:
-            day = date.strip()[:10]
+            day = _day(date)
             in_effect = [r for r in self.by_version.values() if r.effective <= day]
             if not in_effect:
+                first = next(iter(self.by_version.values()))
                 raise UnknownVersion(
-                    f"No loaded ICD-10-CM release was in effect on {day}. Loaded versions: {self.versions_text}", day
+                    f"No loaded ICD-10-CM release was in effect on {day}: the earliest loaded, {first.version}, took "
+                    f"effect on {first.effective}. Loaded versions: {self.versions_text}",
+                    day,
+                    day,
                 )
             return in_effect[-1]
         return self.default
+
+
+def in_effect_on(day: str) -> str:
+    """The CDC release in effect on a day (YYYY-MM-DD), by the calendar alone: 'FY2027 (effective 2026-10-01)'."""
+    year, month = int(day[:4]), int(day[5:7])
+    fiscal_year = year + 1 if month >= 10 else year
+    october = f"{fiscal_year - 1}-10-01"
+    if month >= 10 or month < 4 or fiscal_year < FIRST_APRIL_UPDATE:
+        return f"FY{fiscal_year} (effective {october})"
+    return f"FY{fiscal_year} (its April 1 update, or the release effective {october} if CDC published no update)"
+
+
+def _day(date: str) -> str:
+    """A FHIR date or dateTime as the day it starts on: 2021 -> 2021-01-01, 2021-06 -> 2021-06-01."""
+    day = date.strip()[:10]
+    return day + "-01-01"[len(day) - 4 :] if len(day) < 10 else day

@@ -82,6 +82,8 @@ def _lookup_head(result: LookupResult) -> list[dict]:
     ]
     if result.normalized_from is not None:
         head.append({"name": "normalized-code", "valueCode": result.code})
+    if result.issues:
+        head.append({"name": "issues", "resource": outcome(result.issues)})
     return head
 
 
@@ -205,13 +207,17 @@ def _properties(release: Release, code: str, billable: int, wanted: list[str]):
     return [(name, *values[name]) for name in wanted if name in values]
 
 
-def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release) -> dict:
+def expanded(
+    value_set: dict, expansion: Expansion, args: dict, release: Release, warning: str | None = None
+) -> dict:
     """The value set with its expansion: what was used is echoed, headers are marked abstract; inclusion
     terms as designations and properties when asked for."""
     used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if args.get(name) not in (None, "")]
     used.append({"name": "used-codesystem", "valueUri": f"{ICD10CM}|{expansion.version}"})
     if expansion.searched is not None:  # what the text filter searched: lexicon, spelling, words let go
         used.append({"name": "used-filter", "valueString": expansion.searched})
+    if warning:  # the release in effect is not loaded
+        used.append({"name": "warning", "valueString": str(warning)})
     wanted = [p for p in args.get("property", ()) if p in EXPANSION_PROPERTIES]
     contains = [
         _contained(

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from .codes import ICD10CM, ICD10CM_OID
+from .codes import CANONICAL_BASE, ICD10CM, ICD10CM_OID
 from .store.reader import Release
+
+# When a release is in effect: R5's CodeSystem.effectivePeriod, carried in R4 by its cross-version
+# extension; a TerminologyCapabilities version (no such element in any FHIR version) by one of ours.
+CODESYSTEM_EFFECTIVE_PERIOD = "http://hl7.org/fhir/5.0/StructureDefinition/extension-CodeSystem.effectivePeriod"
+EFFECTIVE_PERIOD = f"{CANONICAL_BASE}/StructureDefinition/release-effective-period"
+
+
+def period(release: Release) -> dict:
+    return {"start": release.effective, "end": release.ends}
 
 _NOTE = "A tabular instructional note that applies to the code"
 
@@ -51,6 +60,7 @@ def codesystem_resource(release: Release, default: bool) -> dict:
     return {
         "resourceType": "CodeSystem",
         "id": codesystem_id(release.version),
+        "extension": [{"url": CODESYSTEM_EFFECTIVE_PERIOD, "valuePeriod": period(release)}],
         "url": ICD10CM,
         "identifier": [{"system": "urn:ietf:rfc:3986", "value": ICD10CM_OID}],
         "version": release.version,
@@ -61,7 +71,7 @@ def codesystem_resource(release: Release, default: bool) -> dict:
         "date": release.effective,
         "publisher": "National Center for Health Statistics (NCHS), CDC",
         "description": (
-            f"{title}, effective {release.effective}, loaded from {meta['source_name']} "
+            f"{title}, in effect from {release.effective} to {release.ends}, loaded from {meta['source_name']} "
             f"(sha256 {meta['source_sha256'][:12]}...). "
             + ("This is the version that answers when a request names none. " if default else "")
             + "Concepts are the codes of the tabular list (categories, subcategories, codes and every "

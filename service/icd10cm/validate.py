@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..fhir.messages import message, plural
 from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .guidance.sequencing import ONLY_RULES, PLACEMENT_RULES
+from .history import ADDED, History, explain_absence
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 from .store.reader import ConceptRow, Release
@@ -69,6 +70,29 @@ def validate_coding(
     guidance: dict[str, GuidanceBuilder] | None = None,
     mode: str = "all",
     value_set: ValueSetMembership | None = None,
+    history: History | None = None,
+) -> ValidationResult:
+    result = _validate_coding(
+        releases, coding, display_language, abstract, date, base, guidance, mode, value_set, history
+    )
+    if result.version is not None:
+        stale = releases.stale(releases.by_version[result.version], coding.version, date)
+        if stale:
+            result.issues.append(Issue("warning", "business-rule", stale, "status-check", _path(base, "version")))
+    return result
+
+
+def _validate_coding(
+    releases: Releases,
+    coding: Coding,
+    display_language: str | None,
+    abstract: bool | None,
+    date: str | None,
+    base: str,
+    guidance: dict[str, GuidanceBuilder] | None,
+    mode: str,
+    value_set: ValueSetMembership | None,
+    history: History | None,
 ) -> ValidationResult:
     system = canonical_system(coding.system)
     result = ValidationResult(False, code=coding.code, system=system)
@@ -98,6 +122,9 @@ def validate_coding(
     try:
         release = releases.resolve(coding.version, date)
     except UnknownVersion as error:
+        if error.date:  # a date before every loaded release: the system and its versions are known
+            result.issues.append(Issue("error", "not-found", error.message, "not-found", "date"))
+            return result
         result.issues.append(
             Issue(
                 "error",
@@ -118,8 +145,15 @@ def validate_coding(
     code = normalize_code(coding.code)
     concept = release.concept(code)
     if concept is None:
-        text = message("Unknown_Code_in_Version", coding.code, ICD10CM, release.version)
+        absence = explain_absence(history, release, code) if history else None
+        if absence:
+            text = absence.issue_text(code, release.version, date)
+        else:
+            text = message("Unknown_Code_in_Version", coding.code, ICD10CM, release.version)
         result.issues.append(Issue("error", "code-invalid", text, "invalid-code", _path(base, "code")))
+        replaced = absence.replaced_by(release.version) if absence else None
+        if replaced:
+            result.issues.append(Issue("information", "code-invalid", replaced, "code-comment", _path(base, "code")))
         suggestions = [c for c in placeholder_candidates(code) if release.concept(c)]
         if suggestions:
             result.issues.append(
@@ -220,6 +254,10 @@ def validate_coding(
                     _path(base, "code"),
                 )
             )
+    for change in history.of(code) if history else ():
+        if change.kind != ADDED:  # that a code is new says nothing about how to use it
+            text = message("ICD10CM_CODE_CHANGED", code, change.text())
+            result.issues.append(Issue("information", "business-rule", text, "code-comment", _path(base, "code")))
     if guidance is not None and mode != "none":
         result.guidance = guidance[release.version].build(concept, mode)
         result.issues += _guidance_issues(result.guidance.code_rules, _path(base, "code"))

@@ -20,8 +20,9 @@ from ..errors import NotFound
 # The operations a provider may answer, by the method that answers each.
 LOOKUP, CODESYSTEM_VALIDATE, SUBSUMES = "lookup", "validate_code_system", "subsumes"
 EXPAND, VALUESET_VALIDATE = "expand", "validate_value_set"
+TRANSLATE = "translate"
 OPERATIONS = {LOOKUP: "CodeSystem", CODESYSTEM_VALIDATE: "CodeSystem", SUBSUMES: "CodeSystem"}
-OPERATIONS |= {EXPAND: "ValueSet", VALUESET_VALIDATE: "ValueSet"}
+OPERATIONS |= {EXPAND: "ValueSet", VALUESET_VALIDATE: "ValueSet", TRANSLATE: "ConceptMap"}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from ..errors import InvalidRequest, NotFound, ServiceError
 from ..federation.upstreams import Upstream, Upstreams
 from ..fhir.outcome import Issue, outcome
 from .cache import ResourceCache
-from .chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, SUBSUMES, VALUESET_VALIDATE, OperationRequest
+from .chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, SUBSUMES, TRANSLATE, VALUESET_VALIDATE, OperationRequest
 from .codesystem import CodeSystem
 from .context import Context
 from .expand import Expander
@@ -61,7 +61,7 @@ class Engine:
         this engine's and the upstream provider's ``holds`` and by ``answer``: worked out once per request."""
         if "upstream" not in request.derived:
             upstream = None
-            if self.upstreams and request.resource_id is None:
+            if self.upstreams and request.resource_id is None and request.kind != "ConceptMap":
                 params = self.params(request)
                 if request.kind == "ValueSet":
                     upstream = self.upstream_for_value_set(params, request.cache_id)
@@ -75,6 +75,8 @@ class Engine:
         instance = self.read(request.kind, request.resource_id) if request.resource_id is not None else None
         if request.operation == SUBSUMES:
             return self.subsumes(params, cache_id)
+        if request.operation == TRANSLATE:
+            return self.translate(params, cache_id)
         operation = {
             LOOKUP: self.lookup,
             CODESYSTEM_VALIDATE: self.validate_code_system,

@@ -6,7 +6,9 @@ search form, nothing else."""
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -14,16 +16,18 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from ..errors import ServiceError
+from ..errors import InvalidRequest, ServiceError
 from ..http.fhir import CACHEABLE
 from ..icd10cm.codes import ICD10CM, normalize_code, placeholder_candidates
+from ..icd10cm.history import KINDS, explain_absence, listing
 from ..icd10cm.valuesets import IMPLICIT, implicit
 from .view import block_page, code_page, link_codes
 
 bp = Blueprint("web", __name__, template_folder="templates")
 CODE_PATH = "/codes/"
 BLOCK_PATH = "/blocks/"
-PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search")  # HTML whatever Accept says (the protocol layer's to know)
+RELEASES_PATH = "/releases"
+PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search", RELEASES_PATH)  # HTML whatever Accept says (the protocol layer's to know)
 _TEMPLATES = Path(__file__).with_name("templates")
 SITE_CSS = Markup((_TEMPLATES / "site.css").read_text())  # inlined in every page, and allowed by its hash
 _CSS_HASH = base64.b64encode(hashlib.sha256(SITE_CSS.encode()).digest()).decode()
@@ -49,6 +53,12 @@ def _engine():
 @bp.app_template_global()
 def code_url(code: str, version: str | None = None) -> str:
     """The address of a code's page, made by hand: url_for costs about 50 us, and a page links to dozens."""
+    return _page_url(CODE_PATH, code, version)
+
+
+@bp.app_template_global()
+def code_in(code: str, version: str) -> str:
+    """A code's page in a given release (where a page's own code_url keeps to the release asked for)."""
     return _page_url(CODE_PATH, code, version)
 
 
@@ -111,6 +121,14 @@ def code(code: str):
     try:
         page = code_page(engine, code, release.version)
     except ServiceError:
+        absence = explain_absence(engine.history, release, code)
+        if absence:  # a code of another loaded release: say what happened to it, and what replaces it
+            targets = [(t.code, t.display) for t in absence.targets if t.code and t.display]
+            return _not_found(
+                f"{code} is not a code of ICD-10-CM {release.version}",
+                absence.issue_text(code, release.version, None) + ".",
+                targets or _suggestions(code, release),
+            )
         return _not_found(
             f"{code} is not an ICD-10-CM code",
             f"{code} is not in ICD-10-CM release {release.version}. "
@@ -139,6 +157,80 @@ def code(code: str):
         asked_version=version,
         code_url=same_release,
         linked=linked,
+        changes_url=f"{request.script_root}{RELEASES_PATH}/{quote(page['version'])}/changes",
+    )
+
+
+@bp.get(RELEASES_PATH)
+def releases():
+    engine = _engine()
+    request.environ[CACHEABLE] = True
+    stale = engine.releases.stale(engine.releases.newest)
+    return render_template(
+        "releases.html",
+        releases=list(reversed(engine.history.releases)),
+        default=engine.releases.default.version,
+        stale=stale,
+        version=engine.releases.default.version,
+    )
+
+
+def _pair(version: str) -> tuple[str, str]:
+    """(older, newer) release versions of a changes page: the release named, and the one it is compared with
+    (``from``, else the loaded release before it); NotFound/InvalidRequest for what is not loaded."""
+    engine = _engine()
+    newer = engine.releases.resolve(version).version
+    ordered = [r.version for r in engine.history.releases]
+    asked = request.args.get("from")
+    if asked:
+        older = engine.releases.resolve(asked).version
+    elif ordered.index(newer) > 0:
+        older = ordered[ordered.index(newer) - 1]
+    else:
+        raise InvalidRequest(f"{newer} is the oldest release loaded here: name another with ?from=")
+    if older == newer:
+        raise InvalidRequest("compare two different releases (from= names the other)")
+    return older, newer
+
+
+@bp.get(f"{RELEASES_PATH}/<version>/changes")
+def changes(version: str):
+    engine = _engine()
+    try:
+        older, newer = _pair(version)
+    except ServiceError as error:
+        return _not_found("No such comparison", error.message, [], error.status)
+    rows = listing(engine.history, older, newer)
+    request.environ[CACHEABLE] = True
+    return render_template(
+        "changes.html",
+        older=engine.releases.resolve(older),
+        newer=engine.releases.resolve(newer),
+        counts={kind: sum(1 for r in rows if r.kind == kind) for kind in KINDS},
+        rows=rows,
+        csv_url=f"{request.script_root}{RELEASES_PATH}/{quote(newer)}/changes.csv?{urlencode({'from': older})}",
+        version=newer,
+        code_url=partial(code_url, version=newer),
+        old_code_url=partial(code_url, version=older),
+    )
+
+
+@bp.get(f"{RELEASES_PATH}/<version>/changes.csv")
+def changes_csv(version: str):
+    try:
+        older, newer = _pair(version)
+    except ServiceError as error:
+        return Response(f"{error.message}\n", status=error.status, content_type="text/plain; charset=utf-8")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["change", "code", "title", "previous_title", "replaced_by", "from_release", "to_release"])
+    for row in listing(_engine().history, older, newer):
+        writer.writerow([row.kind, row.code, row.display, row.previous or "", " ".join(row.replaced_by), older, newer])
+    request.environ[CACHEABLE] = True
+    return Response(
+        out.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="icd10cm-changes-{older}-to-{newer}.csv"'},
     )
 
 
@@ -185,14 +277,14 @@ def _is_code(release, text: str) -> bool:
     return release.concept(text) is not None
 
 
-def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]]):
+def _not_found(heading: str, message: str, suggestions: list[tuple[str, str]], status: int = 404):
     return render_template(
         "not_found.html",
         heading=heading,
         message=message,
         suggestions=suggestions,
         version=_engine().releases.default.version,
-    ), 404
+    ), status
 
 
 def _suggestions(text: str, release) -> list[tuple[str, str]]:

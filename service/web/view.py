@@ -114,7 +114,28 @@ def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
         "rules": found.get("rule", []),
         "siblings": found.get("sibling", []),
         "notes": [(heading, found[name]) for name, heading in NOTE_SECTIONS if name in found],
+        "changes": found.get("change", []),
+        "timeline": timeline(engine, result.code) if len(engine.history.releases) > 1 else [],
     }
+
+
+def timeline(engine: Icd10cm, code: str) -> list[dict]:
+    """The code in each loaded release, oldest first: its period, and whether it was billable, a header or
+    no code at all, with its title there."""
+    rows = []
+    for release in engine.history.releases:
+        held = release.concept(code)
+        status = "not a code" if held is None else "billable" if held.billable else "header (not billable)"
+        rows.append(
+            {
+                "version": release.version,
+                "start": release.effective,
+                "end": release.ends,
+                "status": status,
+                "display": held.display if held else None,
+            }
+        )
+    return rows
 
 
 def _row(release, code: str) -> ConceptRow:

@@ -102,6 +102,8 @@ class Release:
             raise StaleRelease(path, self.meta)
         self.version: str = self.meta["version"]
         self.effective: str = self.meta["effective"]
+        # Every release is in effect until the fiscal year ends (an April update until September 30 too).
+        self.ends = f"{self.meta['fiscal_year']}-09-30"
         self.code_count = int(self.meta["codes"])
         # Every lookup below a chapter reads its notes: keep the most used owners in memory.
         self.notes = lru_cache(maxsize=4096)(self._notes)
