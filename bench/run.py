@@ -184,6 +184,8 @@ WORKLOADS = {
     "lookup-noguid": "/fhir/CodeSystem/$lookup?system={s}&code={c}&guidance=none",
     "validate-code": "/fhir/CodeSystem/$validate-code?url={s}&code={c}",
     "validate-noguid": "/fhir/CodeSystem/$validate-code?url={s}&code={c}&guidance=none",
+    # the same lookup with a date (the release in effect that day, in the default release's period)
+    "lookup-dated": "/fhir/CodeSystem/$lookup?system={s}&code={c}&guidance=none&date=2026-06-01",
     # the same answers in FHIR XML
     "lookup-xml": "/fhir/CodeSystem/$lookup?system={s}&code={c}&_format=xml",
     "validate-xml": "/fhir/CodeSystem/$validate-code?url={s}&code={c}&_format=xml",
@@ -407,6 +409,11 @@ def main() -> None:
         slowdown = {c: round(without[c]["rps"] / service[operation][c]["rps"], 2) for c in args.connections}
         report[f"{operation}_guidance_cost"] = slowdown
         print(f"{operation}: time with guidance / without, by connections: {slowdown}")
+    if "lookup-dated" in service and "lookup-noguid" in service:
+        dated, undated = service["lookup-dated"], service["lookup-noguid"]
+        cost = {c: round(undated[c]["rps"] / dated[c]["rps"], 2) for c in args.connections}
+        report["lookup_date_cost"] = cost
+        print(f"lookup: time with a date / without, by connections: {cost}")
     for kind in ("lookup", "validate"):
         xml, json_name = service.get(f"{kind}-xml"), service.get("lookup" if kind == "lookup" else "validate-code")
         if xml and json_name:

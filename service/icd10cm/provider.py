@@ -222,8 +222,6 @@ class Icd10cmProvider:
         value_set = self._value_set(resource_id, args)
         releases = self.icd10cm.releases
         version = _system_version(args, releases.resolve(date=args.get("date")).version)
-        named = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version")
-        stale = releases.stale(releases.by_version[version], named, args.get("date"))
         expansion = self.icd10cm.expand(
             value_set,
             version=version,
@@ -233,7 +231,10 @@ class Icd10cmProvider:
             exclude_not_for_ui=args.get("excludeNotForUI", False),
             max_size=self.max_expansion,
         )
-        return expanded(value_set, expansion, args, releases.by_version[expansion.version], warning=stale)
+        release = releases.by_version[expansion.version]
+        named = _icd10cm_version(args, "force-system-version") or _icd10cm_version(args, "system-version")
+        stale = releases.stale(release, named, args.get("date"))
+        return expanded(value_set, expansion, args, release, warning=stale)
 
     def validate_in_value_set(self, flat: dict, resource_id: str | None = None) -> dict | bytes:
         args = binding.VALUESET_VALIDATE_CODE.bind(flat)

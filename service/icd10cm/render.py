@@ -207,9 +207,7 @@ def _properties(release: Release, code: str, billable: int, wanted: list[str]):
     return [(name, *values[name]) for name in wanted if name in values]
 
 
-def expanded(
-    value_set: dict, expansion: Expansion, args: dict, release: Release, warning: str | None = None
-) -> dict:
+def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release, warning: str | None = None) -> dict:
     """The value set with its expansion: what was used is echoed, headers are marked abstract; inclusion
     terms as designations and properties when asked for."""
     used = [{"name": name, key: args[name]} for name, key in _ECHOED.items() if args.get(name) not in (None, "")]

@@ -14,6 +14,7 @@ EFFECTIVE_PERIOD = f"{CANONICAL_BASE}/StructureDefinition/release-effective-peri
 def period(release: Release) -> dict:
     return {"start": release.effective, "end": release.ends}
 
+
 _NOTE = "A tabular instructional note that applies to the code"
 
 # code -> (type, uri, description); the order $lookup returns them in.
