@@ -91,8 +91,12 @@ def build_chain(settings: Settings, icd10cm: Icd10cm, files: list[dict]) -> Chai
     return Chain([provider, engine, UpstreamProvider(engine, upstreams)], engine)
 
 
-def _state_tag(engine: Icd10cm, files: list[dict]) -> str:
-    """What every answer depends on: the release builds, the resource files, this software's version."""
+def _state_tag(engine: Icd10cm, files: list[dict]):
+    """What every answer depends on: the release builds, the resource files, this software's version, and
+    which release is the default today and whether it is past its period (an answer naming no date warns
+    then)."""
     builds = ",".join(f"{r.version}@{r.meta['built']}" for r in engine.releases)
     digest = hashlib.blake2b(orjson.dumps(files), digest_size=8).hexdigest()
-    return f"{metadata.software_version()}|{builds}|{digest}"
+    fixed = f"{metadata.software_version()}|{builds}|{digest}"
+    releases = engine.releases
+    return lambda: f"{fixed}|{releases.default.version}" + ("|stale" if releases.stale(releases.default) else "")

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import orjson
@@ -50,13 +51,14 @@ SHOWN_AS_PAGE = "icd10cm_tx.shown_as_page"  # environ key: a FHIR URL answered w
 
 
 class Protocol:
-    """Wraps the application. ``state_tag`` names what answers depend on (store builds, resource files,
-    software version): the answer to one GET does not change while it does not, so it makes the ETag."""
+    """Wraps the application. ``state_tag()`` names what answers depend on (store builds, resource files,
+    software version, whether the release in effect today is loaded): the answer to one GET does not
+    change while it does not, so it makes the ETag and keys the answers kept."""
 
     def __init__(
         self,
         app,
-        state_tag: str,
+        state_tag: Callable[[], str],
         base_path: str,
         cache_bytes: int = 0,
         page_for=None,
@@ -138,7 +140,7 @@ class Protocol:
             return "304 Not Modified", [("ETag", etag), ("Cache-Control", CACHE_CONTROL)], b""
         if method == "HEAD":
             environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
-        key = f"{wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
+        key = f"{self.state_tag()} {wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
         kept = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
         gzip_ok = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         zipped = None
@@ -177,7 +179,7 @@ class Protocol:
     def _etag(self, environ, wanted: str) -> str:
         key = "\n".join(
             (
-                self.state_tag,
+                self.state_tag(),
                 wanted,
                 environ.get("PATH_INFO", ""),
                 environ.get("QUERY_STRING", ""),

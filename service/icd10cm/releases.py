@@ -35,21 +35,29 @@ class Releases:
         if not releases:
             raise StoreError("the store holds no ICD-10-CM release; run `python -m service load`")
         self.by_version = {r.version: r for r in sorted(releases, key=lambda r: (r.effective, r.version))}
+        self._ordered = list(self.by_version.values())
+        self._fixed_default: Release | None = None
         if default_version is not None:
             if default_version not in self.by_version:
                 raise StoreError(f"default_version {default_version!r} is not loaded ({self.versions_text})")
-            self.default = self.by_version[default_version]
-        else:
-            today_iso = self.today().isoformat()
-            in_effect = [r for r in self.by_version.values() if r.effective <= today_iso]
-            self.default = (in_effect or list(self.by_version.values()))[-1]
+            self._fixed_default = self.by_version[default_version]
+
+    @property
+    def default(self) -> Release:
+        """The default_version setting's release, else the newest in effect today (asked each time: a release
+        loaded ahead of its October 1 takes over that day without a restart)."""
+        if self._fixed_default is not None:
+            return self._fixed_default
+        today = self.today().isoformat()
+        in_effect = [r for r in self._ordered if r.effective <= today]
+        return (in_effect or self._ordered)[-1]
 
     def today(self) -> dt.date:
         return self._today or dt.date.today()
 
     @property
     def newest(self) -> Release:
-        return list(self.by_version.values())[-1]
+        return self._ordered[-1]
 
     def stale(self, release: Release, version: str | None = None, date: str | None = None) -> str | None:
         """Why ``release`` is not the release in effect on the date asked (today, when the request names
