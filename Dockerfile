@@ -2,6 +2,7 @@
 # immutable build. More releases: put their CDC zip or XML files in releases/ and list them in
 # RELEASES (paths in the build context), e.g.
 #   docker build --build-arg RELEASES="releases/icd10cm-table-index-2027.zip" -t icd10cm-tx .
+# PACKAGED=1 adds the older releases PyPI carries (2021, 2025-04: history and maps; docs/versions.md).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -14,7 +15,9 @@ RUN pip install --quiet -e . && useradd --system --uid 10001 --no-create-home tx
 
 COPY . .
 ARG RELEASES=""
+ARG PACKAGED=""
 RUN python -m service load --store /app/store \
+    && if [ -n "$PACKAGED" ]; then python -m service load --packaged --store /app/store; fi \
     && for release in $RELEASES; do python -m service load "$release" --store /app/store; done \
     && chown -R tx /app/store
 

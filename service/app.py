@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from functools import partial
 
 import orjson
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None, engine: Icd10cm | None = None) 
         BASE_PATH=settings.base_path,
     )
     app.extensions["terminology"] = engine
+    if len(engine.history.releases) > 1:  # each code's history across the releases, ready before it is asked
+        threading.Thread(target=engine.history.warm, name="history", daemon=True).start()
     files = read_bundle(settings.store, resource_folders(settings))
     chain = build_chain(settings, engine, files)
     general_engine = chain.fallback
@@ -99,4 +102,4 @@ def _state_tag(engine: Icd10cm, files: list[dict]):
     digest = hashlib.blake2b(orjson.dumps(files), digest_size=8).hexdigest()
     fixed = f"{metadata.software_version()}|{builds}|{digest}"
     releases = engine.releases
-    return lambda: f"{fixed}|{releases.default.version}" + ("|stale" if releases.stale(releases.default) else "")
+    return lambda: f"{fixed}|{releases.state()}"

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from .config import Settings
-from .errors import ServiceError
+from .errors import ServiceError, StoreError
 from .federation.upstreams import parse_upstreams
 from .icd10cm.loaders.load import load
 from .icd10cm.loaders.packaged import PACKAGE, packaged_sources
-from .icd10cm.loaders.sources import default_source_path
+from .icd10cm.loaders.sources import default_source_path, read_source
 from .icd10cm.store.reader import StaleRelease, open_store
 from .icd10cm.store.watch import watch
 from .terminology.files import read_bundle, resource_folders
@@ -29,13 +29,25 @@ def _load(args) -> int:
         if args.source or args.version or args.effective:
             print("error: --packaged loads the packaged releases; give no SOURCE, --version or --effective")
             return 2
+        loaded = _loaded_sources(settings.store)
         for packaged, path in packaged_sources():
             print(f"{packaged.version}: {packaged.what} ({PACKAGE} {packaged.package_version})", flush=True)
+            if loaded.get(packaged.version) == read_source(path).sha256:
+                print(f"{packaged.version} is loaded already, from the same file", flush=True)
+                continue
             _report(load(path, settings.store, version=packaged.version, effective=packaged.effective))
     else:
         _report(load(args.source, settings.store, version=args.version, effective=args.effective))
     read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once
     return 0
+
+
+def _loaded_sources(store: Path) -> dict[str, str]:
+    """version -> sha256 of the source of each release the store holds in this version's schema."""
+    try:
+        return {release.version: release.meta["source_sha256"] for release in open_store(store)}
+    except StoreError:  # a stale or unreadable file: load everything again
+        return {}
 
 
 def _report(stats) -> None:

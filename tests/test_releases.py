@@ -251,6 +251,13 @@ def test_translate_m54_5_from_2021_to_2026_04(client):
     assert sorted(m["concept"]["valueCoding"]["code"] for m in matches) == ["M54.50", "M54.51", "M54.59"]
     assert {m["equivalence"]["valueCode"] for m in matches} == {"narrower"}
     assert {m["concept"]["valueCoding"]["version"] for m in matches} == {"2026-04"}
+    # R5's names, and no target system: from the release named to the default release.
+    for query in (
+        {"system": ICD10CM, "sourceCode": "M54.5", "version": "2021", "targetSystem": ICD10CM},
+        {"system": ICD10CM, "code": "M54.5", "version": "2021"},
+    ):
+        again = client.get(TRANSLATE, query_string=query).json
+        assert len([m for m in again["parameter"] if m["name"] == "match"]) == 3, query
     # Back again: each new code is narrower than M54.5, so M54.5 is wider.
     back = client.get(
         TRANSLATE,

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from ..fhir.messages import message
 from ..fhir.parameters import property_param
@@ -168,37 +168,44 @@ class History:
     def __init__(self, releases: list[Release]):
         self.releases = sorted(releases, key=lambda r: (r.effective, r.version))
         self._lock = threading.Lock()
+        self._computed: dict[str, tuple[Change, ...]] | None = None
         self.diff = lru_cache(maxsize=16)(self._diff)
 
     def _diff(self, older: str, newer: str) -> Diff:
         by_version = {r.version: r for r in self.releases}
         return diff(by_version[older], by_version[newer])
 
-    @cached_property
     def _changes(self) -> dict[str, tuple[Change, ...]]:
-        with self._lock:
-            changes: dict[str, list[Change]] = defaultdict(list)
-            for before, after in zip(self.releases, self.releases[1:], strict=False):
-                step = self.diff(before.version, after.version)
-                for kind, codes in (
-                    (ADDED, step.only_newer),
-                    (DELETED, step.only_older),
-                    (HEADER, step.made_header),
-                    (BILLABLE, step.made_billable),
-                ):
-                    for code in codes:
-                        changes[code].append(Change(code, kind, before, after))
-                for code, (old, _) in step.retitled.items():
-                    changes[code].append(Change(code, REVISED, before, after, old))
-            return {code: tuple(found) for code, found in changes.items()}
+        """Every code's changes, from the diffs of consecutive releases: computed once, by the first caller
+        (a request, or ``warm`` at start), the others waiting for it."""
+        if self._computed is None:
+            with self._lock:
+                if self._computed is None:
+                    self._computed = self._compute()
+        return self._computed
+
+    def _compute(self) -> dict[str, tuple[Change, ...]]:
+        changes: dict[str, list[Change]] = defaultdict(list)
+        for before, after in zip(self.releases, self.releases[1:], strict=False):
+            step = self.diff(before.version, after.version)
+            for kind, codes in (
+                (ADDED, step.only_newer),
+                (DELETED, step.only_older),
+                (HEADER, step.made_header),
+                (BILLABLE, step.made_billable),
+            ):
+                for code in codes:
+                    changes[code].append(Change(code, kind, before, after))
+            for code, (old, _) in step.retitled.items():
+                changes[code].append(Change(code, REVISED, before, after, old))
+        return {code: tuple(found) for code, found in changes.items()}
+
+    def warm(self) -> None:
+        """Compute the history now (a worker starts this on a thread, so no request waits for it)."""
+        self._changes()
 
     def of(self, code: str) -> tuple[Change, ...]:
-        return self._changes.get(code, ()) if len(self.releases) > 1 else ()
-
-    def holding(self, code: str) -> list[Release]:
-        """The loaded releases that hold the code."""
-        held = [r for r in self.releases if r.concept(code) is not None]
-        return held
+        return self._changes().get(code, ()) if len(self.releases) > 1 else ()
 
     @lru_cache(maxsize=16)  # noqa: B019 (one History per process, never freed)
     def mapping(self, source: str, target: str) -> Mapping:

@@ -174,18 +174,24 @@ class ReleaseMaps:
 
 
 def names_release_map(flat: dict[str, list], maps: ReleaseMaps) -> bool:
-    """A $translate this server answers from its releases: a map of ours by url, or ICD-10-CM to ICD-10-CM."""
+    """A $translate this server answers from its releases: a map of ours by url; or an ICD-10-CM code to
+    ICD-10-CM (the target system ICD-10-CM, or none named and a version to go from or to)."""
     if "conceptMap" in flat or "tx-resource" in flat:
         return False
     for url in flat.get("url", ()):
         return isinstance(url, str) and maps.by_url(url) is not None
-    systems = [v for name in ("system", "sourceSystem") for v in flat.get(name, ())]
-    systems += [
-        c.get("system") for name in ("coding", "sourceCoding") for c in flat.get(name, ()) if isinstance(c, dict)
-    ]
+    sources = [v for name in ("system", "sourceSystem") for v in flat.get(name, ())]
+    sources += [c for name in ("coding", "sourceCoding") for c in flat.get(name, ())]
     targets = [v for name in ("targetsystem", "targetSystem") for v in flat.get(name, ())]
-    return (
-        bool(systems)
-        and bool(targets)
-        and all(isinstance(s, str) and canonical_system(s) == ICD10CM for s in systems + targets)
-    )
+    if not sources or not all(_is_icd10cm(s) for s in sources):
+        return False
+    if targets:
+        return all(_is_icd10cm(t) for t in targets)
+    return bool(flat.get("targetVersion") or flat.get("version"))
+
+
+def _is_icd10cm(value) -> bool:
+    """A system named by a string (a GET's coding is system|code) or a coding."""
+    if isinstance(value, dict):
+        value = value.get("system")
+    return isinstance(value, str) and canonical_system(value.split("|", 1)[0]) == ICD10CM

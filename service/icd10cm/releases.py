@@ -12,6 +12,7 @@ release in effect is not loaded: ``stale`` says so, and every answer carries it 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from ..errors import NotFound, StoreError
 from ..fhir.messages import message
@@ -48,9 +49,18 @@ class Releases:
         loaded ahead of its October 1 takes over that day without a restart)."""
         if self._fixed_default is not None:
             return self._fixed_default
-        today = self.today().isoformat()
-        in_effect = [r for r in self._ordered if r.effective <= today]
+        return self._default_on(self.today().isoformat())
+
+    @lru_cache(maxsize=4)  # noqa: B019 (a few days; one Releases per process)
+    def _default_on(self, day: str) -> Release:
+        in_effect = [r for r in self._ordered if r.effective <= day]
         return (in_effect or self._ordered)[-1]
+
+    def state(self) -> str:
+        """What answers naming no version or date depend on today: the default release, and whether the
+        release in effect is loaded."""
+        default = self.default
+        return f"{default.version}|stale" if self.stale(default) else default.version
 
     def today(self) -> dt.date:
         return self._today or dt.date.today()
@@ -65,11 +75,7 @@ class Releases:
         if version:
             return None
         day = _day(date) if date else self.today().isoformat()
-        if day <= release.ends:
-            return None
-        return message(
-            "ICD10CM_RELEASE_NOT_LOADED", day, in_effect_on(day), release.version, release.effective, release.ends
-        )
+        return None if day <= release.ends else _not_loaded(day, release)
 
     @property
     def versions_text(self) -> str:
@@ -101,6 +107,13 @@ class Releases:
                 )
             return in_effect[-1]
         return self.default
+
+
+@lru_cache(maxsize=256)
+def _not_loaded(day: str, release: Release) -> str:
+    return message(
+        "ICD10CM_RELEASE_NOT_LOADED", day, in_effect_on(day), release.version, release.effective, release.ends
+    )
 
 
 def in_effect_on(day: str) -> str:
