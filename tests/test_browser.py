@@ -10,7 +10,7 @@ import re
 import shutil
 
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, start_server, stop_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from axe_playwright_python.sync_playwright import Axe
@@ -240,3 +240,49 @@ def test_no_sideways_scroll_and_every_control_visible(browser, site, width, path
         assert not failed, failed
     finally:
         context.close()
+
+
+# ----------------------------------------------------------------------- releases over time (three real ones)
+
+
+@pytest.fixture(scope="module")
+def history_site(history_store_dir, tmp_path_factory):
+    process, base = start_server(history_store_dir, tmp_path_factory.mktemp("history-live") / "server.log")
+    try:
+        yield base.removesuffix("/fhir")
+    finally:
+        stop_server(process)
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/releases", "releases"),
+        ("/releases/2026-04/changes", "changes-2026-04"),
+        ("/codes/M54.5", "code-M54.5-history"),
+        ("/codes/T78.1XXA", "deleted-T78.1XXA"),
+    ],
+)
+def test_the_history_pages_are_accessible_and_fit_a_phone(browser, history_site, path, name):
+    context = browser.new_context(viewport={"width": 320, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(history_site + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls {overflow} px sideways on a phone"
+        assert accessibility_problems(page, name) == []
+    finally:
+        context.close()
+
+
+def test_from_a_code_to_its_history_and_the_changes_of_its_release(page, history_site):
+    expect = playwright_api.expect
+    page.goto(f"{history_site}/codes/M54.5")
+    expect(page.locator("#changes")).to_contain_text("Made a header (no longer billable) in FY2022-FY2025")
+    expect(page.locator("#timeline tbody tr")).to_have_count(3)
+    screenshot(page, "code-M54.5-history")
+    page.get_by_role("link", name="What changed in release 2026-04").click()
+    expect(page.locator("h1")).to_have_text("ICD-10-CM changes from 2025-04 to 2026-04")
+    expect(page.locator("#deleted")).to_contain_text("T78.1XXA")
+    page.locator("#deleted a", has_text="T78.110A").first.click()
+    expect(page.locator("h1")).to_contain_text("T78.110A")

@@ -12,6 +12,7 @@ release in effect is not loaded: ``stale`` says so, and every answer carries it 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import lru_cache
 
 from ..errors import NotFound, StoreError
@@ -33,6 +34,7 @@ class UnknownVersion(NotFound):
 class Releases:
     def __init__(self, releases: list[Release], default_version: str | None = None, today: dt.date | None = None):
         self._today = today
+        self._day, self._day_read_until = "", 0.0
         if not releases:
             raise StoreError("the store holds no ICD-10-CM release; run `python -m service load`")
         self.by_version = {r.version: r for r in sorted(releases, key=lambda r: (r.effective, r.version))}
@@ -49,7 +51,7 @@ class Releases:
         loaded ahead of its October 1 takes over that day without a restart)."""
         if self._fixed_default is not None:
             return self._fixed_default
-        return self._default_on(self.today().isoformat())
+        return self._default_on(self.today_iso())
 
     @lru_cache(maxsize=4)  # noqa: B019 (a few days; one Releases per process)
     def _default_on(self, day: str) -> Release:
@@ -59,11 +61,22 @@ class Releases:
     def state(self) -> str:
         """What answers naming no version or date depend on today: the default release, and whether the
         release in effect is loaded."""
+        return self._state_on(self.today_iso())
+
+    @lru_cache(maxsize=4)  # noqa: B019
+    def _state_on(self, day: str) -> str:
         default = self.default
         return f"{default.version}|stale" if self.stale(default) else default.version
 
     def today(self) -> dt.date:
         return self._today or dt.date.today()
+
+    def today_iso(self) -> str:
+        """Today as YYYY-MM-DD, read from the clock at most once a second (every request asks)."""
+        now = time.monotonic()
+        if now >= self._day_read_until:
+            self._day, self._day_read_until = self.today().isoformat(), now + 1.0
+        return self._day
 
     @property
     def newest(self) -> Release:
@@ -74,7 +87,7 @@ class Releases:
         neither a version nor a date), or None when it is. A version named wins over any date."""
         if version:
             return None
-        day = _day(date) if date else self.today().isoformat()
+        day = _day(date) if date else self.today_iso()
         return None if day <= release.ends else _not_loaded(day, release)
 
     @property
