@@ -34,7 +34,7 @@ PACKAGED = (
     # 2021-01-01, not from October 1 2020.
     PackagedRelease("1.2.0", "2021", "2021-01-01", "FY2021, as updated on January 1 2021"),
     PackagedRelease("1.4.0", "2025-04", "2025-04-01", "the April 1 2025 update of FY2025"),
-    PackagedRelease("1.5.0", "2026-04", "2026-04-01", "the April 1 2026 update of FY2026 (the default)"),
+    PackagedRelease("1.5.0", "2026-04", "2026-04-01", "the April 1 2026 update of FY2026, the default"),
 )
 
 
