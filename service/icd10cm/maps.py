@@ -107,7 +107,7 @@ class ReleaseMaps:
 
     def resources(self) -> list[dict]:
         versions = self._ordered()
-        return [self.read(conceptmap_id(a, b)) or {} for a, b in zip(versions, versions[1:], strict=False)]
+        return [conceptmap_resource(self.history.mapping(a, b)) for a, b in zip(versions, versions[1:], strict=False)]
 
     def read(self, resource_id: str) -> dict | None:
         pair = versions_of(resource_id)

@@ -202,7 +202,9 @@ class Icd10cmProvider:
             code, version = coding.code, coding.version or version
         url = args.get("url")
         if resource_id is not None:
-            url = conceptmap_url(*versions_of(resource_id) or ("", ""))
+            pair = versions_of(resource_id)
+            assert pair is not None  # holds() found the map
+            url = conceptmap_url(*pair)
         return self.maps.translate(
             code, url=url, version=version, target_version=args.get("targetVersion"), reverse=args.get("reverse", False)
         )
