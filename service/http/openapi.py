@@ -95,6 +95,12 @@ OPERATIONS = {
         "Parameters",
         ("get", "post"),
     ),
+    "/ConceptMap/$translate": (
+        "Translate a code: by a ConceptMap, or from one ICD-10-CM release to another (targetVersion)",
+        binding.TranslateSchema,
+        "Parameters",
+        ("get", "post"),
+    ),
 }
 _ERRORS = {
     "400": "Invalid request",
