@@ -407,7 +407,10 @@ def test_validate_unknown_code_suggests_the_placeholder_form(engine):
 def test_validate_unknown_code_without_suggestion(engine):
     result = validate(engine, "M54.99")
     assert result.result is False
-    assert [i.tx_code for i in result.issues] == ["invalid-code"]
+    assert [i.tx_code for i in result.issues] == ["invalid-code", "code-comment"]
+    # With one release loaded, whether the code was one of another release is unknown: how to find out.
+    assert "only release loaded here" in result.issues[1].text and "load --packaged" in result.issues[1].text
+    assert [i.tx_code for i in validate(engine, "not a code").issues] == ["invalid-code"]
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,7 @@ MESSAGES = {
     "ICD10CM_NOT_IN_RELEASE": "'{0}' is not a code of ICD-10-CM {1}{2}: it was {3}",
     "ICD10CM_CODE_CHANGED": "'{0}' was {1}",
     "ICD10CM_REPLACED_BY": "In ICD-10-CM {0}, use {1}",
+    "ICD10CM_NO_HISTORY": "ICD-10-CM {0} is the only release loaded here, so whether '{1}' was a code of another release is not known: python -m service load --packaged adds the releases back to FY2021 (docs/versions.md)",
     "ICD10CM_PLACEHOLDER_X": "Did you mean {0}? Codes that take a 7th character are padded with the placeholder X to six characters first.",
     "NO_CODE_TO_VALIDATE": "No code was provided to validate",
     "NO_CODING_TO_VALIDATE": "No coding was provided to validate",

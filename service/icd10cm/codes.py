@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10CM_OID = "urn:oid:2.16.840.1.113883.6.90"
 SYSTEM_ALIASES = {ICD10CM: ICD10CM, ICD10CM_OID: ICD10CM}
 NAME = "ICD-10-CM"
+# The shape of a code, dotted: a letter, a digit or letter, a digit or letter; then up to four more after the dot.
+CODE_SHAPE = re.compile(r"[A-Z][0-9A-Z]{2}(\.[0-9A-Z]{1,4})?")
 # Namespace of the artifacts this project defines (guidance supplement, extension).
 CANONICAL_BASE = "https://icd10cm-tx.org/fhir"
 

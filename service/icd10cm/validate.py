@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from ..fhir.messages import message, plural
-from .codes import ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
+from .codes import CODE_SHAPE, ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .guidance.sequencing import ONLY_RULES, PLACEMENT_RULES
 from .history import ADDED, History, explain_absence
 from .model import Coding, Issue, ValidationResult
@@ -165,6 +165,10 @@ def _validate_coding(
                     _path(base, "code"),
                 )
             )
+        elif not replaced and history is not None and len(history.releases) == 1 and CODE_SHAPE.fullmatch(code):
+            # A well-formed code that this release lacks may be one of another release: say how to know.
+            alone = message("ICD10CM_NO_HISTORY", release.version, code)
+            result.issues.append(Issue("information", "code-invalid", alone, "code-comment", _path(base, "code")))
         return result
 
     result.result = True

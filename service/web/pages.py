@@ -138,7 +138,12 @@ def code(code: str):
             f"{code} is not an ICD-10-CM code",
             f"{code} is not in ICD-10-CM release {release.version}. "
             "A code is a letter, two characters, then up to four more after the dot; some codes need "
-            "the placeholder X before a 7th character.",
+            "the placeholder X before a 7th character."
+            + (
+                " This server holds no other release, so whether it was a code of an earlier one is not known."
+                if len(engine.history.releases) == 1
+                else ""
+            ),
             _suggestions(code, release),
         )
     fhir_url = url_for("codesystem.lookup", system=ICD10CM, code=page["code"], version=version, _format="json")
