@@ -27,12 +27,8 @@ bp = Blueprint("web", __name__, template_folder="templates")
 CODE_PATH = "/codes/"
 BLOCK_PATH = "/blocks/"
 RELEASES_PATH = "/releases"
-PAGE_PATHS = (
-    CODE_PATH,
-    BLOCK_PATH,
-    "/search",
-    RELEASES_PATH,
-)  # HTML whatever Accept says (the protocol layer's to know)
+# HTML whatever Accept says (the protocol layer's to know)
+PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search", RELEASES_PATH)
 _TEMPLATES = Path(__file__).with_name("templates")
 SITE_CSS = Markup((_TEMPLATES / "site.css").read_text())  # inlined in every page, and allowed by its hash
 _CSS_HASH = base64.b64encode(hashlib.sha256(SITE_CSS.encode()).digest()).decode()
