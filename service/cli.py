@@ -35,7 +35,7 @@ def _load(args) -> int:
             if loaded.get(packaged.version) == read_source(path).sha256:
                 print(f"{packaged.version} is loaded already, from the same file", flush=True)
                 continue
-            _report(load(path, settings.store, version=packaged.version, effective=packaged.effective))
+            _report(load(path, settings.store))
     else:
         _report(load(args.source, settings.store, version=args.version, effective=args.effective))
     read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once

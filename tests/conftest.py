@@ -103,7 +103,7 @@ def history_store_dir(store_dir, packaged_wheels, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("history-store")
     share_releases(store_dir, path)
     for release in PACKAGED[:-1]:
-        load(packaged_wheels[release.version], path, version=release.version, effective=release.effective)
+        load(packaged_wheels[release.version], path)  # each file labels itself (loaders/sources.py)
     return path
 
 

@@ -255,6 +255,7 @@ def test_translate_m54_5_from_2021_to_2026_04(client):
     for query in (
         {"system": ICD10CM, "sourceCode": "M54.5", "version": "2021", "targetSystem": ICD10CM},
         {"system": ICD10CM, "code": "M54.5", "version": "2021"},
+        {"system": f"{ICD10CM}|2021", "code": "M54.5", "targetsystem": f"{ICD10CM}|2026-04"},
     ):
         again = client.get(TRANSLATE, query_string=query).json
         assert len([m for m in again["parameter"] if m["name"] == "match"]) == 3, query

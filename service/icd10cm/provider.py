@@ -205,8 +205,11 @@ class Icd10cmProvider:
             pair = versions_of(resource_id)
             assert pair is not None  # holds() found the map
             url = conceptmap_url(*pair)
+        # A system may carry its version as a canonical does: http://hl7.org/fhir/sid/icd-10-cm|2021.
+        version = version or _version_in(args, "system", "sourceSystem")
+        target_version = args.get("targetVersion") or _version_in(args, "targetsystem", "targetSystem")
         return self.maps.translate(
-            code, url=url, version=version, target_version=args.get("targetVersion"), reverse=args.get("reverse", False)
+            code, url=url, version=version, target_version=target_version, reverse=args.get("reverse", False)
         )
 
     # -- ValueSet ----------------------------------------------------------------------------------
@@ -248,6 +251,15 @@ class Icd10cmProvider:
             system = ICD10CM  # a value set of ICD-10-CM codes only: the system goes without saying
         validate = partial(self.icd10cm.validate_in_value_set, value_set)
         return _validation(validate, args, system, args.get("systemVersion"), "system")
+
+
+def _version_in(args: dict, *names: str) -> str | None:
+    """The version a system|version parameter names, if any."""
+    for name in names:
+        version = (args.get(name) or "").partition("|")[2].strip()
+        if version:
+            return version
+    return None
 
 
 def _icd10cm_version(args: dict, name: str) -> str | None:

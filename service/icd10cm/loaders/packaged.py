@@ -23,18 +23,14 @@ PACKAGE = "simple-icd-10-cm"
 @dataclass(frozen=True)
 class PackagedRelease:
     package_version: str
-    version: str  # as this server names it (docs/versions.md)
-    effective: str
+    version: str  # as this server names it (docs/versions.md); the file says it (sources.label_release)
     what: str
 
 
 PACKAGED = (
-    # The FY2021 file of simple-icd-10-cm <= 1.2.0 is the release as updated on January 1 2021 (its CMS
-    # order file is "icd10cm-order-Jan-2021"; it holds J12.82 and Z20.822, added that day): it answers from
-    # 2021-01-01, not from October 1 2020.
-    PackagedRelease("1.2.0", "2021", "2021-01-01", "FY2021, as updated on January 1 2021"),
-    PackagedRelease("1.4.0", "2025-04", "2025-04-01", "the April 1 2025 update of FY2025"),
-    PackagedRelease("1.5.0", "2026-04", "2026-04-01", "the April 1 2026 update of FY2026, the default"),
+    PackagedRelease("1.2.0", "2021", "FY2021, as updated on January 1 2021 (in effect from 2021-01-01)"),
+    PackagedRelease("1.4.0", "2025-04", "the April 1 2025 update of FY2025"),
+    PackagedRelease("1.5.0", "2026-04", "the April 1 2026 update of FY2026, the default"),
 )
 
 

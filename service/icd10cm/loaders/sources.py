@@ -23,6 +23,13 @@ from ...errors import LoadError
 
 _VERSION = re.compile(r"^\d{4}(-04)?$")
 
+# CDC tabular files whose name does not say all: (version, effective date), by the file's sha256. The FY2021
+# file of simple-icd-10-cm <= 1.2.0 is the release as updated on January 1 2021 (it holds J12.82 and Z20.822,
+# added that day; its CMS order file is "icd10cm-order-Jan-2021"), so it is in effect from 2021-01-01.
+KNOWN_SOURCES = {
+    "436905e9470018c8667b25cdf646f6a2f4f0c95dbaeabd8692b530775db71afd": ("2021", "2021-01-01"),
+}
+
 
 @dataclass(frozen=True)
 class ReleaseSource:
@@ -77,6 +84,8 @@ def label_release(
 ) -> ReleaseLabel:
     if not re.fullmatch(r"\d{4}", fiscal_year or ""):
         raise LoadError(f"{source.name}: <version> should be a fiscal year, found {fiscal_year!r}")
+    if version is None and effective is None and source.sha256 in KNOWN_SOURCES:
+        version, effective = KNOWN_SOURCES[source.sha256]
     if version is None:
         version = f"{fiscal_year}-04" if source.is_april_update else fiscal_year
     if not _VERSION.match(version):
