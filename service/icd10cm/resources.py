@@ -47,6 +47,12 @@ PROPERTIES = {
     "note": ("string", None, f"{_NOTE}: free-text note"),
     "sevenChrNote": ("string", None, "How the 7th character applies to this code"),
     "sevenChrDef": ("code", None, "A valid 7th character (value) and its meaning (description)"),
+    "change": (
+        "code",
+        None,
+        "A change of the code across the loaded releases: added, deleted, revised, header or billable "
+        "(subproperties say when and between which releases)",
+    ),
 }
 
 
