@@ -7,7 +7,9 @@ added and of the codes made headers), not only the examples the issue names."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import random
 import re
 import subprocess
@@ -118,12 +120,34 @@ def test_a_code_added_later_is_not_valid_until_its_fiscal_year(history):
         result = validate(history, code, date="2025-06-01")
         assert result.result is False and result.version == "2025-04", code
         [error] = texts(result, "error")
-        assert f"'{code}' is not a code of ICD-10-CM 2025-04 (in effect on 2025-06-01)" in error
+        assert f"'{code}' is not a code of ICD-10-CM 2025-04 (the release answering for 2025-06-01)" in error
         assert "added in FY2026" in error and "not valid until FY2026" in error, error
         assert validate(history, code, date="2026-06-01").result, code
     # Across a gap in what is loaded, the fiscal years it may have come in.
     early = validate(history, "M54.50", date="2021-06-01")
     assert "not valid until FY2022 at the earliest" in texts(early, "error")[0]
+
+
+def test_a_date_within_a_change_the_loaded_releases_cannot_date_is_flagged(history):
+    """FY2026 took effect 2025-10-01; 2025-04 answers for 2025-10-01 to 2026-03-31 (FY2026 October is not
+    loaded), so a code that FY2026 changed may already have changed: say so, never the opposite."""
+    step = history.history.diff("2025-04", "2026-04")
+    for code in sorted(step.made_header) + sorted(step.only_older):
+        result = validate(history, code, date="2025-12-01")
+        assert result.version == "2025-04", code
+        uncertain = [t for t in texts(result, "warning") if "its status may already differ" in t]
+        assert uncertain and "FY2026" in uncertain[0], (code, result.issues)
+    added = sorted(c for c, row in step.only_newer.items() if row.billable)[0]
+    [error] = texts(validate(history, added, date="2026-03-31"), "error")
+    assert "on 2026-03-31 it may already be valid" in error and "not valid until" not in error
+    # Within the release's own period nothing is uncertain.
+    assert not [t for t in texts(validate(history, "G35", date="2025-06-01")) if "may already" in t]
+
+
+def test_a_version_named_with_a_date_outside_its_period_says_so(history):
+    named = history.validate_code(Coding(ICD10CM, "G35", "2025-04"), date="2026-06-01", guidance="none")
+    assert named.version == "2025-04" and named.result
+    assert any("named by the request, was in effect 2025-04-01 to 2025-09-30" in t for t in texts(named, "information"))
 
 
 def test_every_deleted_code_names_its_release_and_what_replaces_it(history):
@@ -274,6 +298,31 @@ def test_translate_m54_5_from_2021_to_2026_04(client):
     assert {p["name"]: p for p in match["part"]}["equivalence"]["valueCode"] == "wider"
 
 
+def test_a_split_keeps_every_character_the_old_code_specified(history):
+    """T40.7X- (cannabis) was split into T40.71- and T40.72-; the 6th character (intent) stays: an accidental
+    poisoning maps to the accidental codes only, and back."""
+    forward = history.history.mapping("2021", "2025-04")
+    for intent in "123456":
+        for seventh in "ADS":
+            targets = forward.translate(f"T40.7X{intent}{seventh}")
+            assert {(t.code, t.equivalence) for t in targets} == {
+                (f"T40.71{intent}{seventh}", "narrower"),
+                (f"T40.72{intent}{seventh}", "narrower"),
+            }
+    back = history.history.mapping("2025-04", "2021").translate("T40.724D")
+    assert [(t.code, t.equivalence) for t in back] == [("T40.7X4D", "wider")]
+
+
+def test_a_retitle_that_changes_the_words_is_not_equivalent(history):
+    mapping = history.history.mapping("2025-04", "2026-04")
+    [target] = mapping.translate(
+        "L02.212"
+    )  # "... of back [any part, except buttock]" -> "... except buttock and flank"
+    assert target.equivalence == "inexact" and "retitled" in (target.comment or "")
+    [same] = mapping.translate("A00.0")
+    assert same.equivalence == "equivalent"
+
+
 def test_translate_by_the_published_map_and_by_instance(client):
     url = conceptmap_url("2025-04", "2026-04")
     body = client.get(TRANSLATE, query_string={"url": url, "code": "T78.1XXA"}).json
@@ -339,7 +388,11 @@ def test_the_counts_of_changes_agree_with_the_packages_code_lists(client, packag
     after = _code_list(listed.read_text())
     answer = client.get("/releases/2026-04/changes.csv", query_string={"from": "2025-04"})
     assert answer.status_code == 200 and answer.content_type.startswith("text/csv")
-    rows = [line.split(",")[:2] for line in answer.get_data(as_text=True).splitlines()[1:]]
+    table = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    rows = [(row["change"], row["code"]) for row in table]
+    headers = {row["code"]: row for row in table if row["change"] == HEADER}
+    assert headers["G35"]["replaced_by"].split() and all(r["replaced_by"] for r in headers.values())
+    assert {row["fiscal_year"] for row in table} == {"FY2026"}
     added = {code.replace(".", "") for kind, code in rows if kind == ADDED}
     deleted = {code.replace(".", "") for kind, code in rows if kind == DELETED}
     assert added == after - before and len(added) == 614

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections import defaultdict
@@ -224,12 +225,30 @@ class Target:
     comment: str | None = None
 
 
+def _characters(code: str) -> str:
+    """A code's characters up to the 6th: without the dot and the 7th character."""
+    compact = code.replace(".", "")
+    return compact[:6]
+
+
 def _depth(code: str) -> int:
-    """How deep a code sits: its characters without the dot, trailing placeholder X or 7th character."""
-    base = code.replace(".", "")
-    if len(base) == 7:
-        base = base[:6]
-    return len(base.rstrip("X"))
+    """How specific a code is: its characters up to the 6th that say something (the placeholder X says
+    nothing; a first character X is a chapter 20 category letter)."""
+    characters = _characters(code)
+    return 1 + len(characters[1:].replace("X", ""))
+
+
+def _agrees(source: str, candidate: str, start: int) -> bool:
+    """Whether two codes agree on every character from position ``start`` that both specify (a placeholder X,
+    or a character the shorter code lacks, specifies nothing): T40.7X1A (accidental) goes to T40.711A and
+    T40.721A, not to the other intents, and back."""
+    given, other = _characters(source), _characters(candidate)
+    return all(c == "X" or i >= len(other) or other[i] in ("X", c) for i, c in enumerate(given) if i >= start)
+
+
+def _same_words(a: str, b: str) -> bool:
+    """Titles that differ only in case, spacing or punctuation: a retitle that keeps the meaning."""
+    return re.findall(r"[a-z0-9]+", a.lower()) == re.findall(r"[a-z0-9]+", b.lower())
 
 
 class Mapping:
@@ -263,17 +282,24 @@ class Mapping:
             return [Target(r.code, r.display, "narrower", f"{code} was made a header") for r in below] or [
                 Target(code, concept.display, "equivalent", f"{code} is a header in {self.target.version}")
             ]
-        comment = None
         if code in self.retitled:
-            comment = f"retitled: '{self.retitled[code][0]}' became '{self.retitled[code][1]}'"
-        return [Target(code, concept.display, "equivalent", comment)]
+            old, new = self.retitled[code]
+            # A reworded title may say another scope ("except buttock and flank"): not simply the same code.
+            relation = "equivalent" if _same_words(old, new) else "inexact"
+            return [Target(code, concept.display, relation, f"retitled: '{old}' became '{new}'")]
+        return [Target(code, concept.display, "equivalent")]
 
     def _replacements(self, row: Row) -> list[Target]:
         for ancestor in row.ancestors:
             held = self.target.concept(ancestor)
             if held is None:
                 continue
-            below = [r for r in self.new_below.get(ancestor, ()) if r.seventh == row.seventh]
+            start = len(_characters(ancestor))
+            below = [
+                r
+                for r in self.new_below.get(ancestor, ())
+                if r.seventh == row.seventh and _agrees(row.code, r.code, start)
+            ]
             if below:
                 return [Target(r.code, r.display, _relation(row.code, r.code), None) for r in below]
             if held.billable:
@@ -301,7 +327,7 @@ class Absence:
     targets: list[Target]  # what takes its place in the release asked, for a deleted code
 
     def issue_text(self, code: str, version: str, date: str | None) -> str:
-        on = f" (in effect on {date[:10]})" if date else ""
+        on = f" (the release answering for {date[:10]})" if date else ""
         return message("ICD10CM_NOT_IN_RELEASE", code, version, on, self.what)
 
     def replaced_by(self, version: str) -> str | None:
@@ -313,9 +339,10 @@ class Absence:
         return self.issue_text(code, version, date) + (f". {replaced}" if replaced else "")
 
 
-def explain_absence(history: History, release: Release, code: str) -> Absence | None:
+def explain_absence(history: History, release: Release, code: str, day: str) -> Absence | None:
     """Why a code the release lacks is a code of another loaded release, or None when no loaded release
-    holds it."""
+    holds it. ``day`` is the day asked about: past the release's period, a code added later may already be
+    valid on it."""
     changes = [c for c in history.of(code) if c.kind in (ADDED, DELETED)]
     deleted = [c for c in changes if c.kind == DELETED and c.after.effective <= release.effective]
     added = [c for c in changes if c.kind == ADDED and c.before.effective >= release.effective]
@@ -325,10 +352,20 @@ def explain_absence(history: History, release: Release, code: str) -> Absence | 
         return Absence(change.text(), targets)
     if added:
         change = added[0]
+        if day >= change.earliest:  # the release in effect on that day, not loaded here, may hold it
+            return Absence(f"{change.text()}, so on {day} it may already be valid", [])
         first = change.fiscal_years.split("-")[0]
         until = f"not valid until {first}" + (" at the earliest" if "-" in change.fiscal_years else "")
         return Absence(f"{change.text()}, so {until}", [])
     return None
+
+
+def uncertain(history: History, release: Release, code: str, day: str) -> list[Change]:
+    """The changes of a code that ``release`` predates but that may have taken effect by ``day`` (a day past
+    the release's period): on that day the code's status may differ from what the release says."""
+    if day <= release.ends:
+        return []
+    return [c for c in history.of(code) if c.before.effective >= release.effective and c.earliest <= day]
 
 
 def replacement_text(targets: list[Target]) -> str:
@@ -358,23 +395,34 @@ def history_entries(changes: tuple[Change, ...]) -> list[dict]:
 # -- what changed between two releases, for people and for software ----------------------------
 @dataclass(frozen=True, slots=True)
 class Listed:
-    kind: str
-    code: str
+    change: Change
     display: str  # in the newer release (in the older, for a deleted code)
     previous: str | None = None  # the older title, for a retitled code
-    replaced_by: tuple[str, ...] = ()  # for a deleted code, in the newer release
+    replaced_by: tuple[str, ...] = ()  # what takes its place in the newer release: deleted, or made a header
+
+    @property
+    def kind(self) -> str:
+        return self.change.kind
+
+    @property
+    def code(self) -> str:
+        return self.change.code
 
 
 def listing(history: History, older: str, newer: str) -> list[Listed]:
     """Every change from ``older`` to ``newer``, by kind (in KINDS order), then code."""
     step = history.diff(older, newer)
     forward = history.mapping(older, newer)
-    rows = [Listed(ADDED, row.code, row.display) for row in step.only_newer.values()]
-    rows += [
-        Listed(DELETED, row.code, row.display, None, tuple(t.code for t in forward.translate(row.code) if t.code))
-        for row in step.only_older.values()
-    ]
-    rows += [Listed(REVISED, code, new, old) for code, (old, new) in step.retitled.items()]
-    rows += [Listed(HEADER, row.code, row.display) for row in step.made_header.values()]
-    rows += [Listed(BILLABLE, row.code, row.display) for row in step.made_billable.values()]
+
+    def change(code: str, kind: str, old_title: str | None = None) -> Change:
+        return Change(code, kind, step.older, step.newer, old_title)
+
+    def replaced(code: str) -> tuple[str, ...]:
+        return tuple(t.code for t in forward.translate(code) if t.code and t.code != code)
+
+    rows = [Listed(change(r.code, ADDED), r.display) for r in step.only_newer.values()]
+    rows += [Listed(change(r.code, DELETED), r.display, None, replaced(r.code)) for r in step.only_older.values()]
+    rows += [Listed(change(code, REVISED, old), new, old) for code, (old, new) in step.retitled.items()]
+    rows += [Listed(change(r.code, HEADER), r.display, None, replaced(r.code)) for r in step.made_header.values()]
+    rows += [Listed(change(r.code, BILLABLE), r.display) for r in step.made_billable.values()]
     return sorted(rows, key=lambda r: (KINDS.index(r.kind), r.code))

@@ -60,7 +60,7 @@ class Icd10cm:
         normalized = normalize_code(code)
         concept = release.concept(normalized)
         if concept is None:
-            absence = explain_absence(self.history, release, normalized)
+            absence = explain_absence(self.history, release, normalized, self.releases.day_of(date))
             text = (
                 absence.text(normalized, release.version, date)
                 if absence

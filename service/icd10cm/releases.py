@@ -82,12 +82,16 @@ class Releases:
     def newest(self) -> Release:
         return self._ordered[-1]
 
+    def day_of(self, date: str | None) -> str:
+        """The day a request is about: its date (a partial one from its first day), else today."""
+        return _day(date) if date else self.today_iso()
+
     def stale(self, release: Release, version: str | None = None, date: str | None = None) -> str | None:
         """Why ``release`` is not the release in effect on the date asked (today, when the request names
         neither a version nor a date), or None when it is. A version named wins over any date."""
         if version:
             return None
-        day = _day(date) if date else self.today_iso()
+        day = self.day_of(date)
         return None if day <= release.ends else _not_loaded(day, release)
 
     @property

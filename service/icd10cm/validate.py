@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..fhir.messages import message, plural
 from .codes import CODE_SHAPE, ICD10CM, canonical_system, normalize_code, placeholder_candidates, seventh_characters
 from .guidance.sequencing import ONLY_RULES, PLACEMENT_RULES
-from .history import ADDED, History, explain_absence
+from .history import ADDED, History, explain_absence, uncertain
 from .model import Coding, Issue, ValidationResult
 from .releases import Releases, UnknownVersion
 from .store.reader import ConceptRow, Release
@@ -75,10 +75,22 @@ def validate_coding(
     result = _validate_coding(
         releases, coding, display_language, abstract, date, base, guidance, mode, value_set, history
     )
-    if result.version is not None:
-        stale = releases.stale(releases.by_version[result.version], coding.version, date)
-        if stale:
-            result.issues.append(Issue("warning", "business-rule", stale, "status-check", _path(base, "version")))
+    if result.version is None:
+        return result
+    release, day = releases.by_version[result.version], releases.day_of(date)
+    stale = releases.stale(release, coding.version, date)
+    if stale:
+        result.issues.append(Issue("warning", "business-rule", stale, "status-check", _path(base, "version")))
+        code = normalize_code(coding.code or "")
+        for change in uncertain(history, release, code, day) if history else ():
+            if change.kind == ADDED:  # a code the release lacks: its absence says so already
+                continue
+            text = message("ICD10CM_STATUS_UNCERTAIN", code, change.text(), day)
+            result.issues.append(Issue("warning", "business-rule", text, "status-check", _path(base, "code")))
+    elif coding.version and date and not release.effective <= day <= release.ends:
+        # A version named wins over the date, but the date says another release was in effect.
+        text = message("ICD10CM_VERSION_NOT_IN_EFFECT", release.version, release.effective, release.ends, day)
+        result.issues.append(Issue("information", "business-rule", text, "status-check", _path(base, "version")))
     return result
 
 
@@ -145,7 +157,7 @@ def _validate_coding(
     code = normalize_code(coding.code)
     concept = release.concept(code)
     if concept is None:
-        absence = explain_absence(history, release, code) if history else None
+        absence = explain_absence(history, release, code, releases.day_of(date)) if history else None
         if absence:
             text = absence.issue_text(code, release.version, date)
         else:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from ..errors import InvalidRequest, ServiceError
 from ..http.fhir import CACHEABLE
 from ..icd10cm.codes import ICD10CM, normalize_code, placeholder_candidates
-from ..icd10cm.history import KINDS, explain_absence, listing
+from ..icd10cm.history import ADDED, KINDS, Change, explain_absence, listing
 from ..icd10cm.valuesets import IMPLICIT, implicit
 from .view import block_page, code_page, link_codes
 
@@ -122,7 +122,7 @@ def code(code: str):
     try:
         page = code_page(engine, code, release.version)
     except ServiceError:
-        absence = explain_absence(engine.history, release, code)
+        absence = explain_absence(engine.history, release, code, engine.releases.day_of(None))
         if absence:  # a code of another loaded release: say what happened to it, and what replaces it
             targets = [(t.code, t.display) for t in absence.targets if t.code and t.display]
             return _not_found(
@@ -213,6 +213,7 @@ def changes(version: str):
         older=engine.releases.resolve(older),
         newer=engine.releases.resolve(newer),
         counts={kind: sum(1 for r in rows if r.kind == kind) for kind in KINDS},
+        window=Change("", ADDED, engine.releases.resolve(older), engine.releases.resolve(newer)),
         rows=rows,
         csv_url=f"{request.script_root}{RELEASES_PATH}/{quote(newer)}/changes.csv?{urlencode({'from': older})}",
         version=newer,
@@ -229,9 +230,24 @@ def changes_csv(version: str):
         return Response(f"{error.message}\n", status=error.status, content_type="text/plain; charset=utf-8")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["change", "code", "title", "previous_title", "replaced_by", "from_release", "to_release"])
+    writer.writerow(
+        ["change", "code", "title", "previous_title", "replaced_by", "fiscal_year", "effective", "from", "to"]
+    )
     for row in listing(_engine().history, older, newer):
-        writer.writerow([row.kind, row.code, row.display, row.previous or "", " ".join(row.replaced_by), older, newer])
+        change = row.change
+        writer.writerow(
+            [
+                row.kind,
+                row.code,
+                row.display,
+                row.previous or "",
+                " ".join(row.replaced_by),
+                change.fiscal_years,
+                change.effective,
+                older,
+                newer,
+            ]
+        )
     request.environ[CACHEABLE] = True
     return Response(
         out.getvalue(),
