@@ -239,11 +239,11 @@ def _depth(code: str) -> int:
 
 
 def _agrees(source: str, candidate: str, start: int) -> bool:
-    """Whether two codes agree on every character from position ``start`` that both specify (a placeholder X,
-    or a character the shorter code lacks, specifies nothing): T40.7X1A (accidental) goes to T40.711A and
-    T40.721A, not to the other intents, and back."""
+    """Whether a candidate has every character the source specifies from position ``start`` (a placeholder X
+    on either side specifies nothing): T40.7X1A (accidental) goes to T40.711A and T40.721A, not to the other
+    intents, and back."""
     given, other = _characters(source), _characters(candidate)
-    return all(c == "X" or i >= len(other) or other[i] in ("X", c) for i, c in enumerate(given) if i >= start)
+    return all(c == "X" or (i < len(other) and other[i] in ("X", c)) for i, c in enumerate(given) if i >= start)
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -261,10 +261,13 @@ class Mapping:
         self.retitled = {code: (old, new) if forward else (new, old) for code, (old, new) in step.retitled.items()}
         # Source codes that are billable there and headers in the target.
         self.made_header = set(step.made_header if forward else step.made_billable)
+        # The target's new codes below each code: billable ones (what a billable code goes to), and all.
         self.new_below: dict[str, list[Row]] = defaultdict(list)
+        self.new_any_below: dict[str, list[Row]] = defaultdict(list)
         for row in self.new.values():
-            if row.billable:
-                for ancestor in row.ancestors:
+            for ancestor in row.ancestors:
+                self.new_any_below[ancestor].append(row)
+                if row.billable:
                     self.new_below[ancestor].append(row)
 
     def changed(self) -> list[str]:
@@ -295,11 +298,11 @@ class Mapping:
             if held is None:
                 continue
             start = len(_characters(ancestor))
-            below = [
-                r
-                for r in self.new_below.get(ancestor, ())
-                if r.seventh == row.seventh and _agrees(row.code, r.code, start)
-            ]
+            new = self.new_below if row.billable else self.new_any_below
+            below = [r for r in new.get(ancestor, ()) if r.seventh == row.seventh and _agrees(row.code, r.code, start)]
+            if below and not row.billable:  # a header goes to the headers that take its place, not below them
+                shallowest = min(_depth(r.code) for r in below)
+                below = [r for r in below if _depth(r.code) == shallowest]
             if below:
                 return [Target(r.code, r.display, _relation(row.code, r.code), None) for r in below]
             if held.billable:
