@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from ..errors import NotFound
-from ..terminology.chain import CODESYSTEM_VALIDATE, LOOKUP, SUBSUMES
-from .fhir import respond
-from .operations import answer, chain
+from ..terminology.chain import CODESYSTEM_VALIDATE, LOOKUP, SUBSUMES, VALIDATE_DIAGNOSES, OperationRequest
+from .fhir import json_body, respond
+from .operations import answer, chain, write
 from .search import search_bundle
 
 bp = Blueprint("codesystem", __name__)
@@ -41,6 +41,17 @@ def lookup(resource_id: str | None = None):
 @bp.route("/CodeSystem/<resource_id>/$validate-code", methods=["GET", "POST"])
 def validate_code(resource_id: str | None = None):
     return answer(CODESYSTEM_VALIDATE, resource_id)
+
+
+@bp.post("/CodeSystem/$validate-diagnoses")
+def validate_diagnoses():
+    """A Parameters body (coding in order, setting, date, version; or claim, bundle), or a bare Claim or
+    Bundle, as a client has it."""
+    body = json_body()
+    kind = body.get("resourceType")
+    if kind in ("Claim", "Bundle"):
+        return write(chain().answer(OperationRequest(VALIDATE_DIAGNOSES, {kind.lower(): [body]})))
+    return answer(VALIDATE_DIAGNOSES)
 
 
 @bp.route("/CodeSystem/$subsumes", methods=["GET", "POST"])

@@ -207,7 +207,21 @@ class TranslateSchema(OperationSchema):
     reverse = fields.Boolean()
 
 
+class ValidateDiagnosesSchema(OperationSchema):
+    """CodeSystem/$validate-diagnoses: an ordered list of codings (the first is the principal or first-listed
+    diagnosis), or a Claim, or a Bundle of an Encounter and its Conditions."""
+
+    repeatable = frozenset({"coding"})
+    coding = fields.List(CodingField())
+    setting = fields.String(validate=validate.OneOf(("inpatient", "outpatient")))
+    date = DateTimeField()
+    version = fields.String()
+    claim = ResourceField("Claim")
+    bundle = ResourceField("Bundle")
+
+
 LOOKUP = LookupSchema()
+VALIDATE_DIAGNOSES = ValidateDiagnosesSchema()
 TRANSLATE = TranslateSchema()
 EXPAND = ExpandSchema()
 VALUESET_VALIDATE_CODE = ValueSetValidateCodeSchema()

@@ -93,6 +93,9 @@ class Icd10cm:
             )
         return concept
 
+    def guidance_builder(self, release) -> GuidanceBuilder:
+        return self._guidance[release.version]
+
     @staticmethod
     def ancestors(release):
         def ancestors(code: str) -> list[str]:

@@ -14,17 +14,19 @@ from ..terminology.chain import (
     LOOKUP,
     SUBSUMES,
     TRANSLATE,
+    VALIDATE_DIAGNOSES,
     VALUESET_VALIDATE,
     OperationRequest,
 )
 from . import binding
 from .codes import ICD10CM, canonical_system
 from .codesystem import Icd10cmCodeSystem
+from .diagnoses import Listed, from_bundle, from_claim, validate_diagnoses
 from .guidance.fhir import supplement_resource
 from .maps import ReleaseMaps, conceptmap_url, names_release_map, versions_of
 from .model import Coding, ValidationResult
 from .operations import Icd10cm
-from .render import LookupAnswer, expanded, validation_parameters
+from .render import LookupAnswer, diagnoses_parameters, expanded, validation_parameters
 from .resources import codesystem_id, codesystem_resource
 
 # The parameters that name a code system, in a CodeSystem operation.
@@ -83,6 +85,7 @@ class Icd10cmProvider:
             EXPAND: self.expand,
             VALUESET_VALIDATE: self.validate_in_value_set,
             TRANSLATE: self.translate,
+            VALIDATE_DIAGNOSES: self.validate_diagnoses,
         }
         self.maps = ReleaseMaps(icd10cm.releases, icd10cm.history)
 
@@ -114,6 +117,8 @@ class Icd10cmProvider:
         return [codesystem_resource(r, r is releases.default) for r in releases] + [self.supplement]
 
     def holds(self, request: OperationRequest) -> bool:
+        if request.operation == VALIDATE_DIAGNOSES:
+            return True  # an operation of ICD-10-CM's own
         if request.kind == "ConceptMap":
             if request.resource_id is not None:
                 return self.maps.read(request.resource_id) is not None
@@ -192,6 +197,18 @@ class Icd10cmProvider:
             raise InvalidRequest("$subsumes needs the system", expression="system")
         outcome = self.icd10cm.subsumes(system, code_a, code_b, version=version)
         return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]}
+
+    def validate_diagnoses(self, flat: dict, resource_id: str | None = None) -> dict:
+        args = binding.VALIDATE_DIAGNOSES.bind(flat)
+        date = args.get("date")
+        if "claim" in args:
+            listed, billed = from_claim(args["claim"])
+            date = date or billed
+        elif "bundle" in args:
+            listed = from_bundle(args["bundle"])
+        else:
+            listed = [Listed(coding, f"coding[{i}]") for i, coding in enumerate(args.get("coding", ()))]
+        return diagnoses_parameters(validate_diagnoses(self.icd10cm, listed, date, args.get("version")))
 
     # -- ConceptMap --------------------------------------------------------------------------------
     def translate(self, flat: dict, resource_id: str | None = None) -> dict:

@@ -11,7 +11,8 @@ import orjson
 
 from ..fhir import xml as fhir_xml
 from ..fhir.outcome import outcome
-from .codes import ICD10CM, NAME
+from .codes import CANONICAL_BASE, ICD10CM, NAME
+from .diagnoses import Checked
 from .expand import Expansion
 from .guidance.fhir import GUIDANCE_EXTENSION, guidance_label, guidance_parameter
 from .model import CodeableConcept, Coding, LookupResult, ValidationResult
@@ -247,3 +248,31 @@ def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release
     if contains:
         body["expansion"]["contains"] = contains
     return body
+
+
+# -- $validate-diagnoses ----------------------------------------------------------------------------------
+# The checks of a diagnosis list, as codes of our own (in each issue's details).
+DIAGNOSIS_CHECKS = f"{CANONICAL_BASE}/CodeSystem/diagnosis-check"
+
+
+def diagnoses_parameters(checked: Checked) -> dict:
+    """result, version, and an OperationOutcome with one issue per finding: the check as a coding, the
+    sentence as text, the basis as diagnostics, the codes involved by where they are in the request."""
+    entries: list[dict] = [
+        {"name": "result", "valueBoolean": checked.result},
+        {"name": "version", "valueString": checked.version},
+    ]
+    issues = []
+    for finding in checked.findings:
+        issue: dict = {
+            "severity": finding.severity,
+            "code": "code-invalid" if finding.check == "invalid-code" else "business-rule",
+            "details": {"coding": [{"system": DIAGNOSIS_CHECKS, "code": finding.check}], "text": finding.text},
+            "diagnostics": finding.basis,
+        }
+        if finding.positions:
+            issue["expression"] = [checked.paths[p - 1] for p in finding.positions]
+        issues.append(issue)
+    if issues:
+        entries.append({"name": "issues", "resource": {"resourceType": "OperationOutcome", "issue": issues}})
+    return parameters(entries)

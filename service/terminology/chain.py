@@ -21,7 +21,9 @@ from ..errors import NotFound
 LOOKUP, CODESYSTEM_VALIDATE, SUBSUMES = "lookup", "validate_code_system", "subsumes"
 EXPAND, VALUESET_VALIDATE = "expand", "validate_value_set"
 TRANSLATE = "translate"
+VALIDATE_DIAGNOSES = "validate_diagnoses"  # ICD-10-CM's own: its provider holds every such request
 OPERATIONS = {LOOKUP: "CodeSystem", CODESYSTEM_VALIDATE: "CodeSystem", SUBSUMES: "CodeSystem"}
+OPERATIONS |= {VALIDATE_DIAGNOSES: "CodeSystem"}
 OPERATIONS |= {EXPAND: "ValueSet", VALUESET_VALIDATE: "ValueSet", TRANSLATE: "ConceptMap"}
 
 

@@ -1,0 +1,551 @@
+"""$validate-diagnoses: a diagnosis list as a claim carries it, checked as a whole.
+
+The list is ordered: the first code is the principal or first-listed diagnosis. Each finding names the
+positions of the codes involved, the check, a severity that says what a claim editor should do (error:
+rejected or wrong by the conventions; warning: review, or query the provider; information: a reminder)
+and its basis: the tabular note and the level it comes from, or the Official Guidelines section.
+
+The checks use what the guidance uses: the same notes with the same references, and the same placement
+rules (``guidance.sequencing`` through the guidance builder), so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import combinations
+
+from ..errors import InvalidRequest
+from .codes import ICD10CM, canonical_system
+from .guidance.rules import where
+from .guidance.sequencing import NEVER, ONLY, conditional
+from .model import Coding
+from .store.reader import ConceptRow, Release
+from .store.schema import block_key, chapter_key
+
+MAX_CODES = 100  # a claim carries at most 25 (837I) or 12 (837P) diagnoses; a list longer than this is refused
+
+ERROR, WARNING, INFORMATION = "error", "warning", "information"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    positions: tuple[int, ...]  # 1-based, in the list as sent
+    severity: str
+    text: str
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    kind: str  # excludes1 | codeFirst | useAdditionalCode ...
+    lines: tuple[str, ...]  # the lines of one note element
+    refs: tuple[str, ...]  # the codes and ranges it cites
+    level: str  # code | ancestor | block | chapter
+    source: str  # where it is declared
+
+    @property
+    def place(self) -> str:
+        return where(self.level, self.source)
+
+
+@dataclass(slots=True)
+class Entry:
+    position: int
+    code: str  # normalized
+    concept: ConceptRow  # a valid code of the release (invalid ones are findings of their own)
+
+
+def covers(ref: str, code: str) -> bool:
+    """Whether a note reference covers a code: a range (``C00-D49``, ``E08-E13``) covers the codes of its
+    categories, anything else the code it names and all below it (``Z79.85``, ``E85-``, ``M46.4-``)."""
+    ref = ref.removesuffix("-")
+    if "-" in ref:
+        first, last = ref.split("-", 1)
+        return first <= code[: len(first)] <= last
+    return code.startswith(ref)
+
+
+def _elements(notes: tuple[dict, ...], kind: str, level: str, source: str) -> list[Note]:
+    """The note elements of one kind declared at ``source``: consecutive lines of the kind make one (a lead-in
+    line and its items), but each Excludes1 line stands alone."""
+    found: list[Note] = []
+    previous = ""
+    for note in notes:
+        if note["type"] != kind:
+            previous = note["type"]
+            continue
+        refs = tuple(note.get("refs", ()))
+        if previous == kind and kind != "excludes1":
+            last = found[-1]
+            found[-1] = Note(kind, (*last.lines, note["text"]), last.refs + refs, level, source)
+        else:
+            found.append(Note(kind, (note["text"],), refs, level, source))
+        previous = kind
+    return found
+
+
+class DiagnosisChecker:
+    """Checks the lists of one release."""
+
+    def __init__(self, release: Release, guidance):
+        self.release = release
+        self.guidance = guidance  # the release's GuidanceBuilder (placement rules)
+
+    def notes(self, concept: ConceptRow, kind: str) -> list[Note]:
+        """The note elements of a kind that apply to a code: its own, its ancestors', its blocks', its chapter's."""
+        owners = [("code", concept.code)] + [("ancestor", a) for a in concept.ancestors]
+        owners += [("block", b) for b in concept.blocks] + [("chapter", concept.chapter)]
+        found = []
+        for level, source in owners:
+            key = block_key(source) if level == "block" else chapter_key(source) if level == "chapter" else source
+            found += _elements(self.release.notes(key), kind, level, source)
+        return found
+
+    def check(self, entries: list[Entry]) -> list[Finding]:
+        findings: list[Finding] = []
+        for check in (
+            self._duplicates,
+            self._with_ancestor,
+            self._excludes1,
+            self._placement,
+            self._pregnancy,
+            self._code_first,
+            self._use_additional,
+            self._unspecified,
+            self._bilateral,
+            self._seventh,
+        ):
+            findings += check(entries)
+        return findings
+
+    # -- the same code twice, a code with its own header ---------------------------------------------------
+    @staticmethod
+    def _duplicates(entries: list[Entry]) -> list[Finding]:
+        seen: dict[str, Entry] = {}
+        found = []
+        for entry in entries:
+            if entry.code in seen:
+                found.append(
+                    Finding(
+                        "duplicate",
+                        (seen[entry.code].position, entry.position),
+                        ERROR,
+                        f"{entry.code} is listed twice: report each code once.",
+                        "Official Guidelines I.B.12 (a code is reported once for an encounter)",
+                    )
+                )
+            else:
+                seen[entry.code] = entry
+        return found
+
+    @staticmethod
+    def _with_ancestor(entries: list[Entry]) -> list[Finding]:
+        found = []
+        for a, b in combinations(entries, 2):
+            for upper, lower in ((a, b), (b, a)):
+                if upper.code in lower.concept.ancestors:
+                    found.append(
+                        Finding(
+                            "with-ancestor",
+                            tuple(sorted((upper.position, lower.position))),
+                            ERROR,
+                            f"{upper.code} is above {lower.code} in the tabular: report only the most specific code.",
+                            "Official Guidelines I.B.2 (the highest level of detail) and I.A.2",
+                        )
+                    )
+        return found
+
+    # -- Excludes1 -------------------------------------------------------------------------------------------
+    def _excludes1(self, entries: list[Entry]) -> list[Finding]:
+        found = []
+        for a, b in combinations(entries, 2):
+            hit = self._excluded(a, b) or self._excluded(b, a)
+            if hit is None:
+                continue
+            note, holder, other = hit
+            broad = note.level in ("block", "chapter")
+            text = (
+                f"{other.code} falls under an Excludes1 note of {note.place} that applies to {holder.code} "
+                f"('{note.lines[0]}'): the two are not coded together"
+            )
+            text += (
+                ", unless the two conditions are unrelated; a note this broad may not mean this pair: review, or "
+                "query the provider."
+                if broad
+                else ", unless the two conditions are unrelated to each other (then both may be reported)."
+            )
+            found.append(
+                Finding(
+                    "excludes1",
+                    (a.position, b.position),
+                    WARNING if broad else ERROR,
+                    text,
+                    f"Tabular Excludes1 at {note.place}; Official Guidelines I.A.12.a",
+                )
+            )
+        return found
+
+    def _excluded(self, holder: Entry, other: Entry) -> tuple[Note, Entry, Entry] | None:
+        for note in self.notes(holder.concept, "excludes1"):
+            if any(covers(ref, other.code) for ref in note.refs):
+                return note, holder, other
+        return None
+
+    # -- where codes may stand -------------------------------------------------------------------------------
+    def _placement(self, entries: list[Entry]) -> list[Finding]:
+        found = []
+        for entry in entries:
+            guidance = self.guidance.build(entry.concept, "rules")
+            rule = next((r for r in guidance.code_rules if r.rule in _CHECK_OF_RULE), None)
+            if guidance.first_listed == NEVER and entry.position == 1 and rule is not None:
+                found.append(
+                    Finding(
+                        _CHECK_OF_RULE[rule.rule], (1,), ERROR, f"{entry.code} is listed first: {rule.text}", rule.basis
+                    )
+                )
+            elif guidance.first_listed == ONLY and entry.position != 1 and rule is not None:
+                found.append(
+                    Finding(
+                        "first-only-not-first",
+                        (entry.position,),
+                        ERROR,
+                        f"{entry.code} is not listed first: {rule.text}",
+                        rule.basis,
+                    )
+                )
+        return found
+
+    @staticmethod
+    def _pregnancy(entries: list[Entry]) -> list[Finding]:
+        pregnancy = [e for e in entries if e.concept.chapter == "15"]
+        if not pregnancy or entries[0].position != 1 or entries[0].concept.chapter == "15":
+            return []
+        first = pregnancy[0]
+        return [
+            Finding(
+                "pregnancy-not-first",
+                (entries[0].position, first.position),
+                ERROR,
+                f"{first.code} is a pregnancy code (chapter 15) listed after {entries[0].code}: chapter 15 codes are "
+                "sequenced first; if the pregnancy is incidental to the encounter, Z33.1 replaces them.",
+                "Official Guidelines I.C.15.a.1",
+            )
+        ]
+
+    # -- code first, use additional code ---------------------------------------------------------------------
+    def _code_first(self, entries: list[Entry]) -> list[Finding]:
+        found = []
+        for entry in entries:
+            for note in self.notes(entry.concept, "codeFirst"):
+                if not note.refs:
+                    continue
+                present = [e for e in entries if e is not entry and any(covers(r, e.code) for r in note.refs)]
+                text = " ".join(note.lines)
+                basis = f"Tabular 'code first' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
+                if not present and not any(conditional(line) for line in note.lines):
+                    found.append(
+                        Finding(
+                            "code-first-missing",
+                            (entry.position,),
+                            WARNING,
+                            f"{entry.code} asks to code first the underlying condition ('{text}'), and no code of "
+                            "the list is one of those it names: query the provider for the etiology.",
+                            basis,
+                        )
+                    )
+                for underlying in present:
+                    if underlying.position > entry.position:
+                        found.append(
+                            Finding(
+                                "code-first-order",
+                                (underlying.position, entry.position),
+                                ERROR,
+                                f"{underlying.code} is the underlying condition that {entry.code} asks to code "
+                                f"first ('{text}'): list it before {entry.code}.",
+                                basis,
+                            )
+                        )
+        return found
+
+    def _use_additional(self, entries: list[Entry]) -> list[Finding]:
+        found = []
+        z3a_done = False
+        for entry in entries:
+            for note in self.notes(entry.concept, "useAdditionalCode"):
+                if not note.refs or any(covers(r, e.code) for e in entries for r in note.refs if e is not entry):
+                    continue
+                text = " ".join(note.lines)
+                basis = f"Tabular 'use additional code' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
+                if any(ref.rstrip("-") == "Z3A" for ref in note.refs):
+                    if z3a_done:
+                        continue
+                    z3a_done = True
+                    found.append(
+                        Finding(
+                            "z3a-missing",
+                            (entry.position,),
+                            INFORMATION,
+                            f"{entry.code}: add a code from category Z3A for the weeks of gestation, when the "
+                            "record states them.",
+                            f"{basis}; I.C.15.a.2 and I.C.21.c.11 (Z3A)",
+                        )
+                    )
+                    continue
+                found.append(
+                    Finding(
+                        "use-additional",
+                        (entry.position,),
+                        INFORMATION,
+                        f"{entry.code}: use an additional code, when the record supports it ('{text}').",
+                        basis,
+                    )
+                )
+        return found
+
+    # -- redundant codes -------------------------------------------------------------------------------------
+    @staticmethod
+    def _unspecified(entries: list[Entry]) -> list[Finding]:
+        found = []
+        for a, b in combinations(entries, 2):
+            if a.concept.parent != b.concept.parent:
+                continue
+            vague = [e for e in (a, b) if _UNSPECIFIED.search(e.concept.display)]
+            if len(vague) == 1:
+                other = b if vague[0] is a else a
+                found.append(
+                    Finding(
+                        "unspecified-with-specified",
+                        (a.position, b.position),
+                        WARNING,
+                        f"{vague[0].code} (unspecified) is listed with {other.code}, a more specific code of the same "
+                        f"subcategory: if they describe one condition, report only {other.code}.",
+                        "Official Guidelines I.B.18 (unspecified codes) and I.A.9",
+                    )
+                )
+        return found
+
+    def _bilateral(self, entries: list[Entry]) -> list[Finding]:
+        found = []
+        for a, b in combinations(entries, 2):
+            pair = _sides(a.concept.display, b.concept.display)
+            if pair is None:
+                continue
+            bilateral = self._bilateral_code(a.concept, pair)
+            if bilateral:
+                found.append(
+                    Finding(
+                        "bilateral",
+                        (a.position, b.position),
+                        WARNING,
+                        f"{a.code} and {b.code} are the right and left codes of one condition, and ICD-10-CM has "
+                        f"a bilateral code for it: report {bilateral} instead.",
+                        "Official Guidelines I.B.13 (laterality: a bilateral code when the condition is bilateral)",
+                    )
+                )
+        return found
+
+    def _bilateral_code(self, concept: ConceptRow, pattern: str) -> str | None:
+        """The code beside this one whose title says bilateral where the pair says right and left."""
+        # The bilateral code sits beside the sided ones, or one level up (H40.111- beside H40.112-, H40.113-).
+        levels = concept.ancestors[:2]
+        for level in levels:
+            for code, display, billable in self._descendants(level):
+                if billable and "bilateral" in display.lower() and _side_pattern(display) == pattern:
+                    return code
+        return None
+
+    def _descendants(self, code: str) -> list[tuple[str, str, int]]:
+        out = []
+        for child in self.release.children_of(code):
+            out.append(child)
+            out += self.release.children_of(child[0])
+        return out
+
+    @staticmethod
+    def _seventh(entries: list[Entry]) -> list[Finding]:
+        found = []
+        for a, b in combinations(entries, 2):
+            if a.code[:3] != b.code[:3] or a.code[0] not in "ST":
+                continue
+            ea, eb = _encounter(a), _encounter(b)
+            if ea and eb and ea != eb:
+                found.append(
+                    Finding(
+                        "seventh-mismatch",
+                        (a.position, b.position),
+                        WARNING,
+                        f"{a.code} ({ea}) and {b.code} ({eb}) give one injury different encounters: the 7th "
+                        "character follows the care given in this encounter, for every code of the injury.",
+                        "Official Guidelines I.C.19.a (7th characters)",
+                    )
+                )
+        return found
+
+
+_CHECK_OF_RULE = {
+    "manifestation": "manifestation-first",
+    "external-cause": "external-cause-first",
+    "supplementary": "never-first",
+    "adverse-effect": "never-first",
+    "underdosing": "never-first",
+    "z-secondary": "never-first",
+    "additional-only": "never-first",
+    "z-first-listed": "first-only-not-first",
+    "single-diagnosis": "first-only-not-first",
+}
+_UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
+# A side, with the organ word that follows right and left but not bilateral ("right eye", "bilateral").
+_SIDE = re.compile(r"\b(right|left|bilateral)\b(?: (?:eye|ear|side)s?\b)?", re.IGNORECASE)
+_INITIAL, _LATER, _SEQUELA = "initial encounter", "subsequent encounter", "sequela"
+
+
+def _side_pattern(title: str) -> str:
+    """A title with its side taken out: 'Primary open-angle glaucoma, right eye, mild stage' and '..., bilateral,
+    mild stage' both read 'primary open-angle glaucoma, {side}, mild stage'."""
+    return _SIDE.sub("{side}", title.lower(), count=1)
+
+
+def _sides(a: str, b: str) -> str | None:
+    """The title pattern two titles share when one says right where the other says left."""
+    sa, sb = _SIDE.search(a), _SIDE.search(b)
+    if not sa or not sb or {sa.group(1).lower(), sb.group(1).lower()} != {"right", "left"}:
+        return None
+    pattern = _side_pattern(a)
+    return pattern if pattern == _side_pattern(b) else None
+
+
+def _encounter(entry: Entry) -> str | None:
+    """Initial, subsequent or sequela, from the 7th character's meaning in the title."""
+    if not entry.concept.seventh or not entry.concept.billable:
+        return None
+    title = entry.concept.display.lower()
+    if title.endswith("sequela"):
+        return _SEQUELA
+    if "subsequent encounter" in title:
+        return _LATER
+    if "initial encounter" in title:
+        return _INITIAL
+    return None
+
+
+# -- what a client sends ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Listed:
+    coding: Coding
+    path: str  # where it is in the request, for the issues' expression
+
+
+def _coding_of(concept, path: str) -> Coding:
+    """The ICD-10-CM coding of a CodeableConcept (else its first coding)."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(codings, list) or not codings or not all(isinstance(c, dict) for c in codings):
+        raise InvalidRequest(f"{path} has no coding", expression=path)
+    chosen = next((c for c in codings if canonical_system(c.get("system")) == ICD10CM), codings[0])
+    values = {k: chosen.get(k) for k in ("system", "code", "version", "display")}
+    if any(v is not None and not isinstance(v, str) for v in values.values()):
+        raise InvalidRequest(f"{path}: system, code, version and display must be strings", expression=path)
+    return Coding(**values)
+
+
+def from_claim(claim: dict) -> tuple[list[Listed], str | None]:
+    """A Claim's diagnoses in the order of their sequence, and the day the claim is about."""
+    diagnoses = claim.get("diagnosis")
+    if not isinstance(diagnoses, list) or not diagnoses:
+        raise InvalidRequest("The Claim has no diagnosis", expression="Claim.diagnosis")
+    listed, sequences = [], set()
+    for index, diagnosis in enumerate(diagnoses):
+        path = f"Claim.diagnosis[{index}]"
+        sequence = diagnosis.get("sequence") if isinstance(diagnosis, dict) else None
+        if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+            raise InvalidRequest(f"{path}.sequence must be a positive integer", expression=f"{path}.sequence")
+        if sequence in sequences:
+            raise InvalidRequest(f"{path}: sequence {sequence} is given twice", expression=f"{path}.sequence")
+        sequences.add(sequence)
+        concept = diagnosis.get("diagnosisCodeableConcept")
+        listed.append((sequence, Listed(_coding_of(concept, f"{path}.diagnosisCodeableConcept"), path)))
+    period = claim.get("billablePeriod")
+    day = period.get("start") if isinstance(period, dict) and isinstance(period.get("start"), str) else None
+    return [entry for _, entry in sorted(listed, key=lambda pair: pair[0])], day
+
+
+def from_bundle(bundle: dict) -> list[Listed]:
+    """The Conditions of a Bundle, in the order of the Encounter's diagnosis ranks when it has them."""
+    resources = [e.get("resource") for e in bundle.get("entry") or () if isinstance(e, dict)]
+    conditions = {}
+    for index, resource in enumerate(resources):
+        if isinstance(resource, dict) and resource.get("resourceType") == "Condition":
+            path = f"Bundle.entry[{index}].resource"
+            conditions[f"Condition/{resource.get('id')}"] = (resource, path)
+            entry = (bundle.get("entry") or [])[index]
+            if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str):
+                conditions[entry["fullUrl"]] = (resource, path)
+    if not conditions:
+        raise InvalidRequest("The Bundle has no Condition", expression="Bundle.entry")
+    encounter = next(
+        (r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Encounter" and r.get("diagnosis")),
+        None,
+    )
+    chosen: list[tuple[dict, str]] = []
+    if encounter is not None:
+        ranked = sorted(
+            (d for d in encounter["diagnosis"] if isinstance(d, dict)),
+            key=lambda d: int(d["rank"]) if isinstance(d.get("rank"), int) else 1_000_000,
+        )
+        for diagnosis in ranked:
+            reference = (diagnosis.get("condition") or {}).get("reference")
+            if reference not in conditions:
+                raise InvalidRequest(f"Encounter.diagnosis names {reference!r}, which the Bundle lacks")
+            chosen.append(conditions[reference])
+    else:
+        chosen = list({path: (r, path) for r, path in conditions.values()}.values())
+    return [Listed(_coding_of(resource.get("code"), f"{path}.code"), f"{path}.code") for resource, path in chosen]
+
+
+# -- the operation ----------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Checked:
+    version: str
+    findings: list[Finding]
+    paths: list[str]  # of each code, by position - 1
+
+    @property
+    def result(self) -> bool:
+        return not any(f.severity == ERROR for f in self.findings)
+
+
+def validate_diagnoses(icd10cm, listed: list[Listed], date: str | None = None, version: str | None = None) -> Checked:
+    """Each code alone (as $validate-code checks it, headers refused), then the list as a whole."""
+    if not listed:
+        raise InvalidRequest("$validate-diagnoses needs the diagnoses: coding (in order), a claim or a bundle")
+    if len(listed) > MAX_CODES:
+        raise InvalidRequest(f"Too many diagnoses ({len(listed)}; at most {MAX_CODES})", expression="coding")
+    releases = icd10cm.releases
+    release = releases.resolve(version, date)
+    findings: list[Finding] = []
+    stale = releases.stale(release, version, date)
+    if stale:
+        findings.append(Finding("release", (), WARNING, str(stale), "docs/versions.md"))
+    entries = []
+    for position, item in enumerate(listed, start=1):
+        system = canonical_system(item.coding.system)
+        if system not in (None, ICD10CM):
+            text = (
+                f"{item.coding.code} is a code of {system}, not of ICD-10-CM: a claim's diagnoses are ICD-10-CM codes."
+            )
+            findings.append(Finding("invalid-code", (position,), ERROR, text, "HIPAA code sets (45 CFR 162.1002)"))
+            continue
+        alone = icd10cm.validate_code(
+            Coding(ICD10CM, item.coding.code, release.version), abstract=False, date=date, guidance="none"
+        )
+        if not alone.result:
+            errors = "; ".join(i.text for i in alone.issues if i.severity == ERROR)
+            findings.append(Finding("invalid-code", (position,), ERROR, errors, "Official Guidelines I.A.2 and I.B.2"))
+            continue
+        code = alone.normalized_code or alone.code or ""
+        concept = release.concept(code)
+        if concept is not None:
+            entries.append(Entry(position, code, concept))
+    findings += DiagnosisChecker(release, icd10cm.guidance_builder(release)).check(entries)
+    return Checked(release.version, findings, [item.path for item in listed])
