@@ -8,7 +8,7 @@ from importlib.metadata import version as package_version
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
-from ..icd10cm.codes import ICD10CM
+from ..icd10cm.codes import CANONICAL_BASE, ICD10CM
 from ..icd10cm.operations import Icd10cm
 from ..icd10cm.resources import EFFECTIVE_PERIOD, period
 from ..terminology.versions import newest
@@ -26,6 +26,13 @@ def software_version() -> str:
 
 def _operation(name: str, resource: str) -> dict:
     return {"name": name, "definition": f"http://hl7.org/fhir/OperationDefinition/{resource}-{name}"}
+
+
+def _with_our_operation(resource: dict, name: str) -> dict:
+    """An operation of this server's own (docs/diagnoses.md), beside the standard ones."""
+    definition = f"{CANONICAL_BASE}/OperationDefinition/{resource['type']}-{name}"
+    resource["operation"].append({"name": name, "definition": definition})
+    return resource
 
 
 def _feature(definition: str, value) -> dict:
@@ -68,10 +75,13 @@ def capability_statement(base_url: str, released: str) -> dict:
                     },
                 ],
                 "resource": [
-                    _searchable("CodeSystem", ("lookup", "validate-code", "subsumes")),
+                    _with_our_operation(
+                        _searchable("CodeSystem", ("lookup", "validate-code", "subsumes")), "validate-diagnoses"
+                    ),
                     _searchable("ValueSet", ("expand", "validate-code", "batch-validate-code")),
                     {
                         "type": "ConceptMap",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "operation": [_operation("translate", "ConceptMap")],
                     },
                     {

@@ -95,6 +95,12 @@ OPERATIONS = {
         "Parameters",
         ("get", "post"),
     ),
+    "/CodeSystem/$validate-diagnoses": (
+        "Check a diagnosis list as a claim carries it: each code, Excludes1, sequencing, missing and redundant codes",
+        binding.ValidateDiagnosesSchema,
+        "Parameters",
+        ("post",),
+    ),
     "/ConceptMap/$translate": (
         "Translate a code: by a ConceptMap, or from one ICD-10-CM release to another (targetVersion)",
         binding.TranslateSchema,
