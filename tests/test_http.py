@@ -432,6 +432,7 @@ def test_capability_statement(client):
         "lookup": "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
         "validate-code": "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
         "subsumes": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes",
+        "validate-diagnoses": "https://icd10cm-tx.org/fhir/OperationDefinition/CodeSystem-validate-diagnoses",
     }
     assert {p["name"] for p in codesystem["searchParam"]} == {"url", "version", "name", "title", "status"}
     assert ok(client.get("/fhir/metadata?mode=full"), "CapabilityStatement") == body
