@@ -195,6 +195,8 @@ WORKLOADS = {
     # the pages for people: a code's page (its address: dotted, as links write it) and a search
     "page-code": "/codes/{n}",
     "page-search": "/search?q={q}",
+    # a diagnosis list of 10 codes, checked as a whole (POST: see write_paths)
+    "validate-diagnoses": "POST /fhir/CodeSystem/$validate-diagnoses",
     # the general engine (any code system): a FHIR core value set from valuesets/ and codesystems/
     "general-validate": "/fhir/ValueSet/$validate-code?url=http%3A%2F%2Fhl7.org%2Ffhir%2FValueSet%2Fadministrative-gender"
     "&system=http%3A%2F%2Fhl7.org%2Ffhir%2Fadministrative-gender&code={g}",
@@ -206,6 +208,19 @@ GENDERS = ("male", "female", "other", "unknown", "none")  # "none" is not a code
 def write_paths(codes: list[str], queries: list[str], operation: str, folder: Path) -> Path:
     template = WORKLOADS[operation]
     path = folder / f"{operation}.txt"
+    if template.startswith("POST "):  # each line a list of 10 of the sampled codes, as a Parameters body
+        lists = [codes[i : i + 10] for i in range(0, len(codes) - 9, 10)]
+        bodies = [
+            json.dumps(
+                {
+                    "resourceType": "Parameters",
+                    "parameter": [{"name": "coding", "valueCoding": {"system": SYSTEM, "code": c}} for c in chosen],
+                }
+            )
+            for chosen in lists
+        ]
+        path.write_text("".join(f"{template} {body}\n" for body in bodies))
+        return path
     path.write_text(
         "\n".join(
             template.format(

@@ -24,10 +24,11 @@ def operation_request(operation: str, resource_id: str | None = None) -> Operati
     base = current_app.config["BASE_PATH"]
     path = request.path[len(base) :] if request.path.startswith(base) else request.path
     posted = request.method == "POST"
+    body = params.body_entries(limit) if posted else None  # read and checked once
     return OperationRequest(
         operation,
-        params.request_parameters(limit),
-        params.request_entries(limit) if posted else None,
+        params.request_parameters(limit, body),
+        body + params.query_entries(limit) if body is not None else None,
         resource_id=resource_id,
         cache_id=request.headers.get(CACHE_ID_HEADER),
         accept_language=request.headers.get("Accept-Language"),

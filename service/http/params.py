@@ -92,9 +92,10 @@ def parse_query(query: str, max_parameters: int) -> dict[str, list]:
     return parse_qs(query, keep_blank_values=True)
 
 
-def request_parameters(max_parameters: int) -> dict[str, list]:
+def request_parameters(max_parameters: int, entries: list[dict] | None = None) -> dict[str, list]:
+    """name -> values of the request's parameters (``entries``: the POSTed body's, when already read)."""
     if request.method == "POST":
-        flat = flatten(body_entries(max_parameters))
+        flat = flatten(body_entries(max_parameters) if entries is None else entries)
         # Query parameters such as _format and _pretty still apply to a POST.
         for name, values in query_parameters(max_parameters).items():
             flat.setdefault(name, values)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from ..errors import InvalidRequest
@@ -92,16 +93,22 @@ class DiagnosisChecker:
     def __init__(self, release: Release, guidance):
         self.release = release
         self.guidance = guidance  # the release's GuidanceBuilder (placement rules)
+        self._notes = lru_cache(maxsize=32768)(self._applying)
 
-    def notes(self, concept: ConceptRow, kind: str) -> list[Note]:
+    def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
+        return self._notes(concept.code, kind)
+
+    def _applying(self, code: str, kind: str) -> tuple[Note, ...]:
         """The note elements of a kind that apply to a code: its own, its ancestors', its blocks', its chapter's."""
+        concept = self.release.concept(code)
+        assert concept is not None, code
         owners = [("code", concept.code)] + [("ancestor", a) for a in concept.ancestors]
         owners += [("block", b) for b in concept.blocks] + [("chapter", concept.chapter)]
         found = []
         for level, source in owners:
             key = block_key(source) if level == "block" else chapter_key(source) if level == "chapter" else source
             found += _elements(self.release.notes(key), kind, level, source)
-        return found
+        return tuple(found)
 
     def check(self, entries: list[Entry]) -> list[Finding]:
         findings: list[Finding] = []
@@ -547,5 +554,5 @@ def validate_diagnoses(icd10cm, listed: list[Listed], date: str | None = None, v
         concept = release.concept(code)
         if concept is not None:
             entries.append(Entry(position, code, concept))
-    findings += DiagnosisChecker(release, icd10cm.guidance_builder(release)).check(entries)
+    findings += icd10cm.diagnosis_checker(release).check(entries)
     return Checked(release.version, findings, [item.path for item in listed])

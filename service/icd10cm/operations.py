@@ -11,6 +11,7 @@ from ..fhir.messages import message
 from ..fhir.parameters import serialize
 from .codes import ICD10CM, canonical_system, normalize_code
 from .compose import Compiled, compile_compose, unmet_filters
+from .diagnoses import DiagnosisChecker
 from .expand import Expansion
 from .expand import expand as expand_codes
 from .guidance.builder import GuidanceBuilder
@@ -31,6 +32,7 @@ class Icd10cm:
         self._guidance = {release.version: GuidanceBuilder(release) for release in releases}
         self.valuesets = ValueSets(releases.default.valuesets())
         self.history = History(list(releases))
+        self._checkers: dict[str, DiagnosisChecker] = {}
 
     @classmethod
     def from_store(cls, directory: Path, default_version: str | None = None, today: dt.date | None = None) -> Icd10cm:
@@ -93,8 +95,11 @@ class Icd10cm:
             )
         return concept
 
-    def guidance_builder(self, release) -> GuidanceBuilder:
-        return self._guidance[release.version]
+    def diagnosis_checker(self, release) -> DiagnosisChecker:
+        """The release's checker of diagnosis lists (it keeps the notes that apply to each code)."""
+        if release.version not in self._checkers:
+            self._checkers[release.version] = DiagnosisChecker(release, self._guidance[release.version])
+        return self._checkers[release.version]
 
     @staticmethod
     def ancestors(release):
