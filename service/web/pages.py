@@ -9,17 +9,22 @@ import base64
 import csv
 import hashlib
 import io
+import re
 from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
+from marshmallow import ValidationError
 
 from ..errors import InvalidRequest, ServiceError
 from ..http.fhir import CACHEABLE
+from ..icd10cm.binding import DateTimeField
 from ..icd10cm.codes import ICD10CM, normalize_code, placeholder_candidates
+from ..icd10cm.diagnoses import Listed, validate_diagnoses
 from ..icd10cm.history import ADDED, KINDS, Change, explain_absence, listing
+from ..icd10cm.model import Coding
 from ..icd10cm.valuesets import IMPLICIT, implicit
 from .view import block_page, code_page, link_codes
 
@@ -28,7 +33,8 @@ CODE_PATH = "/codes/"
 BLOCK_PATH = "/blocks/"
 RELEASES_PATH = "/releases"
 # HTML whatever Accept says (the protocol layer's to know)
-PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search", RELEASES_PATH)
+CHECK_PATH = "/check"
+PAGE_PATHS = (CODE_PATH, BLOCK_PATH, "/search", RELEASES_PATH, CHECK_PATH)
 _TEMPLATES = Path(__file__).with_name("templates")
 SITE_CSS = Markup((_TEMPLATES / "site.css").read_text())  # inlined in every page, and allowed by its hash
 _CSS_HASH = base64.b64encode(hashlib.sha256(SITE_CSS.encode()).digest()).decode()
@@ -43,6 +49,7 @@ SECURITY_HEADERS = {
 PAGE_SIZE = 50
 _MAX_QUERY = 200  # characters of a search kept
 _SUGGESTIONS = 12
+_MAX_CHECK_TEXT = 2000  # characters of a pasted list kept
 _LONGEST_CODE = 8  # characters, with the dot (S32.009A)
 _ALL_CODES = implicit(IMPLICIT)
 
@@ -254,6 +261,47 @@ def changes_csv(version: str):
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="icd10cm-changes-{older}-to-{newer}.csv"'},
     )
+
+
+@bp.get(CHECK_PATH)
+def check():
+    """A person's diagnosis list, checked as $validate-diagnoses checks it."""
+    engine = _engine()
+    typed = request.args.get("codes", "")[:_MAX_CHECK_TEXT]
+    date = request.args.get("date") or None
+    codes = [normalize_code(c) for c in re.split(r"[\s,;]+", typed) if c.strip()]
+    checked, problem, status = None, None, 200
+    if codes:
+        try:
+            date = _checked_date(date)
+            listed = [Listed(Coding(ICD10CM, code), f"coding[{i}]") for i, code in enumerate(codes)]
+            checked = validate_diagnoses(engine, listed, date)
+            release = engine.releases.resolve(checked.version)
+        except ServiceError as error:
+            problem, status = error.message, error.status
+    request.environ[CACHEABLE] = status == 200
+    exists = (lambda code: _is_code(release, code)) if checked else (lambda code: False)
+    return render_template(
+        "check.html",
+        typed=typed,
+        date=date,
+        codes=codes,
+        checked=checked,
+        problem=problem,
+        linked=lambda text: link_codes(text, exists, code_url),
+        version=engine.releases.default.version,
+        fhir_base=current_app.config["BASE_PATH"],
+    ), status
+
+
+def _checked_date(date: str | None) -> str | None:
+    """A date as $validate-diagnoses takes it (InvalidRequest otherwise)."""
+    if date is None:
+        return None
+    try:
+        return DateTimeField().deserialize(date)
+    except ValidationError as error:
+        raise InvalidRequest(f"date {' '.join(map(str, error.messages))}") from None
 
 
 @bp.get("/")
