@@ -55,7 +55,8 @@ class Note:
 class Entry:
     position: int
     code: str  # normalized
-    concept: ConceptRow  # a valid code of the release (invalid ones are findings of their own)
+    concept: ConceptRow  # a code of the release
+    valid: bool = True  # billable on the date (a header is a code, and invalid: a finding of its own)
 
 
 def covers(ref: str, code: str) -> bool:
@@ -111,10 +112,9 @@ class DiagnosisChecker:
         return tuple(found)
 
     def check(self, entries: list[Entry]) -> list[Finding]:
-        findings: list[Finding] = []
+        findings: list[Finding] = self._duplicates(entries) + self._with_ancestor(entries)  # headers included
+        valid = [e for e in entries if e.valid]
         for check in (
-            self._duplicates,
-            self._with_ancestor,
             self._excludes1,
             self._placement,
             self._pregnancy,
@@ -124,7 +124,7 @@ class DiagnosisChecker:
             self._bilateral,
             self._seventh,
         ):
-            findings += check(entries)
+            findings += check(valid)
         return findings
 
     # -- the same code twice, a code with its own header ---------------------------------------------------
@@ -549,10 +549,9 @@ def validate_diagnoses(icd10cm, listed: list[Listed], date: str | None = None, v
         if not alone.result:
             errors = "; ".join(i.text for i in alone.issues if i.severity == ERROR)
             findings.append(Finding("invalid-code", (position,), ERROR, errors, "Official Guidelines I.A.2 and I.B.2"))
-            continue
         code = alone.normalized_code or alone.code or ""
         concept = release.concept(code)
         if concept is not None:
-            entries.append(Entry(position, code, concept))
+            entries.append(Entry(position, code, concept, alone.result))
     findings += icd10cm.diagnosis_checker(release).check(entries)
     return Checked(release.version, findings, [item.path for item in listed])

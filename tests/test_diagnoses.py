@@ -1,0 +1,256 @@
+"""$validate-diagnoses: a diagnosis list checked as a whole, on real codes of the default release.
+
+Each check has a list that fires it and one that must not; the corpus (tests/data/diagnoses_corpus.toml,
+written by a coder before the checks were tuned) is checked in test_diagnoses_corpus below."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from helpers import ICD10CM, assert_fhir, param
+
+from service.icd10cm.diagnoses import Listed, covers, validate_diagnoses
+from service.icd10cm.model import Coding
+
+URL = "/fhir/CodeSystem/$validate-diagnoses"
+JSON = {"Content-Type": "application/fhir+json"}
+CORPUS = Path(__file__).with_name("data") / "diagnoses_corpus.toml"
+
+
+def check(engine, *codes, date=None):
+    listed = [Listed(Coding(ICD10CM, code), f"coding[{i}]") for i, code in enumerate(codes)]
+    return validate_diagnoses(engine, listed, date)
+
+
+def found(checked, name=None):
+    return [(f.check, f.positions, f.severity) for f in checked.findings if name is None or f.check == name]
+
+
+def parameters(*codes, **more):
+    entries = [{"name": "coding", "valueCoding": {"system": ICD10CM, "code": code}} for code in codes]
+    entries += [{"name": name, "valueString": value} for name, value in more.items()]
+    return {"resourceType": "Parameters", "parameter": entries}
+
+
+# ------------------------------------------------------------------------------------------- checks
+
+
+def test_a_clean_list_has_no_finding(engine):
+    checked = check(engine, "K21.9", "E78.5", "Z87.891")
+    assert checked.result and found(checked) == [] and checked.version == "2026-04"
+
+
+def test_each_code_is_checked_alone(engine):
+    checked = check(engine, "M54.5", "S52.501", "T78.1XXA", "M54.50")
+    invalid = found(checked, "invalid-code")
+    assert [positions for _, positions, _ in invalid] == [(1,), (2,), (3,)] and not checked.result
+    assert "header" in checked.findings[0].text
+
+
+def test_duplicates_and_a_code_with_its_ancestor(engine):
+    assert found(check(engine, "J45.909", "J45.909"), "duplicate") == [("duplicate", (1, 2), "error")]
+    assert found(check(engine, "M54.5", "M54.50"), "with-ancestor") == [("with-ancestor", (1, 2), "error")]
+
+
+def test_excludes1_from_the_category_is_an_error_and_excludes2_is_never_a_finding(engine):
+    checked = check(engine, "E11.9", "E10.9")  # E11: Excludes1 type 1 diabetes mellitus (E10.-)
+    [(name, positions, severity)] = found(checked, "excludes1")
+    assert positions == (1, 2) and severity == "error"
+    assert "category E11" in checked.findings[0].basis and "I.A.12.a" in checked.findings[0].basis
+    assert not found(check(engine, "M54.50", "M51.36"), "excludes1")  # M54.5 Excludes2 M51.3-: may go together
+
+
+def test_excludes1_from_a_block_or_chapter_note_is_a_warning(engine):
+    # Block A15-A19 (tuberculosis) Excludes1: sequelae of tuberculosis (B90.-)
+    checked = check(engine, "A15.0", "B90.9")
+    excluded = [f for f in checked.findings if f.check == "excludes1"]
+    assert excluded and excluded[0].severity == "warning" and "block A15-A19" in excluded[0].basis
+
+
+def test_where_codes_may_stand(engine):
+    assert found(check(engine, "G63", "E85.1"), "manifestation-first") == [("manifestation-first", (1,), "error")]
+    assert found(check(engine, "W19.XXXA", "S72.001A"), "external-cause-first")
+    assert found(check(engine, "T42.4X5A", "R41.0"), "never-first")  # adverse effect first
+    assert found(check(engine, "C50.911", "Z51.11"), "first-only-not-first") == [
+        ("first-only-not-first", (2,), "error")
+    ]
+    assert not found(check(engine, "Z51.11", "C50.911", "Z17.0"), "first-only-not-first")
+
+
+def test_a_pregnancy_code_goes_first(engine):
+    checked = check(engine, "E11.9", "O24.111", "Z3A.12")
+    assert found(checked, "pregnancy-not-first") == [("pregnancy-not-first", (1, 2), "error")]
+    assert not found(check(engine, "O24.111", "E11.9", "Z79.84", "Z3A.12"), "pregnancy-not-first")
+
+
+def test_code_first_missing_and_out_of_order(engine):
+    assert ("code-first-missing", (1,), "warning") in found(check(engine, "G63"))
+    order = check(engine, "F02.80", "G30.9")  # dementia in other diseases: code first Alzheimer's (G30.-)
+    assert ("code-first-order", (2, 1), "error") in found(order)
+    assert not found(check(engine, "G30.9", "F02.80"), "code-first-order")
+    assert not found(check(engine, "G30.9", "F02.80"), "code-first-missing")
+
+
+def test_use_additional_and_weeks_of_gestation_are_reminders(engine):
+    reminders = found(check(engine, "O24.111"))
+    assert ("z3a-missing", (1,), "information") in reminders
+    assert not found(check(engine, "O24.111", "Z3A.12", "Z79.4"), "z3a-missing")
+    assert ("use-additional", (1,), "information") in found(check(engine, "C50.911"))  # Z17.- receptor status
+    assert not [f for f in found(check(engine, "C50.911", "Z17.0")) if f[0] == "use-additional"]
+
+
+def test_redundant_codes(engine):
+    assert found(check(engine, "M54.50", "M54.59"), "unspecified-with-specified") == [
+        ("unspecified-with-specified", (1, 2), "warning")
+    ]
+    assert found(check(engine, "H40.1111", "H40.1121"), "bilateral") == [("bilateral", (1, 2), "warning")]
+    assert not found(check(engine, "H40.1111", "H40.1132"), "bilateral")
+
+
+def test_seventh_characters_of_one_injury_agree(engine):
+    assert found(check(engine, "S52.501A", "S52.601D"), "seventh-mismatch") == [("seventh-mismatch", (1, 2), "warning")]
+    assert not found(check(engine, "S52.501A", "S52.601A"), "seventh-mismatch")
+
+
+@pytest.mark.parametrize(
+    "ref, code, covered",
+    [("C00-D49", "C50.911", True), ("C00-D49", "E11.9", False), ("E85-", "E85.1", True), ("I12-", "I13.0", False)],
+)
+def test_a_note_reference_covers_its_codes(ref, code, covered):
+    assert covers(ref, code) is covered
+
+
+# --------------------------------------------------------------------------------------------- HTTP
+
+
+def test_over_http_as_parameters_claim_and_bundle(client):
+    body = client.post(URL, json=parameters("G63", "E11.40", date="2026-06-01"), headers=JSON).get_json()
+    assert_fhir(body, "Parameters")
+    assert param(body, "result") is False and param(body, "version") == "2026-04"
+    issues = param(body, "issues")["issue"]
+    first = next(i for i in issues if i["details"]["coding"][0]["code"] == "manifestation-first")
+    assert first["expression"] == ["coding[0]"] and "I.A.13" in first["diagnostics"]
+
+    claim = {
+        "resourceType": "Claim",
+        "status": "active",
+        "diagnosis": [
+            {"sequence": 2, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "E10.9"}]}},
+            {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "E11.9"}]}},
+        ],
+    }
+    body = client.post(URL, json=claim, headers=JSON).get_json()
+    assert_fhir(body, "Parameters")
+    excluded = [i for i in param(body, "issues")["issue"] if i["details"]["coding"][0]["code"] == "excludes1"]
+    assert excluded[0]["expression"] == ["Claim.diagnosis[1]", "Claim.diagnosis[0]"]
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:a", "resource": _condition("a", "E85.1")},
+            {"fullUrl": "urn:uuid:b", "resource": _condition("b", "G63")},
+            {
+                "resource": {
+                    "resourceType": "Encounter",
+                    "status": "finished",
+                    "class": {"code": "AMB"},
+                    "diagnosis": [
+                        {"condition": {"reference": "urn:uuid:b"}, "rank": 1},
+                        {"condition": {"reference": "urn:uuid:a"}, "rank": 2},
+                    ],
+                }
+            },
+        ],
+    }
+    body = client.post(URL, json=bundle, headers=JSON).get_json()
+    assert_fhir(body, "Parameters")
+    codes = {i["details"]["coding"][0]["code"]: i for i in param(body, "issues")["issue"]}
+    assert codes["manifestation-first"]["expression"] == ["Bundle.entry[1].resource.code"]
+
+
+def _condition(identifier: str, code: str) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": identifier,
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": ICD10CM, "code": code}]},
+    }
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"resourceType": "Claim", "status": "active"}, "no diagnosis"),
+        (
+            {
+                "resourceType": "Claim",
+                "diagnosis": [
+                    {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "E11.9"}]}},
+                    {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "I10"}]}},
+                ],
+            },
+            "given twice",
+        ),
+        ({"resourceType": "Claim", "diagnosis": [{"sequence": 1}]}, "no coding"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": []}, "no Condition"),
+        (parameters(*["E11.9"] * 1000), "Too many"),
+        (parameters(), "needs the diagnoses"),
+        (parameters("E11.9", setting="nowhere"), "setting"),
+        (parameters("E11.9", date="2026-02-30"), "date"),
+    ],
+)
+def test_malformed_input_is_a_clear_4xx(client, body, words):
+    answer = client.post(URL, json=body, headers=JSON)
+    assert 400 <= answer.status_code < 500, answer.get_json()
+    outcome = answer.get_json()
+    assert_fhir(outcome, "OperationOutcome")
+    assert words in outcome["issue"][0]["details"]["text"]
+
+
+def test_a_code_of_another_system_is_a_finding_of_its_own(client):
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coding", "valueCoding": {"system": "http://snomed.info/sct", "code": "44054006"}},
+            {"name": "coding", "valueCoding": {"system": ICD10CM, "code": "E11.9"}},
+        ],
+    }
+    answer = client.post(URL, json=body, headers=JSON).get_json()
+    [invalid] = [i for i in param(answer, "issues")["issue"] if i["details"]["coding"][0]["code"] == "invalid-code"]
+    assert invalid["expression"] == ["coding[0]"] and "not of ICD-10-CM" in invalid["details"]["text"]
+
+
+def test_the_check_page(client):
+    page = client.get("/check", query_string={"codes": "E11.9, E10.9"})
+    assert page.status_code == 200 and "text/html" in page.content_type
+    text = page.get_data(as_text=True)
+    assert 'href="/codes/E10.9"' in text and "Excludes1" in text
+    assert client.get("/check", query_string={"codes": "E11.9", "date": "nope"}).status_code == 400
+
+
+# ------------------------------------------------------------------------------------------- corpus
+
+
+def _corpus() -> list[dict]:
+    return tomllib.loads(CORPUS.read_text())["case"] if CORPUS.exists() else []
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the corpus is not written yet")
+@pytest.mark.parametrize("half", ["tune", "report"])
+def test_diagnoses_corpus(engine, half):
+    """Every expected finding is found, with its severity, and nothing else fires (information reminders
+    included); the score of each half is printed."""
+    cases = [c for c in _corpus() if c["half"] == half]
+    assert len(cases) >= 50
+    wrong = []
+    for case in cases:
+        checked = check(engine, *case["codes"], date=case.get("date"))
+        got = {(f.check, tuple(sorted(f.positions)), f.severity) for f in checked.findings}
+        expected = {(e["check"], tuple(sorted(e["codes"])), e["severity"]) for e in case.get("expect", ())}
+        if got != expected:
+            wrong.append((case["id"], sorted(expected - got), sorted(got - expected)))
+    print(f"{half}: {len(cases) - len(wrong)}/{len(cases)} lists exactly right")
+    assert not wrong, wrong
