@@ -254,3 +254,18 @@ def test_diagnoses_corpus(engine, half):
             wrong.append((case["id"], sorted(expected - got), sorted(got - expected)))
     print(f"{half}: {len(cases) - len(wrong)}/{len(cases)} lists exactly right")
     assert not wrong, wrong
+
+
+def test_any_list_gets_an_answer(engine):
+    """Random lists of real codes (billable, headers, codes needing a 7th character) and garbage: every one is
+    answered, every finding names positions of the list."""
+    import random
+
+    release = engine.releases.default
+    codes = [row[0] for row in release.all_concepts()]
+    chooser = random.Random(19)
+    for _ in range(300):
+        listed = chooser.sample(codes, chooser.randint(1, 12)) + chooser.choice([[], ["ZZZ.9"], ["m549"], [""]])
+        chooser.shuffle(listed)
+        checked = check(engine, *listed)
+        assert all(1 <= p <= len(listed) for f in checked.findings for p in f.positions), listed

@@ -71,7 +71,8 @@ def covers(ref: str, code: str) -> bool:
 
 def _elements(notes: tuple[dict, ...], kind: str, level: str, source: str) -> list[Note]:
     """The note elements of one kind declared at ``source``: consecutive lines of the kind make one (a lead-in
-    line and its items), but each Excludes1 line stands alone."""
+    line and its items), but each Excludes1 line stands alone, and a "use additional code" line that says
+    "code ..." again is a requirement of its own (I13.0: the heart failure, and the stage of the CKD)."""
     found: list[Note] = []
     previous = ""
     for note in notes:
@@ -79,7 +80,8 @@ def _elements(notes: tuple[dict, ...], kind: str, level: str, source: str) -> li
             previous = note["type"]
             continue
         refs = tuple(note.get("refs", ()))
-        if previous == kind and kind != "excludes1":
+        again = kind == "useAdditionalCode" and note["text"].lower().startswith("code")
+        if previous == kind and kind != "excludes1" and not again:
             last = found[-1]
             found[-1] = Note(kind, (*last.lines, note["text"]), last.refs + refs, level, source)
         else:
@@ -125,7 +127,10 @@ class DiagnosisChecker:
             self._seventh,
         ):
             findings += check(valid)
-        return findings
+        # A code never first only because its "code first" note says so (Z3A, Z17), listed ahead of what the
+        # note names: the order finding says it, once.
+        reordered = {f.positions[1] for f in findings if f.check == "code-first-order"}
+        return [f for f in findings if not (f.check == "never-first" and f.positions[0] in reordered)]
 
     # -- the same code twice, a code with its own header ---------------------------------------------------
     @staticmethod
@@ -243,37 +248,44 @@ class DiagnosisChecker:
 
     # -- code first, use additional code ---------------------------------------------------------------------
     def _code_first(self, entries: list[Entry]) -> list[Finding]:
+        """A code's own "code first" notes and its category's or subcategory's (a block's are general)."""
         found = []
         for entry in entries:
             for note in self.notes(entry.concept, "codeFirst"):
-                if not note.refs:
+                if not note.refs or note.level not in _NEAR:
                     continue
                 present = [e for e in entries if e is not entry and any(covers(r, e.code) for r in note.refs)]
                 text = " ".join(note.lines)
                 basis = f"Tabular 'code first' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
-                if not present and not any(conditional(line) for line in note.lines):
+                # Missing: only an etiology is asked for, not a reason for the encounter (Z87's Z09, a Z code).
+                if not present and any(not ref.startswith("Z") for ref in note.refs):
+                    asks = (
+                        "if the patient has one of the conditions it names, that code goes first"
+                        if any(conditional(line) for line in note.lines)
+                        else "no code of the list is one of those it names"
+                    )
                     found.append(
                         Finding(
                             "code-first-missing",
                             (entry.position,),
                             WARNING,
-                            f"{entry.code} asks to code first the underlying condition ('{text}'), and no code of "
-                            "the list is one of those it names: query the provider for the etiology.",
+                            f"{entry.code} asks to code first the underlying condition ('{text}'): {asks}. "
+                            "Query the provider for the etiology.",
                             basis,
                         )
                     )
-                for underlying in present:
-                    if underlying.position > entry.position:
-                        found.append(
-                            Finding(
-                                "code-first-order",
-                                (underlying.position, entry.position),
-                                ERROR,
-                                f"{underlying.code} is the underlying condition that {entry.code} asks to code "
-                                f"first ('{text}'): list it before {entry.code}.",
-                                basis,
-                            )
+                elif present and all(underlying.position > entry.position for underlying in present):
+                    underlying = present[0]
+                    found.append(
+                        Finding(
+                            "code-first-order",
+                            (underlying.position, entry.position),
+                            ERROR,
+                            f"{underlying.code} is the underlying condition that {entry.code} asks to code first "
+                            f"('{text}'): list it before {entry.code}.",
+                            basis,
                         )
+                    )
         return found
 
     def _use_additional(self, entries: list[Entry]) -> list[Finding]:
@@ -281,11 +293,16 @@ class DiagnosisChecker:
         z3a_done = False
         for entry in entries:
             for note in self.notes(entry.concept, "useAdditionalCode"):
-                if not note.refs or any(covers(r, e.code) for e in entries for r in note.refs if e is not entry):
+                weeks = any(ref.rstrip("-") == "Z3A" for ref in note.refs)
+                if not note.refs or (note.level not in _NEAR and not weeks):
+                    continue  # a block's or chapter's notes are general reminders, but for the weeks of gestation
+                if any(covers(r, e.code) for e in entries for r in note.refs if e is not entry):
                     continue
+                if not self._accepts(note.refs, entry.code):
+                    continue  # what the note names does not take this code (Z3A goes with O09-O60, O80-O82 ...)
                 text = " ".join(note.lines)
                 basis = f"Tabular 'use additional code' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
-                if any(ref.rstrip("-") == "Z3A" for ref in note.refs):
+                if weeks:
                     if z3a_done:
                         continue
                     z3a_done = True
@@ -311,14 +328,26 @@ class DiagnosisChecker:
                 )
         return found
 
+    def _accepts(self, refs: tuple[str, ...], code: str) -> bool:
+        """Whether the codes a note names may go with ``code``: a named category whose own "code first" note
+        lists the codes it goes with must list this one."""
+        for ref in refs:
+            named = self.release.concept(ref.removesuffix("-"))
+            if named is None:
+                return True
+            own = [n for n in self.notes(named, "codeFirst") if n.level == "code" and n.refs]
+            if not own or any(covers(r, code) for n in own for r in n.refs):
+                return True
+        return False
+
     # -- redundant codes -------------------------------------------------------------------------------------
     @staticmethod
     def _unspecified(entries: list[Entry]) -> list[Finding]:
         found = []
         for a, b in combinations(entries, 2):
-            if a.concept.parent != b.concept.parent:
+            if a.code[:3] != b.code[:3] or a.code in b.concept.ancestors or b.code in a.concept.ancestors:
                 continue
-            vague = [e for e in (a, b) if _UNSPECIFIED.search(e.concept.display)]
+            vague = [e for e in (a, b) if _vague(e)]
             if len(vague) == 1:
                 other = b if vague[0] is a else a
                 found.append(
@@ -327,8 +356,8 @@ class DiagnosisChecker:
                         (a.position, b.position),
                         WARNING,
                         f"{vague[0].code} (unspecified) is listed with {other.code}, a more specific code of the same "
-                        f"subcategory: if they describe one condition, report only {other.code}.",
-                        "Official Guidelines I.B.18 (unspecified codes) and I.A.9",
+                        f"category: if they describe one condition, report only {other.code}.",
+                        "Official Guidelines I.B.18 (unspecified codes) and I.B.2",
                     )
                 )
         return found
@@ -353,7 +382,7 @@ class DiagnosisChecker:
                 )
         return found
 
-    def _bilateral_code(self, concept: ConceptRow, pattern: str) -> str | None:
+    def _bilateral_code(self, concept: ConceptRow, pattern: tuple[str, ...]) -> str | None:
         """The code beside this one whose title says bilateral where the pair says right and left."""
         # The bilateral code sits beside the sided ones, or one level up (H40.111- beside H40.112-, H40.113-).
         levels = concept.ancestors[:2]
@@ -403,19 +432,30 @@ _CHECK_OF_RULE = {
     "single-diagnosis": "first-only-not-first",
 }
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
-# A side, with the organ word that follows right and left but not bilateral ("right eye", "bilateral").
-_SIDE = re.compile(r"\b(right|left|bilateral)\b(?: (?:eye|ear|side)s?\b)?", re.IGNORECASE)
+_NEAR = ("code", "ancestor")  # the levels whose notes speak of this code in particular
+
+
+def _vague(entry: Entry) -> bool:
+    """An unspecified code: so titled, or the .9 code of its category (E11.9, R10.9)."""
+    return bool(_UNSPECIFIED.search(entry.concept.display)) or re.fullmatch(r"[A-Z]\d\w\.9", entry.code) is not None
+
+
+_SIDE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
+# Words that say the side rather than the condition ("right eye", "unilateral", "of").
+_SIDE_WORDS = frozenset({"right", "left", "bilateral", "unilateral", "of", "eye", "eyes", "ear", "ears", "side"})
 _INITIAL, _LATER, _SEQUELA = "initial encounter", "subsequent encounter", "sequela"
 
 
-def _side_pattern(title: str) -> str:
-    """A title with its side taken out: 'Primary open-angle glaucoma, right eye, mild stage' and '..., bilateral,
-    mild stage' both read 'primary open-angle glaucoma, {side}, mild stage'."""
-    return _SIDE.sub("{side}", title.lower(), count=1)
+def _side_pattern(title: str) -> tuple[str, ...]:
+    """A title's words with its side taken out, singular and in order of appearance: 'Unilateral primary
+    osteoarthritis, right knee' and 'Bilateral primary osteoarthritis of knee' both read (primary,
+    osteoarthriti, knee)."""
+    words = re.findall(r"[a-z0-9-]+", title.lower())
+    return tuple(sorted(w.rstrip("s") for w in words if w not in _SIDE_WORDS))
 
 
-def _sides(a: str, b: str) -> str | None:
-    """The title pattern two titles share when one says right where the other says left."""
+def _sides(a: str, b: str) -> tuple[str, ...] | None:
+    """The words two titles share when one says right where the other says left."""
     sa, sb = _SIDE.search(a), _SIDE.search(b)
     if not sa or not sb or {sa.group(1).lower(), sb.group(1).lower()} != {"right", "left"}:
         return None
