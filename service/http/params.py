@@ -34,6 +34,19 @@ class ParameterSchema(Schema):
 _parameter_schema = ParameterSchema()
 
 
+def _well_formed(entry: dict) -> bool:
+    """What ParameterSchema accepts, checked by hand first: marshmallow takes 35 us an entry, and a list of
+    diagnoses has dozens (the schema still words the errors)."""
+    name, resource, part = entry.get("name"), entry.get("resource", {}), entry.get("part", [])
+    return (
+        isinstance(name, str)
+        and name != ""
+        and isinstance(resource, dict)
+        and isinstance(part, list)
+        and all(isinstance(p, dict) for p in part)
+    )
+
+
 def body_entries(max_parameters: int) -> list[dict]:
     """The entries of a POSTed Parameters resource, each checked for shape."""
     body = json_body()
@@ -47,7 +60,7 @@ def body_entries(max_parameters: int) -> list[dict]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidRequest(f"Parameters.parameter[{index}] must be an object")
-        errors = _parameter_schema.validate(entry)
+        errors = None if _well_formed(entry) else _parameter_schema.validate(entry)
         if errors:
             raise InvalidRequest(f"Parameters.parameter[{index}]: {describe_errors(errors)}")
         if sum(1 for k in entry if k.startswith(_VALUE_PREFIX)) > 1:

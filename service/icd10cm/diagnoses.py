@@ -201,8 +201,9 @@ class DiagnosisChecker:
 
     def _excluded(self, holder: Entry, other: Entry) -> tuple[Note, Entry, Entry] | None:
         for note in self.notes(holder.concept, "excludes1"):
-            if any(covers(ref, other.code) for ref in note.refs):
-                return note, holder, other
+            for ref in note.refs:
+                if covers(ref, other.code):
+                    return note, holder, other
         return None
 
     # -- where codes may stand -------------------------------------------------------------------------------
