@@ -87,6 +87,9 @@ def test_a_pregnancy_code_goes_first(engine):
 
 def test_code_first_missing_and_out_of_order(engine):
     assert ("code-first-missing", (1,), "warning") in found(check(engine, "G63"))
+    # A conditional note ("if applicable", "any associated") is a reminder, not a query.
+    [pneumonia] = [f for f in check(engine, "J15.1").findings if f.check == "code-first-missing"]
+    assert pneumonia.severity == "information" and "query" not in pneumonia.text
     order = check(engine, "F02.80", "G30.9")  # dementia in other diseases: code first Alzheimer's (G30.-)
     assert ("code-first-order", (2, 1), "error") in found(order)
     assert not found(check(engine, "G30.9", "F02.80"), "code-first-order")
@@ -105,6 +108,9 @@ def test_redundant_codes(engine):
     assert found(check(engine, "M54.50", "M54.59"), "unspecified-with-specified") == [
         ("unspecified-with-specified", (1, 2), "warning")
     ]
+    # "unspecified" late in a title qualifies a detail: F10.239 (withdrawal, unspecified) is the more specific
+    assert not found(check(engine, "F10.239", "F10.20"), "unspecified-with-specified")
+    assert found(check(engine, "J45.909", "J45.51"), "unspecified-with-specified")
     assert found(check(engine, "H40.1111", "H40.1121"), "bilateral") == [("bilateral", (1, 2), "warning")]
     assert not found(check(engine, "H40.1111", "H40.1132"), "bilateral")
 

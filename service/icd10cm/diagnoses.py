@@ -178,10 +178,8 @@ class DiagnosisChecker:
                 continue
             note, holder, other = hit
             broad = note.level in ("block", "chapter")
-            text = (
-                f"{other.code} falls under an Excludes1 note of {note.place} that applies to {holder.code} "
-                f"('{note.lines[0]}'): the two are not coded together"
-            )
+            place = f"of {holder.code}" if note.level == "code" else f"at {note.place}, above {holder.code}"
+            text = f"{other.code} falls under the Excludes1 note {place} ('{note.lines[0]}'): the two are not coded together"
             text += (
                 ", unless the two conditions are unrelated; a note this broad may not mean this pair: review, or "
                 "query the provider."
@@ -260,18 +258,19 @@ class DiagnosisChecker:
                 basis = f"Tabular 'code first' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
                 # Missing: only an etiology is asked for, not a reason for the encounter (Z87's Z09, a Z code).
                 if not present and any(not ref.startswith("Z") for ref in note.refs):
+                    # "If applicable", "any associated": a reminder; otherwise the etiology is missing: a query.
+                    maybe = any(conditional(line) for line in note.lines)
                     asks = (
-                        "if the patient has one of the conditions it names, that code goes first"
-                        if any(conditional(line) for line in note.lines)
-                        else "no code of the list is one of those it names"
+                        "when the record shows one of the conditions it names, code that condition first"
+                        if maybe
+                        else "no code of the list is one of those it names: query the provider for the etiology"
                     )
                     found.append(
                         Finding(
                             "code-first-missing",
                             (entry.position,),
-                            WARNING,
-                            f"{entry.code} asks to code first the underlying condition ('{text}'): {asks}. "
-                            "Query the provider for the etiology.",
+                            INFORMATION if maybe else WARNING,
+                            f"{entry.code} asks to code first the underlying condition ('{text}'): {asks}.",
                             basis,
                         )
                     )
@@ -348,7 +347,11 @@ class DiagnosisChecker:
         for a, b in combinations(entries, 2):
             if a.code[:3] != b.code[:3] or a.code in b.concept.ancestors or b.code in a.concept.ancestors:
                 continue
-            vague = [e for e in (a, b) if _vague(e)]
+            # An unspecified sibling (M54.50 beside M54.59), or the category's .9 code beside any code of it
+            # (R10.9 beside R10.31). "Unspecified" deeper in a title qualifies a detail (F10.239, withdrawal,
+            # unspecified, is more specific than F10.20).
+            siblings = a.concept.parent == b.concept.parent
+            vague = [e for e in (a, b) if (siblings and _UNSPECIFIED.search(e.concept.display)) or _nine(e)]
             if len(vague) == 1:
                 other = b if vague[0] is a else a
                 found.append(
@@ -436,9 +439,9 @@ _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
 _NEAR = ("code", "ancestor")  # the levels whose notes speak of this code in particular
 
 
-def _vague(entry: Entry) -> bool:
-    """An unspecified code: so titled, or the .9 code of its category (E11.9, R10.9)."""
-    return bool(_UNSPECIFIED.search(entry.concept.display)) or re.fullmatch(r"[A-Z]\d\w\.9", entry.code) is not None
+def _nine(entry: Entry) -> bool:
+    """A code of its category's .9 subdivision, the unspecified one (E11.9, R10.9, J45.909 under J45.90)."""
+    return len(entry.code) >= 5 and entry.code[4] == "9"
 
 
 _SIDE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
