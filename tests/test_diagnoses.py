@@ -113,6 +113,10 @@ def test_redundant_codes(engine):
     assert found(check(engine, "J45.909", "J45.51"), "unspecified-with-specified")
     assert found(check(engine, "H40.1111", "H40.1121"), "bilateral") == [("bilateral", (1, 2), "warning")]
     assert not found(check(engine, "H40.1111", "H40.1132"), "bilateral")
+    assert found(check(engine, "H25.13", "H25.11"), "bilateral") == [("bilateral", (1, 2), "warning")]
+    # With the bilateral code listed too, the sides are redundant; it is not "report the bilateral code instead".
+    both = check(engine, "H40.1131", "H40.1121", "H40.1111")
+    assert [f.positions for f in both.findings if f.check == "bilateral"] == [(1, 2), (1, 3)]
 
 
 def test_seventh_characters_of_one_injury_agree(engine):

@@ -367,23 +367,27 @@ class DiagnosisChecker:
         return found
 
     def _bilateral(self, entries: list[Entry]) -> list[Finding]:
+        """Right and left codes of one condition where a bilateral code exists; a bilateral code with one of its
+        sides."""
         found = []
+        listed = {e.code for e in entries}
+        basis = "Official Guidelines I.B.13 (laterality: a bilateral code when the condition is bilateral)"
         for a, b in combinations(entries, 2):
-            pair = _sides(a.concept.display, b.concept.display)
-            if pair is None:
+            sides = {_side(a.concept.display), _side(b.concept.display)}
+            if _side_pattern(a.concept.display) != _side_pattern(b.concept.display):
                 continue
-            bilateral = self._bilateral_code(a.concept, pair)
-            if bilateral:
-                found.append(
-                    Finding(
-                        "bilateral",
-                        (a.position, b.position),
-                        WARNING,
-                        f"{a.code} and {b.code} are the right and left codes of one condition, and ICD-10-CM has "
-                        f"a bilateral code for it: report {bilateral} instead.",
-                        "Official Guidelines I.B.13 (laterality: a bilateral code when the condition is bilateral)",
+            if sides == {"right", "left"}:
+                bilateral = self._bilateral_code(a.concept, _side_pattern(a.concept.display))
+                if bilateral and bilateral not in listed:
+                    text = (
+                        f"{a.code} and {b.code} are the right and left codes of one condition, and ICD-10-CM has a "
+                        f"bilateral code for it: report {bilateral} instead."
                     )
-                )
+                    found.append(Finding("bilateral", (a.position, b.position), WARNING, text, basis))
+            elif "bilateral" in sides and sides & {"right", "left"}:
+                both, one = (a, b) if _side(a.concept.display) == "bilateral" else (b, a)
+                text = f"{both.code} already says both sides: {one.code}, one side of the same condition, is redundant."
+                found.append(Finding("bilateral", (a.position, b.position), WARNING, text, basis))
         return found
 
     def _bilateral_code(self, concept: ConceptRow, pattern: tuple[str, ...]) -> str | None:
@@ -458,13 +462,9 @@ def _side_pattern(title: str) -> tuple[str, ...]:
     return tuple(sorted(w.rstrip("s") for w in words if w not in _SIDE_WORDS))
 
 
-def _sides(a: str, b: str) -> tuple[str, ...] | None:
-    """The words two titles share when one says right where the other says left."""
-    sa, sb = _SIDE.search(a), _SIDE.search(b)
-    if not sa or not sb or {sa.group(1).lower(), sb.group(1).lower()} != {"right", "left"}:
-        return None
-    pattern = _side_pattern(a)
-    return pattern if pattern == _side_pattern(b) else None
+def _side(title: str) -> str | None:
+    found = _SIDE.search(title)
+    return found.group(1).lower() if found else None
 
 
 def _encounter(entry: Entry) -> str | None:
