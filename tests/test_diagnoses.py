@@ -119,6 +119,24 @@ def test_redundant_codes(engine):
     assert [f.positions for f in both.findings if f.check == "bilateral"] == [(1, 2), (1, 3)]
 
 
+def test_hypertension_with_heart_or_kidney_involvement_is_a_combination(engine):
+    """I.C.9.a presumes the link: I10 with CKD is I12, with heart failure I11, with both I13; and a combination
+    code includes the hypertension."""
+    for codes, category, positions in (
+        (("I10", "N18.4"), "I12", (1, 2)),
+        (("I50.9", "I10"), "I11", (1, 2)),
+        (("I50.22", "N18.30", "I10", "E78.5"), "I13", (1, 2, 3)),
+    ):
+        [finding] = [f for f in check(engine, *codes).findings if f.check == "combination"]
+        assert (
+            finding.positions == positions and finding.severity == "error" and f"a code of {category}" in finding.text
+        )
+        assert "I.C.9.a" in finding.basis
+    assert found(check(engine, "I12.9", "N18.4", "I10"), "combination") == [("combination", (1, 3), "error")]
+    assert not found(check(engine, "I12.9", "N18.4"), "combination")
+    assert not found(check(engine, "I10", "E78.5"), "combination")
+
+
 def test_seventh_characters_of_one_injury_agree(engine):
     assert found(check(engine, "S52.501A", "S52.601D"), "seventh-mismatch") == [("seventh-mismatch", (1, 2), "warning")]
     assert not found(check(engine, "S52.501A", "S52.601A"), "seventh-mismatch")

@@ -125,6 +125,7 @@ class DiagnosisChecker:
             self._unspecified,
             self._bilateral,
             self._seventh,
+            self._hypertension,
         ):
             findings += check(valid)
         # A code never first only because its "code first" note says so (Z3A, Z17), listed ahead of what the
@@ -340,6 +341,45 @@ class DiagnosisChecker:
                 return True
         return False
 
+    def _title(self, code: str) -> str:
+        concept = self.release.concept(code)
+        return concept.display if concept else code
+
+    # -- hypertension with heart or kidney involvement --------------------------------------------------------
+    def _hypertension(self, entries: list[Entry]) -> list[Finding]:
+        """I.C.9.a presumes hypertension related to heart failure and to chronic kidney disease: essential
+        hypertension (I10) with them is reported by the combination category I11, I12 or I13, which includes
+        the hypertension."""
+        essential = [e for e in entries if e.code == "I10"]
+        if not essential:
+            return []
+        combined = [e for e in entries if e.code[:3] in ("I11", "I12", "I13")]
+        if combined:
+            text = (
+                f"{combined[0].code} ({self._title(combined[0].code[:3])}) includes the hypertension: I10 is not "
+                "reported with it."
+            )
+            positions = tuple(sorted((essential[0].position, combined[0].position)))
+            return [Finding("combination", positions, ERROR, text, "Official Guidelines I.C.9.a.1-a.3")]
+        heart = [e for e in entries if _heart(e.code)]
+        kidney = [e for e in entries if e.code.startswith("N18")]
+        if not heart and not kidney:
+            return []
+        category = "I13" if heart and kidney else "I11" if heart else "I12"
+        involved = sorted(e.position for e in (*essential, *heart[:1], *kidney[:1]))
+        involvement = " and ".join(
+            name for name, present in (("heart disease", heart), ("chronic kidney disease", kidney)) if present
+        )
+        text = (
+            f"Hypertension with {involvement} is presumed related: report a code of {category} "
+            f"({self._title(category)}) instead of I10, keeping the codes that say the type of heart failure and "
+            "the stage of the kidney disease, unless the provider documents that they are unrelated."
+        )
+        basis = {"I11": "Official Guidelines I.C.9.a.1", "I12": "Official Guidelines I.C.9.a.2"}.get(
+            category, "Official Guidelines I.C.9.a.3"
+        )
+        return [Finding("combination", tuple(involved), ERROR, text, basis)]
+
     # -- redundant codes -------------------------------------------------------------------------------------
     @staticmethod
     def _unspecified(entries: list[Entry]) -> list[Finding]:
@@ -460,6 +500,11 @@ def _side_pattern(title: str) -> tuple[str, ...]:
     osteoarthriti, knee)."""
     words = re.findall(r"[a-z0-9-]+", title.lower())
     return tuple(sorted(w.rstrip("s") for w in words if w not in _SIDE_WORDS))
+
+
+def _heart(code: str) -> bool:
+    """A heart condition that I.C.9.a.1 presumes hypertensive: I50.- or I51.4-I51.9."""
+    return code.startswith("I50") or "I51.4" <= code[:5] <= "I51.9"
 
 
 def _side(title: str) -> str | None:
