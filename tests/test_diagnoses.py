@@ -137,6 +137,18 @@ def test_hypertension_with_heart_or_kidney_involvement_is_a_combination(engine):
     assert not found(check(engine, "I10", "E78.5"), "combination")
 
 
+def test_an_uncomplicated_delivery_and_a_poisoning_first(engine):
+    assert found(check(engine, "O80", "O70.0", "Z37.0", "Z3A.39"), "single-diagnosis") == [
+        ("single-diagnosis", (1, 2), "error")
+    ]
+    assert not found(check(engine, "O80", "Z3A.39", "Z37.0"))
+    assert found(check(engine, "R40.4", "T42.4X1A"), "poisoning-not-first") == [
+        ("poisoning-not-first", (1, 2), "warning")
+    ]
+    assert not found(check(engine, "T42.4X1A", "R40.4"), "poisoning-not-first")
+    assert not found(check(engine, "E87.1", "T50.1X5A"), "poisoning-not-first")  # an adverse effect goes after
+
+
 def test_seventh_characters_of_one_injury_agree(engine):
     assert found(check(engine, "S52.501A", "S52.601D"), "seventh-mismatch") == [("seventh-mismatch", (1, 2), "warning")]
     assert not found(check(engine, "S52.501A", "S52.601A"), "seventh-mismatch")

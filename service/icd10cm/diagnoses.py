@@ -19,7 +19,7 @@ from itertools import combinations
 from ..errors import InvalidRequest
 from .codes import ICD10CM, canonical_system
 from .guidance.rules import where
-from .guidance.sequencing import NEVER, ONLY, conditional
+from .guidance.sequencing import NEVER, ONLY, POISONING, conditional, drug_kind
 from .model import Coding
 from .store.reader import ConceptRow, Release
 from .store.schema import block_key, chapter_key
@@ -126,6 +126,8 @@ class DiagnosisChecker:
             self._bilateral,
             self._seventh,
             self._hypertension,
+            self._single_delivery,
+            self._poisoning,
         ):
             findings += check(valid)
         # A code never first only because its "code first" note says so (Z3A, Z17), listed ahead of what the
@@ -344,6 +346,43 @@ class DiagnosisChecker:
     def _title(self, code: str) -> str:
         concept = self.release.concept(code)
         return concept.display if concept else code
+
+    @staticmethod
+    def _single_delivery(entries: list[Entry]) -> list[Finding]:
+        """O80 (encounter for full-term uncomplicated delivery) is the only chapter 15 code of its encounter."""
+        delivery = next((e for e in entries if e.code == "O80"), None)
+        others = [e for e in entries if e.concept.chapter == "15" and e is not delivery]
+        if delivery is None or not others:
+            return []
+        text = (
+            f"O80 is for an uncomplicated delivery and is never reported with another chapter 15 code: with "
+            f"{', '.join(e.code for e in others)}, the delivery was not uncomplicated; code those conditions instead."
+        )
+        positions = tuple(sorted((delivery.position, *(e.position for e in others))))
+        return [Finding("single-diagnosis", positions, ERROR, text, "Official Guidelines I.C.15.n.1")]
+
+    @staticmethod
+    def _poisoning(entries: list[Entry]) -> list[Finding]:
+        """A poisoning (T36-T50, 6th character 1-4) is sequenced before its manifestations: listed after a code of
+        another chapter, the order may be wrong."""
+        poisonings = [e for e in entries if drug_kind(e.code) == POISONING]
+        if not poisonings or entries[0] in poisonings or drug_kind(entries[0].code) is not None:
+            return []
+        first = poisonings[0]
+        text = (
+            f"{first.code} is a poisoning listed after {entries[0].code}: a poisoning code comes first, followed by "
+            "the codes of its manifestations; if the first code is not a manifestation of the poisoning, the order "
+            "may stand."
+        )
+        return [
+            Finding(
+                "poisoning-not-first",
+                (entries[0].position, first.position),
+                WARNING,
+                text,
+                "Official Guidelines I.C.19.e.5(b)",
+            )
+        ]
 
     # -- hypertension with heart or kidney involvement --------------------------------------------------------
     def _hypertension(self, entries: list[Entry]) -> list[Finding]:
