@@ -18,7 +18,7 @@ from itertools import combinations
 
 from ..errors import InvalidRequest
 from .codes import ICD10CM, canonical_system
-from .guidance.rules import where
+from .guidance.rules import note_elements, where
 from .guidance.sequencing import NEVER, ONLY, POISONING, conditional, drug_kind
 from .model import Coding
 from .store.reader import ConceptRow, Release
@@ -70,24 +70,20 @@ def covers(ref: str, code: str) -> bool:
 
 
 def _elements(notes: tuple[dict, ...], kind: str, level: str, source: str) -> list[Note]:
-    """The note elements of one kind declared at ``source``: consecutive lines of the kind make one (a lead-in
-    line and its items), but each Excludes1 line stands alone, and a "use additional code" line that says
-    "code ..." again is a requirement of its own (I13.0: the heart failure, and the stage of the CKD)."""
-    found: list[Note] = []
-    previous = ""
-    for note in notes:
-        if note["type"] != kind:
-            previous = note["type"]
-            continue
-        refs = tuple(note.get("refs", ()))
-        again = kind == "useAdditionalCode" and note["text"].lower().startswith("code")
-        if previous == kind and kind != "excludes1" and not again:
-            last = found[-1]
-            found[-1] = Note(kind, (*last.lines, note["text"]), last.refs + refs, level, source)
-        else:
-            found.append(Note(kind, (note["text"],), refs, level, source))
-        previous = kind
-    return found
+    """The note elements of one kind declared at ``source``, grouped as the guidance groups them, but each
+    Excludes1 line stands alone, and a "use additional code" line that says "code ..." again is a requirement
+    of its own (I13.0: the heart failure, and the stage of the CKD)."""
+    starts = _STARTS.get(kind, lambda note: False)
+    return [
+        Note(kind, tuple(n["text"] for n in group), tuple(r for n in group for r in n.get("refs", ())), level, source)
+        for group in note_elements(notes, kind, starts)
+    ]
+
+
+_STARTS = {
+    "excludes1": lambda note: True,
+    "useAdditionalCode": lambda note: note["text"].lower().startswith("code"),
+}
 
 
 class DiagnosisChecker:

@@ -168,13 +168,13 @@ class History:
 
     def __init__(self, releases: list[Release]):
         self.releases = sorted(releases, key=lambda r: (r.effective, r.version))
+        self.by_version = {r.version: r for r in self.releases}
         self._lock = threading.Lock()
         self._computed: dict[str, tuple[Change, ...]] | None = None
         self.diff = lru_cache(maxsize=16)(self._diff)
 
     def _diff(self, older: str, newer: str) -> Diff:
-        by_version = {r.version: r for r in self.releases}
-        return diff(by_version[older], by_version[newer])
+        return diff(self.by_version[older], self.by_version[newer])
 
     def _changes(self) -> dict[str, tuple[Change, ...]]:
         """Every code's changes, from the diffs of consecutive releases: computed once, by the first caller
@@ -210,7 +210,7 @@ class History:
 
     @lru_cache(maxsize=16)  # noqa: B019 (one History per process, never freed)
     def mapping(self, source: str, target: str) -> Mapping:
-        by_version = {r.version: r for r in self.releases}
+        by_version = self.by_version
         older, newer = sorted((by_version[source], by_version[target]), key=self.releases.index)
         step = self.diff(older.version, newer.version)
         return Mapping(step, forward=by_version[source] is older)

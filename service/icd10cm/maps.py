@@ -109,17 +109,20 @@ class ReleaseMaps:
         versions = self._ordered()
         return [conceptmap_resource(self.history.mapping(a, b)) for a, b in zip(versions, versions[1:], strict=False)]
 
-    def read(self, resource_id: str) -> dict | None:
+    def pair(self, resource_id: str) -> tuple[str, str] | None:
+        """The (source, target) versions of a map id, when both are loaded and differ."""
         pair = versions_of(resource_id)
-        if pair is None or pair[0] == pair[1] or not all(v in self.releases.by_version for v in pair):
-            return None
-        return conceptmap_resource(self.history.mapping(*pair))
+        loaded = self.releases.by_version
+        return pair if pair and pair[0] != pair[1] and all(v in loaded for v in pair) else None
+
+    def read(self, resource_id: str) -> dict | None:
+        pair = self.pair(resource_id)
+        return conceptmap_resource(self.history.mapping(*pair)) if pair else None
 
     def by_url(self, url: str) -> tuple[str, str] | None:
         if not url.startswith(f"{CANONICAL_BASE}/ConceptMap/"):
             return None
-        pair = versions_of(url.rsplit("/", 1)[1].split("|", 1)[0])
-        return pair if pair and all(v in self.releases.by_version for v in pair) else None
+        return self.pair(url.rsplit("/", 1)[1].split("|", 1)[0])
 
     def translate(
         self,

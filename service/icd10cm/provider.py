@@ -23,7 +23,7 @@ from .codes import ICD10CM, canonical_system
 from .codesystem import Icd10cmCodeSystem
 from .diagnoses import Listed, from_bundle, from_claim, validate_diagnoses
 from .guidance.fhir import supplement_resource
-from .maps import ReleaseMaps, conceptmap_url, names_release_map, versions_of
+from .maps import ReleaseMaps, conceptmap_url, names_release_map
 from .model import Coding, ValidationResult
 from .operations import Icd10cm
 from .render import LookupAnswer, diagnoses_parameters, expanded, validation_parameters
@@ -121,7 +121,7 @@ class Icd10cmProvider:
             return True  # an operation of ICD-10-CM's own
         if request.kind == "ConceptMap":
             if request.resource_id is not None:
-                return self.maps.read(request.resource_id) is not None
+                return self.maps.pair(request.resource_id) is not None
             return names_release_map(request.flat, self.maps)
         if request.kind == "CodeSystem":
             if request.resource_id is not None:
@@ -219,7 +219,7 @@ class Icd10cmProvider:
             code, version = coding.code, coding.version or version
         url = args.get("url")
         if resource_id is not None:
-            pair = versions_of(resource_id)
+            pair = self.maps.pair(resource_id)
             assert pair is not None  # holds() found the map
             url = conceptmap_url(*pair)
         # A system may carry its version as a canonical does: http://hl7.org/fhir/sid/icd-10-cm|2021.

@@ -110,19 +110,27 @@ def sibling(code: str, display: str, billable: bool = True) -> Sibling:
     return Sibling(code, display, bool(_UNSPECIFIED.search(display)), side_of(display), billable)
 
 
-def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
-    """The lines of each note element of one type (consecutive lines of that type), in tabular order."""
-    elements: list[list[str]] = []
+def note_elements(
+    notes: tuple[dict, ...], kind: str, starts: Callable[[dict], bool] = lambda note: False
+) -> list[list[dict]]:
+    """The notes of each element of one type, in tabular order: consecutive notes of that type make one (a
+    lead-in line and its items), unless ``starts`` says a note begins an element of its own."""
+    elements: list[list[dict]] = []
     previous = None
     for note in notes:
         if note["type"] != kind:
             previous = None
             continue
-        if previous is None:
+        if previous is None or starts(note):
             elements.append([])
-        elements[-1].append(note["text"])
+        elements[-1].append(note)
         previous = note
     return elements
+
+
+def _elements(notes: tuple[dict, ...], kind: str) -> list[list[str]]:
+    """The lines of each note element of one type."""
+    return [[note["text"] for note in element] for element in note_elements(notes, kind)]
 
 
 def _speaks_of(text: str) -> str | None:
