@@ -137,6 +137,58 @@ def test_hypertension_with_heart_or_kidney_involvement_is_a_combination(engine):
     assert not found(check(engine, "I10", "E78.5"), "combination")
 
 
+def test_a_combination_code_the_tabular_names(engine):
+    """A note of one code names a code in the other's category that joins the two (N18's "code first diabetic
+    chronic kidney disease (E11.22)"; J20's Excludes2 "acute bronchitis with chronic obstructive pulmonary disease
+    (J44.0)"), or a code of one's category asks for the other in its own note (E11.621: the site of the ulcer)."""
+    for codes, target in (
+        (("E11.9", "N18.31", "Z79.84"), "E11.22"),
+        (("J44.9", "J20.9"), "J44.0"),
+        (("I11.9", "I50.9"), "I11.0"),
+        (("E10.9", "L97.412", "Z79.4"), "E10.621"),
+    ):
+        [finding] = [f for f in check(engine, *codes).findings if f.check == "combination"]
+        assert finding.positions == (1, 2) and finding.severity == "error" and f"Report {target}" in finding.text
+    # The combination answers the "code first" note: N18.31 is not also told its etiology is missing.
+    assert not found(check(engine, "E11.9", "N18.31", "Z79.84"), "code-first-missing")
+    # Coded right, nothing is joined: the combination code is there, or the notes' alternatives are met.
+    for codes in (("E11.22", "N18.31", "Z79.84"), ("J44.0", "J20.9"), ("N40.1", "R35.1"), ("I13.0", "N18.4", "I50.9")):
+        assert not found(check(engine, *codes), "combination"), codes
+
+
+def test_codes_that_contradict_each_other(engine):
+    """'Without complications' beside a complication of its branch is an error; 'without X' beside 'with X' a
+    warning; a history code beside the condition as current a warning."""
+    assert found(check(engine, "F10.20", "F10.239"), "contradictory") == [("contradictory", (1, 2), "error")]
+    assert found(check(engine, "S06.0X0A", "S06.0X1A", "W01.0XXA"), "contradictory") == [
+        ("contradictory", (1, 2), "warning")
+    ]
+    # The contradiction is the finding on the pair, not also "unspecified".
+    assert found(check(engine, "K40.90", "K40.30")) == [("contradictory", (1, 2), "warning")]
+    assert found(check(engine, "C50.911", "Z85.3", "Z17.0"), "contradictory") == [("contradictory", (1, 2), "warning")]
+    assert not found(check(engine, "C79.51", "Z85.3"), "contradictory")  # a metastasis after the primary was excised
+    assert not found(check(engine, "F10.10", "F10.239"), "contradictory")  # abuse, uncomplicated: another branch
+
+
+def test_signs_and_symptoms_beside_a_diagnosis(engine):
+    """A sign of the body system a diagnosis belongs to: first-listed, a warning (I.C.18.a); after it, a reminder
+    (I.B.5); not when the classification asks for both (N40.1's note asks for the symptoms)."""
+    assert found(check(engine, "R10.9", "K35.80"), "symptom-integral") == [("symptom-integral", (1, 2), "warning")]
+    assert found(check(engine, "K35.80", "R10.9"), "symptom-integral") == [("symptom-integral", (1, 2), "information")]
+    assert not found(check(engine, "N40.1", "R35.1"), "symptom-integral")
+    assert not found(check(engine, "I10", "R51.9"), "symptom-integral")  # a headache names no body system
+
+
+def test_sepsis_and_a_localized_infection(engine):
+    assert found(check(engine, "N39.0", "A41.51", "B96.20"), "sepsis-not-first") == [
+        ("sepsis-not-first", (1, 2), "warning")
+    ]
+    assert not found(check(engine, "A41.51", "N39.0"), "sepsis-not-first")
+    assert not found(check(engine, "I21.4", "A41.9"), "sepsis-not-first")  # not an infection: no order is implied
+    # An Excludes1 line without a code is read by its words: R65.1's "sepsis - code to infection".
+    assert ("excludes1", (1, 2), "warning") in found(check(engine, "R65.10", "A41.9"))
+
+
 def test_an_uncomplicated_delivery_and_a_poisoning_first(engine):
     assert found(check(engine, "O80", "O70.0", "Z37.0", "Z3A.39"), "single-diagnosis") == [
         ("single-diagnosis", (1, 2), "error")
@@ -248,6 +300,15 @@ def test_malformed_input_is_a_clear_4xx(client, body, words):
     outcome = answer.get_json()
     assert_fhir(outcome, "OperationOutcome")
     assert words in outcome["issue"][0]["details"]["text"]
+
+
+def test_get_is_405_naming_post(client):
+    """GET is not the CodeSystem read of an id "$validate-diagnoses" (a 404), but a method the operation lacks."""
+    answer = client.get(URL, query_string={"coding": "E11.9"})
+    assert answer.status_code == 405 and answer.headers["Allow"] == "POST"
+    outcome = answer.get_json()
+    assert_fhir(outcome, "OperationOutcome")
+    assert outcome["issue"][0]["code"] == "not-supported" and "POST" in outcome["issue"][0]["details"]["text"]
 
 
 def test_a_code_of_another_system_is_a_finding_of_its_own(client):

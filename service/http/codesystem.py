@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from ..errors import NotFound
 from ..terminology.chain import CODESYSTEM_VALIDATE, LOOKUP, SUBSUMES, VALIDATE_DIAGNOSES, OperationRequest
@@ -43,10 +44,13 @@ def validate_code(resource_id: str | None = None):
     return answer(CODESYSTEM_VALIDATE, resource_id)
 
 
-@bp.post("/CodeSystem/$validate-diagnoses")
+@bp.route("/CodeSystem/$validate-diagnoses", methods=["GET", "POST"])
 def validate_diagnoses():
     """A Parameters body (coding in order, setting, date, version; or claim, bundle), or a bare Claim or
-    Bundle, as a client has it."""
+    Bundle, as a client has it. POST only: a list with its order does not fit a query string, and GET would
+    otherwise read as the CodeSystem with that id."""
+    if request.method == "GET":
+        raise MethodNotAllowed(["POST"], "$validate-diagnoses takes a POST of Parameters, a Claim or a Bundle")
     body = json_body()
     kind = body.get("resourceType")
     if kind in ("Claim", "Bundle"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
+from itertools import combinations, permutations
 
 from ..errors import InvalidRequest
 from .codes import ICD10CM, canonical_system
@@ -23,6 +23,7 @@ from .guidance.sequencing import NEVER, ONLY, POISONING, conditional, drug_kind
 from .model import Coding
 from .store.reader import ConceptRow, Release
 from .store.schema import block_key, chapter_key
+from .titles import affirms, excluded_term, history_subject, systems, uncomplicated, without_clauses, words
 
 MAX_CODES = 100  # a claim carries at most 25 (837I) or 12 (837P) diagnoses; a list longer than this is refused
 
@@ -82,6 +83,7 @@ def _elements(notes: tuple[dict, ...], kind: str, level: str, source: str) -> li
 
 _STARTS = {
     "excludes1": lambda note: True,
+    "excludes2": lambda note: True,
     "useAdditionalCode": lambda note: note["text"].lower().startswith("code"),
 }
 
@@ -93,6 +95,10 @@ class DiagnosisChecker:
         self.release = release
         self.guidance = guidance  # the release's GuidanceBuilder (placement rules)
         self._notes = lru_cache(maxsize=32768)(self._applying)
+        self._chapters_of_symptoms = lru_cache(maxsize=64)(self._systems_of)
+        self._owners = lru_cache(maxsize=4096)(
+            lambda category: [o for o in release.note_owners_under(category) if o != category]
+        )
 
     def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
         return self._notes(concept.code, kind)
@@ -122,6 +128,11 @@ class DiagnosisChecker:
             self._bilateral,
             self._seventh,
             self._hypertension,
+            self._combination,
+            self._contradictory,
+            self._history,
+            self._symptoms,
+            self._sepsis,
             self._single_delivery,
             self._poisoning,
         ):
@@ -129,7 +140,17 @@ class DiagnosisChecker:
         # A code never first only because its "code first" note says so (Z3A, Z17), listed ahead of what the
         # note names: the order finding says it, once.
         reordered = {f.positions[1] for f in findings if f.check == "code-first-order"}
-        return [f for f in findings if not (f.check == "never-first" and f.positions[0] in reordered)]
+        # A code whose "code first" note the combination answers is told once, by the combination.
+        combined = {p for f in findings if f.check == "combination" for p in f.positions}
+        # A reading of the titles yields to a note of the tabular on the same pair (_YIELDS).
+        said = {(f.check, frozenset(f.positions)) for f in findings}
+        return [
+            f
+            for f in findings
+            if not (f.check == "never-first" and f.positions[0] in reordered)
+            and not (f.check == "code-first-missing" and f.positions[0] in combined)
+            and not any((stronger, frozenset(f.positions)) in said for stronger in _YIELDS.get(f.check, ()))
+        ]
 
     # -- the same code twice, a code with its own header ---------------------------------------------------
     @staticmethod
@@ -176,7 +197,7 @@ class DiagnosisChecker:
             if hit is None:
                 continue
             note, holder, other = hit
-            broad = note.level in ("block", "chapter")
+            broad = note.level in ("block", "chapter") or not note.refs  # a line without a code is read by its words
             place = f"of {holder.code}" if note.level == "code" else f"at {note.place}, above {holder.code}"
             text = f"{other.code} falls under the Excludes1 note {place} ('{note.lines[0]}'): the two are not coded together"
             text += (
@@ -198,9 +219,12 @@ class DiagnosisChecker:
 
     def _excluded(self, holder: Entry, other: Entry) -> tuple[Note, Entry, Entry] | None:
         for note in self.notes(holder.concept, "excludes1"):
-            for ref in note.refs:
-                if covers(ref, other.code):
-                    return note, holder, other
+            if any(covers(ref, other.code) for ref in note.refs):
+                return note, holder, other
+            # A line without a code ("sepsis- code to infection") covers the codes whose titles say its words.
+            term = excluded_term(note.lines[0]) if not note.refs and note.level in _NEAR else frozenset()
+            if term and term <= words(other.concept.display):
+                return note, holder, other
         return None
 
     # -- where codes may stand -------------------------------------------------------------------------------
@@ -415,6 +439,228 @@ class DiagnosisChecker:
         )
         return [Finding("combination", tuple(involved), ERROR, text, basis)]
 
+    # -- combination codes the tabular names -----------------------------------------------------------------
+    def _combination(self, entries: list[Entry]) -> list[Finding]:
+        """Two codes of different categories that a third code joins, where the tabular says so in a note: a
+        note of one names a code in the other's category (N18's "code first diabetic chronic kidney disease
+        (E11.22)" beside E11.9; J20's "acute bronchitis with chronic obstructive pulmonary disease (J44.0)"
+        beside J44.9), or a code in one's category asks in its own note for the other (E11.621's "use additional
+        code to identify site of ulcer (L97.4-)" beside E11.9 and L97.412)."""
+        found, seen = [], set()
+        for x, y in permutations(entries, 2):
+            pair = tuple(sorted((x.position, y.position)))
+            if x.code[:3] == y.code[:3] or pair in seen:
+                continue
+            joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries)
+            if joined is None:
+                continue
+            seen.add(pair)
+            target, note, holder = joined
+            kind = _NOTE_WORDS.get(note.kind, note.kind)
+            title = self._title(target) if self.release.concept(target) else target
+            code = target if self._billable(target) else f"a code of {target}-"
+            text = (
+                f"{x.code} and {y.code} are joined by {code} ({title}): the tabular's {kind} note at {holder} says so "
+                f"('{_line_naming(note, target)}'). Report {code}; keep {x.code} only if it codes something {target} does not."
+            )
+            basis = (
+                f"Tabular {kind} note at {holder}; Official Guidelines I.B.9 (combination codes) and I.A.15 ('with')"
+            )
+            if "E08" <= x.code[:3] <= "E13":
+                basis += "; I.C.4.a (diabetes: as many codes of the category as the complications need)"
+            found.append(Finding("combination", pair, ERROR, text, basis))
+        return found
+
+    def _named_by(self, holder: Entry, other: Entry, entries: list[Entry]) -> tuple[str, Note, str] | None:
+        """A code in ``other``'s category, below it, that a note applying to ``holder`` names, when no code of the
+        list is that code yet."""
+        for kind in _JOINING:
+            for note in self.notes(holder.concept, kind):
+                if note.level not in _NEAR or _met(note, holder, entries):
+                    continue
+                for ref in note.refs:
+                    target = ref.removesuffix("-")
+                    if "-" in target or len(target) <= 3 or target[:3] != other.code[:3]:
+                        continue
+                    # An Excludes2 line names a combination only as "X with Y (code)".
+                    if note.kind != "excludes2" or " with " in _line_naming(note, target):
+                        return target, note, holder.code if note.level == "code" else note.source
+        return None
+
+    def _asking_for(self, near: Entry, other: Entry, entries: list[Entry]) -> tuple[str, Note, str] | None:
+        """A code in ``near``'s category, off ``near``'s own branch, whose own note asks for ``other`` (when
+        ``near``'s notes do not ask for it too: N40.1 and N40.3 both take the symptoms)."""
+        if any(
+            covers(ref, other.code)
+            for kind in _ADDING
+            for note in self.notes(near.concept, kind)
+            if note.level in _NEAR
+            for ref in note.refs
+        ):
+            return None
+        for owner in self._note_owners(near.code[:3]):
+            if covers(owner, near.code) or any(covers(owner, e.code) for e in entries):
+                continue
+            for kind in _ADDING:
+                for note in _elements(self.release.notes(owner), kind, "code", owner):
+                    if any(_narrow(ref) and covers(ref, other.code) for ref in note.refs) and not _met(
+                        note, other, [e for e in entries if e is not other]
+                    ):
+                        return owner, note, owner
+        return None
+
+    def _note_owners(self, category: str) -> list[str]:
+        """The codes below a category that declare notes (the category's own apply to all its codes)."""
+        return self._owners(category)
+
+    def _billable(self, code: str) -> bool:
+        concept = self.release.concept(code)
+        return concept is not None and concept.billable
+
+    # -- codes that contradict each other ---------------------------------------------------------------------
+    def _contradictory(self, entries: list[Entry]) -> list[Finding]:
+        """Two codes of one category that say opposite things: "without complications" beside a code of its
+        branch "with" one (E11.9 and E11.22); "without X" beside "with X" (S06.0X0A and S06.0X1A)."""
+        found = []
+        for a, b in combinations(entries, 2):
+            if a.code[:3] != b.code[:3] or a.code in b.concept.ancestors or b.code in a.concept.ancestors:
+                continue
+            for one, other in ((a, b), (b, a)):
+                said, denied = other.concept.display, one.concept.display
+                if uncomplicated(denied) and one.concept.parent in other.concept.ancestors and _WITH.search(said):
+                    text = (
+                        f"{one.code} says the condition is without complications, and {other.code} codes it with "
+                        f"one: report {other.code} (and as many codes of {one.code[:3]} as the complications need), "
+                        f"not {one.code}."
+                    )
+                    basis = "Tabular titles; Official Guidelines I.B.9 (combination codes)"
+                    if "E08" <= one.code[:3] <= "E13":
+                        basis += " and I.C.4.a (diabetes)"
+                    found.append(Finding("contradictory", (a.position, b.position), ERROR, text, basis))
+                    break
+                denial = next((alt for alts in without_clauses(denied) for alt in alts if affirms(said, alt)), None)
+                if denial is not None:
+                    text = (
+                        f"{one.code} says without {denial} and {other.code} with {denial}: one condition cannot be "
+                        "both; report the code the record supports."
+                    )
+                    basis = "Tabular titles; Official Guidelines I.A.19 (code assignment follows the documentation)"
+                    found.append(Finding("contradictory", (a.position, b.position), WARNING, text, basis))
+                    break
+        return found
+
+    def _history(self, entries: list[Entry]) -> list[Finding]:
+        """A "personal history of" code beside a code of the same condition as current (Z85.3 with C50.911)."""
+        found = []
+        for past in entries:
+            subject = history_subject(past.concept.display)
+            if not subject:
+                continue
+            for current in entries:
+                if current.code[0] == "Z" or not subject <= words(current.concept.display):
+                    continue
+                text = (
+                    f"{past.code} says the condition is past (no longer present and not treated), and {current.code} "
+                    f"codes it as current: report {current.code} while it is present or under treatment, "
+                    f"{past.code} once it is gone."
+                )
+                basis = "Official Guidelines I.C.21.c.4 (history codes)"
+                if past.code.startswith("Z85"):
+                    basis += " and I.C.2.d (a malignancy excised or eradicated, with no further treatment)"
+                found.append(
+                    Finding("contradictory", tuple(sorted((past.position, current.position))), WARNING, text, basis)
+                )
+        return found
+
+    # -- signs and symptoms, sepsis ---------------------------------------------------------------------------
+    def _symptoms(self, entries: list[Entry]) -> list[Finding]:
+        """A sign or symptom (chapter 18) beside a diagnosis of the body system its block names: routinely part
+        of the diagnosis, it is not coded (I.B.5); listed first, the diagnosis goes first (I.C.18.a)."""
+        found = []
+        for symptom in entries:
+            if symptom.concept.chapter != "18":
+                continue
+            chapters = self._chapters_of_symptoms(symptom.concept.blocks[0])
+            diagnosis = next(
+                (e for e in entries if e.concept.chapter in chapters and not self._instructed(symptom, e)), None
+            )
+            if diagnosis is None:
+                continue
+            pair = tuple(sorted((symptom.position, diagnosis.position)))
+            if symptom.position == 1:
+                text = (
+                    f"{symptom.code}, a sign or symptom, is listed first with {diagnosis.code}, a diagnosis of the "
+                    f"same body system: when {diagnosis.code} explains it, {diagnosis.code} is listed first, and "
+                    f"{symptom.code} is left out if it is a routine part of {diagnosis.code}."
+                )
+                found.append(Finding("symptom-integral", pair, WARNING, text, "Official Guidelines I.C.18.a and I.B.5"))
+            else:
+                text = (
+                    f"{symptom.code}, a sign or symptom, is listed with {diagnosis.code}, a diagnosis of the same body "
+                    f"system: leave it out if it is a routine part of {diagnosis.code}; keep it if it is not."
+                )
+                found.append(
+                    Finding("symptom-integral", pair, INFORMATION, text, "Official Guidelines I.B.5 and I.B.6")
+                )
+        return found
+
+    def _instructed(self, symptom: Entry, diagnosis: Entry) -> bool:
+        """Whether the classification asks for the two together ("unless otherwise instructed", I.B.5): a note of
+        the diagnosis asks for the symptom (N40.1: "use additional code for associated symptoms"), or the
+        symptom's "code first" note names the diagnosis (R39.14: "enlarged prostate (N40.1)")."""
+        asks = any(
+            covers(ref, symptom.code)
+            for kind in _ADDING
+            for note in self.notes(diagnosis.concept, kind)
+            for ref in note.refs
+        )
+        return asks or any(
+            covers(ref, diagnosis.code) for note in self.notes(symptom.concept, "codeFirst") for ref in note.refs
+        )
+
+    def _systems_of(self, block: str) -> frozenset[str]:
+        """The chapters whose titles name a body system that a chapter 18 block names."""
+        groupings = self.release.groupings
+        named = systems(groupings[block_key(block)].title) if block_key(block) in groupings else frozenset()
+        return frozenset(
+            g.id
+            for key, g in groupings.items()
+            if key.startswith("chapter:") and g.id != "18" and systems(g.title) & named
+        )
+
+    def _sepsis(self, entries: list[Entry]) -> list[Finding]:
+        """A localized infection listed before the sepsis it led to: when both were present on admission the
+        sepsis goes first (I.C.1.d.4); when the sepsis developed later, the order stands."""
+        sepsis = next((e for e in entries if e.concept.chapter == "1" and _SEPSIS.search(e.concept.display)), None)
+        first = entries[0] if entries else None
+        if sepsis is None or first is None or first is sepsis or first.position != 1 or not self._infection(first):
+            return []
+        text = (
+            f"{first.code}, a localized infection, is listed before {sepsis.code}, sepsis: when the sepsis was present "
+            f"on admission, {sepsis.code} is listed first and {first.code} follows; if the sepsis developed after "
+            "admission, the order stands."
+        )
+        return [Finding("sepsis-not-first", (1, sepsis.position), WARNING, text, "Official Guidelines I.C.1.d.4")]
+
+    def _infection(self, entry: Entry) -> bool:
+        """A localized infection: outside chapter 1, its title or its category's or block's says infection or
+        pneumonia, or its notes ask for the infectious agent (B95-B97)."""
+        if entry.concept.chapter in ("1", "18"):  # the systemic infections, and the signs of infection (R65)
+            return False
+        titles = [entry.concept.display, self._title(entry.code[:3])]
+        titles += [
+            self.release.groupings[block_key(b)].title
+            for b in entry.concept.blocks
+            if block_key(b) in self.release.groupings
+        ]
+        if any(_INFECTION.search(title) for title in titles):
+            return True
+        return any(
+            covers(ref, "B96") or ref.startswith(("B95", "B96", "B97"))
+            for note in self.notes(entry.concept, "useAdditionalCode")
+            for ref in note.refs
+        )
+
     # -- redundant codes -------------------------------------------------------------------------------------
     @staticmethod
     def _unspecified(entries: list[Entry]) -> list[Finding]:
@@ -514,8 +760,47 @@ _CHECK_OF_RULE = {
     "z-first-listed": "first-only-not-first",
     "single-diagnosis": "first-only-not-first",
 }
+# The findings on a pair that a finding of another check on the same pair makes redundant: what the titles
+# say yields to the tabular's notes, and a code that looks unspecified to one that contradicts its pair.
+_NOTED = ("duplicate", "with-ancestor", "excludes1")
+_YIELDS = {
+    "contradictory": _NOTED,
+    "combination": _NOTED,
+    "symptom-integral": _NOTED,
+    "unspecified-with-specified": ("contradictory",),
+}
+_WITH = re.compile(r"(?<!\w)with\b", re.IGNORECASE)
+_SEPSIS = re.compile(r"\bsepsis\b|\bsepticemi", re.IGNORECASE)
+_INFECTION = re.compile(r"\binfection|\bpneumonia", re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
-_NEAR = ("code", "ancestor")  # the levels whose notes speak of this code in particular
+_NEAR = ("code", "ancestor")
+# The notes that may name a combination code: an etiology to code first, a code to add, a pairing classified
+# elsewhere ("acute bronchitis with chronic obstructive pulmonary disease (J44.0)"). Not Excludes1: it names what
+# a condition is instead of, not what it joins.
+_JOINING = ("codeFirst", "useAdditionalCode", "codeAlso", "excludes2")
+_ADDING = ("useAdditionalCode", "codeAlso")
+_NOTE_WORDS = {
+    "codeFirst": "'code first'",
+    "useAdditionalCode": "'use additional code'",
+    "codeAlso": "'code also'",
+    "excludes1": "Excludes1",
+    "excludes2": "Excludes2",
+}
+
+
+def _met(note: Note, holder: Entry, entries: list[Entry]) -> bool:
+    """Whether another code of the list is one the note names (its references are alternatives)."""
+    return any(covers(ref, e.code) for e in entries if e is not holder for ref in note.refs)
+
+
+def _line_naming(note: Note, code: str) -> str:
+    return next((line for line in note.lines if code in line), note.lines[0])
+
+
+def _narrow(ref: str) -> bool:
+    """A note reference within one category (L97.4-, N18.1-N18.6), not a span of categories (E00-E88)."""
+    first, _, last = ref.removesuffix("-").partition("-")
+    return not last or first[:3] == last[:3]  # the levels whose notes speak of this code in particular
 
 
 def _nine(entry: Entry) -> bool:

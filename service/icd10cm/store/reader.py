@@ -179,6 +179,10 @@ class Release:
         row = self._row("SELECT notes FROM notes WHERE owner = ?", (owner,))
         return tuple(orjson.loads(row[0])) if row else ()
 
+    def note_owners_under(self, category: str) -> list[str]:
+        """The codes of a category (itself included) that declare notes of their own."""
+        return [owner for (owner,) in self._rows("SELECT owner FROM notes WHERE owner LIKE ?", (category + "%",))]
+
     def _note_fragments(self, owner: str) -> tuple[bytes, bytes]:
         """(own, inherited) pre-rendered $lookup entries of an owner's notes."""
         row = self._row("SELECT own, inherited FROM notes WHERE owner = ?", (owner,))

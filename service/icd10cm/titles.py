@@ -1,0 +1,92 @@
+"""What the words of tabular titles say, for the list checks: a "without" a sibling contradicts, the condition a
+"personal history of" code is about, the body system a chapter or block names.
+
+Titles are the classification's own words; these readings match words, never a list of codes."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Words that carry no condition: structure, qualifiers, and the words every history or symptom title has.
+_FILLER = frozenset(
+    "a an and by for in of on or the to with without other others unspecified specified site sites part parts "
+    "type nos nec not elsewhere classified personal history".split()
+)
+_CLAUSE_END = re.compile(r",|\bwith\b|\bwithout\b|\bnot\b|\bin\b|\bdue\b")
+_UNCOMPLICATED = re.compile(r"\b(?:without complications?|uncomplicated)\b", re.IGNORECASE)
+
+
+def words(title: str) -> frozenset[str]:
+    """A title's condition words, lower case and singular: 'Malignant neoplasm of breast' -> malignant,
+    neoplasm, breast."""
+    return frozenset(_singular(w) for w in _WORD.findall(_plain(title)) if w not in _FILLER)
+
+
+def stem(word: str) -> str:
+    """The first six letters: 'behavior' and 'behavioral', 'circulatory' and 'circulation' read alike."""
+    return word[:6]
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _plain(title: str) -> str:
+    """Lower case, without parenthesized asides ('(TIA)', '(recurrent)')."""
+    return re.sub(r"\([^)]*\)", " ", title.lower())
+
+
+def uncomplicated(title: str) -> bool:
+    """'Type 2 diabetes mellitus without complications', 'Alcohol dependence, uncomplicated'."""
+    return bool(_UNCOMPLICATED.search(title))
+
+
+def without_clauses(title: str) -> list[tuple[str, ...]]:
+    """Each "without ..." clause of a title, as the alternatives it denies: 'Unilateral inguinal hernia, without
+    obstruction or gangrene' -> [('obstruction', 'gangrene')]; K57.30's two clauses give two entries."""
+    text = _plain(title)
+    clauses = []
+    for found in re.finditer(r"\bwithout\s+", text):
+        rest = text[found.end() :]
+        end = _CLAUSE_END.search(rest)
+        clause = rest[: end.start()] if end else rest
+        alternatives = tuple(a.strip() for a in re.split(r"\bor\b|\band\b", clause) if a.strip())
+        if alternatives and not uncomplicated("without " + clause):
+            clauses.append(alternatives)
+    return clauses
+
+
+def affirms(title: str, phrase: str) -> bool:
+    """Whether a title says "with <phrase>" (and not "without <phrase>")."""
+    return re.search(rf"(?<!\w)with\s+(?:\w+\s+)?{re.escape(phrase)}\b", _plain(title)) is not None
+
+
+def history_subject(title: str) -> frozenset[str]:
+    """The condition words of a "Personal history of ..." title, empty for any other title."""
+    lowered = title.lower()
+    if not lowered.startswith("personal history of "):
+        return frozenset()
+    return words(lowered.removeprefix("personal history of "))
+
+
+def excluded_term(text: str) -> frozenset[str]:
+    """The condition words of an Excludes1 line written without a code ('sepsis- code to infection'): the words
+    before its pointer; empty for a heading ('myopathy in:') or a line that names no condition of its own."""
+    if text.rstrip().endswith(":"):
+        return frozenset()
+    term = re.split(r"\s*-\s*(?:code|see|omit)\b|\s+code to\b|\s+see\b|-\s", text, maxsplit=1)[0]
+    return words(term)
+
+
+# The words of chapter and block titles that name a body system rather than a kind of finding.
+_NOT_A_SYSTEM = frozenset(
+    "symptom sign involving system disease disorder abnormal finding examination diagnosi tissue organ certain "
+    "condition general ill defined unknown cause mortality function study imaging substance fluid".split()
+)
+
+
+def systems(title: str) -> frozenset[str]:
+    """The body-system stems of a chapter or block title: 'Symptoms and signs involving the circulatory and
+    respiratory systems' -> circul, respir; 'Diseases of the circulatory system' -> circul."""
+    return frozenset(stem(w) for w in words(title) if w not in _NOT_A_SYSTEM and not any(c.isdigit() for c in w))
