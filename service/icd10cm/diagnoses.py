@@ -96,9 +96,8 @@ class DiagnosisChecker:
         self.guidance = guidance  # the release's GuidanceBuilder (placement rules)
         self._notes = lru_cache(maxsize=32768)(self._applying)
         self._chapters_of_symptoms = lru_cache(maxsize=64)(self._systems_of)
-        self._owners = lru_cache(maxsize=4096)(
-            lambda category: [o for o in release.note_owners_under(category) if o != category]
-        )
+        self._requests = lru_cache(maxsize=4096)(self._requested)
+        self._joins = lru_cache(maxsize=32768)(self._joining)
 
     def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
         return self._notes(concept.code, kind)
@@ -312,7 +311,8 @@ class DiagnosisChecker:
         return found
 
     def _use_additional(self, entries: list[Entry]) -> list[Finding]:
-        found = []
+        found: list[Finding] = []
+        reminded: dict[tuple[str, tuple[str, ...]], int] = {}  # a note element -> its finding
         z3a_done = False
         for entry in entries:
             for note in self.notes(entry.concept, "useAdditionalCode"):
@@ -323,7 +323,6 @@ class DiagnosisChecker:
                     continue
                 if not self._accepts(note.refs, entry.code):
                     continue  # what the note names does not take this code (Z3A goes with O09-O60, O80-O82 ...)
-                text = " ".join(note.lines)
                 basis = f"Tabular 'use additional code' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
                 if weeks:
                     if z3a_done:
@@ -340,12 +339,17 @@ class DiagnosisChecker:
                         )
                     )
                     continue
+                earlier = reminded.get((note.source, note.lines))
+                if earlier is not None:  # a category's note, for a second code of it: one reminder names both
+                    found[earlier] = _also_for(found[earlier], entry)
+                    continue
+                reminded[(note.source, note.lines)] = len(found)
                 found.append(
                     Finding(
                         "use-additional",
                         (entry.position,),
                         INFORMATION,
-                        f"{entry.code}: use an additional code, when the record supports it ('{text}').",
+                        f"{entry.code}: add {_alternatives(note.refs)} when the record supports it ({_purpose(note)}).",
                         basis,
                     )
                 )
@@ -474,18 +478,28 @@ class DiagnosisChecker:
     def _named_by(self, holder: Entry, other: Entry, entries: list[Entry]) -> tuple[str, Note, str] | None:
         """A code in ``other``'s category, below it, that a note applying to ``holder`` names, when no code of the
         list is that code yet."""
+        for target, note in self._joins(holder.code):
+            if target[:3] == other.code[:3] and not _met(note, holder, entries):
+                return target, note, holder.code if note.level == "code" else note.source
+        return None
+
+    def _joining(self, code: str) -> tuple[tuple[str, Note], ...]:
+        """The codes below a category that the notes applying to a code name, each with its note."""
+        concept = self.release.concept(code)
+        assert concept is not None, code
+        found = []
         for kind in _JOINING:
-            for note in self.notes(holder.concept, kind):
-                if note.level not in _NEAR or _met(note, holder, entries):
+            for note in self.notes(concept, kind):
+                if note.level not in _NEAR:
                     continue
                 for ref in note.refs:
                     target = ref.removesuffix("-")
-                    if "-" in target or len(target) <= 3 or target[:3] != other.code[:3]:
-                        continue
                     # An Excludes2 line names a combination only as "X with Y (code)".
+                    if "-" in target or len(target) <= 3:
+                        continue
                     if note.kind != "excludes2" or " with " in _line_naming(note, target):
-                        return target, note, holder.code if note.level == "code" else note.source
-        return None
+                        found.append((target, note))
+        return tuple(found)
 
     def _asking_for(self, near: Entry, other: Entry, entries: list[Entry]) -> tuple[str, Note, str] | None:
         """A code in ``near``'s category, off ``near``'s own branch, whose own note asks for ``other`` (when
@@ -498,20 +512,26 @@ class DiagnosisChecker:
             for ref in note.refs
         ):
             return None
-        for owner in self._note_owners(near.code[:3]):
-            if covers(owner, near.code) or any(covers(owner, e.code) for e in entries):
+        for owner, note in self._requests(near.code[:3]):
+            if covers(owner, near.code) or not any(covers(ref, other.code) for ref in note.refs):
+                continue
+            if not any(covers(owner, e.code) for e in entries) and not _met(note, other, entries):
+                return owner, note, owner
+        return None
+
+    def _requested(self, category: str) -> tuple[tuple[str, Note], ...]:
+        """The "use additional code" and "code also" notes that codes below a category declare, with references
+        within one category (the category's own notes apply to all its codes alike)."""
+        found = []
+        for owner in self.release.note_owners_under(category):
+            if owner == category:
                 continue
             for kind in _ADDING:
                 for note in _elements(self.release.notes(owner), kind, "code", owner):
-                    if any(_narrow(ref) and covers(ref, other.code) for ref in note.refs) and not _met(
-                        note, other, [e for e in entries if e is not other]
-                    ):
-                        return owner, note, owner
-        return None
-
-    def _note_owners(self, category: str) -> list[str]:
-        """The codes below a category that declare notes (the category's own apply to all its codes)."""
-        return self._owners(category)
+                    refs = tuple(ref for ref in note.refs if _narrow(ref))
+                    if refs:
+                        found.append((owner, Note(note.kind, note.lines, refs, note.level, note.source)))
+        return tuple(found)
 
     def _billable(self, code: str) -> bool:
         concept = self.release.concept(code)
@@ -770,6 +790,7 @@ _YIELDS = {
     "unspecified-with-specified": ("contradictory",),
 }
 _WITH = re.compile(r"(?<!\w)with\b", re.IGNORECASE)
+_CODES_IN_TEXT = re.compile(r"\s*\([A-Z][0-9][0-9A-Z.,\- ]*\)")  # "(Z79.85)", "(N18.1-N18.6)", "(I12.-, I13.-)"
 _SEPSIS = re.compile(r"\bsepsis\b|\bsepticemi", re.IGNORECASE)
 _INFECTION = re.compile(r"\binfection|\bpneumonia", re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
@@ -786,6 +807,26 @@ _NOTE_WORDS = {
     "excludes1": "Excludes1",
     "excludes2": "Excludes2",
 }
+
+
+def _alternatives(refs: tuple[str, ...], most: int = 6) -> str:
+    """'Z79.85, Z79.4 or Z79.84': the codes a note names, once each (a long list cut short)."""
+    named = [f"{ref[:3]}.-" if len(ref) == 4 and ref.endswith("-") else ref for ref in dict.fromkeys(refs)]
+    shown = named[:most] + (["another code the note names"] if len(named) > most else [])
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _purpose(note: Note) -> str:
+    """What a note asks the additional code for, in its words without the codes: 'code to identify control
+    using: injectable non-insulin antidiabetic drugs; insulin; ...'."""
+    lines = [_CODES_IN_TEXT.sub("", line).strip().rstrip(":").strip() for line in note.lines]
+    return lines[0] + (": " + "; ".join(lines[1:]) if lines[1:] else "")
+
+
+def _also_for(finding: Finding, entry: Entry) -> Finding:
+    positions = (*finding.positions, entry.position)
+    codes, _, rest = finding.text.partition(": add ")
+    return Finding(finding.check, positions, finding.severity, f"{codes} and {entry.code}: add {rest}", finding.basis)
 
 
 def _met(note: Note, holder: Entry, entries: list[Entry]) -> bool:
