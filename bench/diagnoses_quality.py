@@ -1,9 +1,10 @@
-"""How well $validate-diagnoses meets the coder's corpus (tests/data/diagnoses_corpus.toml), by half.
+"""How well $validate-diagnoses meets the coders' corpora (tests/data/diagnoses_corpus*.toml), by file and half.
 
     python bench/diagnoses_quality.py [--store DIR] [--misses]
 
-A list is right when its findings are exactly the expected ones (check, positions, severity). The tune half
-is what the checks were tuned on; the report half is the one to quote."""
+A list is right when its findings are exactly the expected ones (check, positions, severity). Each file was
+written by a coder before the checks it exercises were built; the tune half is what they were tuned on, the
+report half the one to quote (the first file's report half has since been seen: quote the newest file's)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from service.icd10cm.diagnoses import Listed, validate_diagnoses
 from service.icd10cm.model import Coding
 from service.icd10cm.operations import Icd10cm
 
-CORPUS = ROOT / "tests" / "data" / "diagnoses_corpus.toml"
+CORPORA = sorted((ROOT / "tests" / "data").glob("diagnoses_corpus*.toml"))
 
 
 def main() -> None:
@@ -33,7 +34,12 @@ def main() -> None:
     args = parser.parse_args()
     # A day within the default release's period: the answers do not depend on the calendar.
     engine = Icd10cm.from_store(Path(args.store) if args.store else Settings().store, today=dt.date(2026, 6, 1))
-    cases = tomllib.loads(CORPUS.read_text())["case"]
+    for corpus in CORPORA:
+        print(corpus.name)
+        score(engine, tomllib.loads(corpus.read_text())["case"], args.misses)
+
+
+def score(engine: Icd10cm, cases: list[dict], misses: bool) -> None:
     for half in ("tune", "report"):
         chosen = [c for c in cases if c["half"] == half]
         right, noisy, clean = 0, 0, 0
@@ -50,12 +56,12 @@ def main() -> None:
                 continue
             missing.update(f[0] for f in expected - got)
             extra.update(f[0] for f in got - expected)
-            if args.misses:
+            if misses:
                 print(
                     f"  {case['id']} {case['codes']}: missing {sorted(expected - got)}, extra {sorted(got - expected)}"
                 )
         print(
-            f"{half}: {right}/{len(chosen)} lists exactly right; clean lists with a finding {noisy}/{clean}; "
+            f"  {half}: {right}/{len(chosen)} lists exactly right; clean lists with a finding {noisy}/{clean}; "
             f"missing {dict(missing)}; extra {dict(extra)}"
         )
 

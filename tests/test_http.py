@@ -498,7 +498,10 @@ def test_codesystem_read_unknown(client):
 @pytest.mark.parametrize(
     "params, total",
     [
-        ({}, 4),  # ICD-10-CM, the guidance supplement, and codesystems/ (administrative-gender, publication-status)
+        (
+            {},
+            5,
+        ),  # ICD-10-CM, the guidance supplement, codesystems/ (administrative-gender, publication-status, diagnosis-check)
         ({"url": ICD10CM}, 1),
         ({"url": ICD10CM_OID}, 1),
         ({"url": "http://hl7.org/fhir/sid/icd-10"}, 0),
@@ -509,7 +512,7 @@ def test_codesystem_read_unknown(client):
         ({"name": "snomed"}, 0),
         ({"title": "icd-10-cm fy2026"}, 1),
         ({"title": "FY2026"}, 0),
-        ({"status": "active"}, 4),
+        ({"status": "active"}, 5),
         ({"status": "retired"}, 0),
         ({"url": ICD10CM, "version": "2026-04", "status": "active"}, 1),
     ],
@@ -526,6 +529,7 @@ def test_codesystem_search(client, params, total):
             "icd10cm-guidance",
             "administrative-gender",
             "publication-status",
+            "diagnosis-check",
         )
         assert entry["fullUrl"].endswith(f"/fhir/CodeSystem/{entry['resource']['id']}")
         assert entry["search"] == {"mode": "match"}

@@ -23,7 +23,17 @@ from .guidance.sequencing import NEVER, ONLY, POISONING, conditional, drug_kind
 from .model import Coding
 from .store.reader import ConceptRow, Release
 from .store.schema import block_key, chapter_key
-from .titles import affirms, excluded_term, history_subject, systems, uncomplicated, without_clauses, words
+from .titles import (
+    affirmed,
+    affirms,
+    excluded_line,
+    history_subject,
+    stem,
+    systems,
+    uncomplicated,
+    without_clauses,
+    words,
+)
 
 MAX_CODES = 100  # a claim carries at most 25 (837I) or 12 (837P) diagnoses; a list longer than this is refused
 
@@ -98,6 +108,8 @@ class DiagnosisChecker:
         self._chapters_of_symptoms = lru_cache(maxsize=64)(self._systems_of)
         self._requests = lru_cache(maxsize=4096)(self._requested)
         self._joins = lru_cache(maxsize=32768)(self._joining)
+        self._word_index = lru_cache(maxsize=2048)(self._indexed)  # every category: about 15 MB
+        self._title = lru_cache(maxsize=65536)(self._titled_as)
 
     def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
         return self._notes(concept.code, kind)
@@ -139,15 +151,12 @@ class DiagnosisChecker:
         # A code never first only because its "code first" note says so (Z3A, Z17), listed ahead of what the
         # note names: the order finding says it, once.
         reordered = {f.positions[1] for f in findings if f.check == "code-first-order"}
-        # A code whose "code first" note the combination answers is told once, by the combination.
-        combined = {p for f in findings if f.check == "combination" for p in f.positions}
-        # A reading of the titles yields to a note of the tabular on the same pair (_YIELDS).
+        # A finding that another on the same pair makes redundant is left out (_YIELDS).
         said = {(f.check, frozenset(f.positions)) for f in findings}
         return [
             f
             for f in findings
             if not (f.check == "never-first" and f.positions[0] in reordered)
-            and not (f.check == "code-first-missing" and f.positions[0] in combined)
             and not any((stronger, frozenset(f.positions)) in said for stronger in _YIELDS.get(f.check, ()))
         ]
 
@@ -195,8 +204,7 @@ class DiagnosisChecker:
             hit = self._excluded(a, b) or self._excluded(b, a)
             if hit is None:
                 continue
-            note, holder, other = hit
-            broad = note.level in ("block", "chapter") or not note.refs  # a line without a code is read by its words
+            note, holder, other, broad = hit
             place = f"of {holder.code}" if note.level == "code" else f"at {note.place}, above {holder.code}"
             text = f"{other.code} falls under the Excludes1 note {place} ('{note.lines[0]}'): the two are not coded together"
             text += (
@@ -216,15 +224,35 @@ class DiagnosisChecker:
             )
         return found
 
-    def _excluded(self, holder: Entry, other: Entry) -> tuple[Note, Entry, Entry] | None:
+    def _excluded(self, holder: Entry, other: Entry) -> tuple[Note, Entry, Entry, bool] | None:
+        """The Excludes1 note applying to ``holder`` that covers ``other``, and whether it is broad (a block's or
+        chapter's note, or a line that points to a whole chapter): a warning, not an error."""
         for note in self.notes(holder.concept, "excludes1"):
+            far = note.level in ("block", "chapter")
             if any(covers(ref, other.code) for ref in note.refs):
-                return note, holder, other
-            # A line without a code ("sepsis- code to infection") covers the codes whose titles say its words.
-            term = excluded_term(note.lines[0]) if not note.refs and note.level in _NEAR else frozenset()
-            if term and term <= words(other.concept.display):
-                return note, holder, other
+                return note, holder, other, far
+            line = excluded_line(note.lines[0]) if not note.refs else None
+            if line is None:
+                continue
+            # A line without a code in parentheses names what it excludes by the codes its pointer writes ("see
+            # categories E08-E10, E11"), by its term's words in the other's titles ("sepsis - code to infection";
+            # "confirmed infection": L03's block, "Infections of the skin"), or by the titles its pointer names
+            # ("code to sign or symptom": chapter 18) - unless the holder's own title expects such codes (Z00.01,
+            # "with abnormal findings", takes the findings of chapter 18).
+            titles = self._titles(other.concept)
+            if any(covers(code, other.code) for code in line.codes) or (line.term and line.term <= titles):
+                return note, holder, other, far
+            pointed = {stem(w) for w in titles}
+            if line.pointer in pointed and not words(holder.concept.display) & titles - _EXPECTED_FILLER:
+                return note, holder, other, far
         return None
+
+    def _titles(self, concept: ConceptRow) -> frozenset[str]:
+        """The words of a code's title and of its category's, blocks' and chapter's titles."""
+        groupings = self.release.groupings
+        keys = [block_key(b) for b in concept.blocks] + [chapter_key(concept.chapter)]
+        found = words(concept.display) | words(self._title(concept.code[:3]))
+        return found.union(*(words(groupings[k].title) for k in keys if k in groupings))
 
     # -- where codes may stand -------------------------------------------------------------------------------
     def _placement(self, entries: list[Entry]) -> list[Finding]:
@@ -367,7 +395,7 @@ class DiagnosisChecker:
                 return True
         return False
 
-    def _title(self, code: str) -> str:
+    def _titled_as(self, code: str) -> str:
         concept = self.release.concept(code)
         return concept.display if concept else code
 
@@ -415,7 +443,7 @@ class DiagnosisChecker:
         the hypertension."""
         essential = [e for e in entries if e.code == "I10"]
         if not essential:
-            return []
+            return self._hypertensive_both(entries)
         combined = [e for e in entries if e.code[:3] in ("I11", "I12", "I13")]
         if combined:
             text = (
@@ -443,6 +471,24 @@ class DiagnosisChecker:
         )
         return [Finding("combination", tuple(involved), ERROR, text, basis)]
 
+    def _hypertensive_both(self, entries: list[Entry]) -> list[Finding]:
+        """Hypertensive heart disease (I11) with chronic kidney disease, or hypertensive chronic kidney disease
+        (I12) with heart failure: both involvements are I13's (I.C.9.a.3)."""
+        if any(e.code.startswith("I13") for e in entries):
+            return []
+        heart = [e for e in entries if e.code.startswith("I11") or _heart(e.code)]
+        kidney = [e for e in entries if e.code.startswith(("I12", "N18"))]
+        hypertensive = [e for e in (*heart, *kidney) if e.code.startswith(("I11", "I12"))]
+        if not hypertensive or not heart or not kidney:
+            return []
+        involved = sorted({hypertensive[0].position, heart[0].position, kidney[0].position})
+        text = (
+            f"Hypertension with both heart disease and chronic kidney disease is presumed related to both: report a "
+            f"code of I13 ({self._title('I13')}) in place of {hypertensive[0].code}, keeping the codes that say the "
+            "type of heart failure and the stage of the kidney disease."
+        )
+        return [Finding("combination", tuple(involved), ERROR, text, "Official Guidelines I.C.9.a.3")]
+
     # -- combination codes the tabular names -----------------------------------------------------------------
     def _combination(self, entries: list[Entry]) -> list[Finding]:
         """Two codes of different categories that a third code joins, where the tabular says so in a note: a
@@ -455,20 +501,25 @@ class DiagnosisChecker:
             pair = tuple(sorted((x.position, y.position)))
             if x.code[:3] == y.code[:3] or pair in seen:
                 continue
-            joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries)
-            if joined is None:
+            joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries) or self._titled(x, y, entries)
+            # The code that joins them is a form of x's condition, not another disease of its category (N77.0's
+            # "code first Behcet's disease (M35.2)" is no combination for M35.02).
+            if joined is None or not words(x.concept.display) & words(self._title(joined[0])):
                 continue
             seen.add(pair)
             target, note, holder = joined
-            kind = _NOTE_WORDS.get(note.kind, note.kind)
             title = self._title(target) if self.release.concept(target) else target
             code = target if self._billable(target) else f"a code of {target}-"
+            if note is None:  # read from the titles: the target's title says both conditions
+                said = f"its title has the words of {y.code} ({y.concept.display})"
+                basis = "Tabular titles; Official Guidelines I.B.9 (combination codes) and I.A.15 ('with')"
+            else:
+                kind = _NOTE_WORDS.get(note.kind, note.kind)
+                said = f"the tabular's {kind} note at {holder} says so ('{_line_naming(note, target)}')"
+                basis = f"Tabular {kind} note at {holder}; Official Guidelines I.B.9 (combination codes) and I.A.15 ('with')"
             text = (
-                f"{x.code} and {y.code} are joined by {code} ({title}): the tabular's {kind} note at {holder} says so "
-                f"('{_line_naming(note, target)}'). Report {code}; keep {x.code} only if it codes something {target} does not."
-            )
-            basis = (
-                f"Tabular {kind} note at {holder}; Official Guidelines I.B.9 (combination codes) and I.A.15 ('with')"
+                f"{x.code} and {y.code} are joined by {code} ({title}): {said}. Report {code}; keep {x.code} only if "
+                f"it codes something {target} does not."
             )
             if "E08" <= x.code[:3] <= "E13":
                 basis += "; I.C.4.a (diabetes: as many codes of the category as the complications need)"
@@ -519,14 +570,46 @@ class DiagnosisChecker:
                 return owner, note, owner
         return None
 
+    def _titled(self, near: Entry, other: Entry, entries: list[Entry]) -> tuple[str, None, str] | None:
+        """A billable code of ``near``'s category whose title has every word of ``other``'s title (E10.42, "Type 1
+        diabetes mellitus with diabetic polyneuropathy", for E10.9 and G62.9; I69.351 for I69.30 and G81.91):
+        the classification's combination of the two (the "with" convention, I.A.15). Of several, the one sharing
+        most words with ``near``."""
+        wanted = words(other.concept.display)
+        own = affirmed(near.concept.display)
+        if not wanted or wanted <= own:
+            return None
+        index = self._word_index(near.code[:3])
+        candidates = frozenset.intersection(*(index.get(word, frozenset()) for word in wanted))
+        if words(self._title(other.code[:3])) <= own:
+            return None  # two of one kind (E08 and E13 diabetes): alternatives, not a combination
+        # (The index holds only titles that join two conditions, "with", "following", "due to": C85.84 and C81.74
+        # merely share a site.)
+        candidates -= {e.code for e in entries}
+        if not candidates:
+            return None
+        best = max(sorted(candidates), key=lambda code: len(own & words(self._title(code))))
+        return best, None, best
+
+    def _indexed(self, category: str) -> dict[str, frozenset[str]]:
+        """Each word of the combination titles of a category's billable codes (those that join two conditions),
+        with the codes whose titles have it."""
+        index: dict[str, set[str]] = {}
+        for code, display in self.release.billable_under(category):
+            if _JOINED.search(display):
+                for word in words.__wrapped__(display):  # not kept in words' cache: most titles are read once
+                    index.setdefault(word, set()).add(code)
+        return {word: frozenset(codes) for word, codes in index.items()}
+
     def _requested(self, category: str) -> tuple[tuple[str, Note], ...]:
-        """The "use additional code" and "code also" notes that codes below a category declare, with references
-        within one category (the category's own notes apply to all its codes alike)."""
+        """The "use additional code" notes that codes below a category declare, with references within one
+        category (the category's own notes apply to all its codes alike; a "code also" note lists associated
+        conditions, not the other half of a combination)."""
         found = []
         for owner in self.release.note_owners_under(category):
             if owner == category:
                 continue
-            for kind in _ADDING:
+            for kind in ("useAdditionalCode",):
                 for note in _elements(self.release.notes(owner), kind, "code", owner):
                     refs = tuple(ref for ref in note.refs if _narrow(ref))
                     if refs:
@@ -565,7 +648,7 @@ class DiagnosisChecker:
                         "both; report the code the record supports."
                     )
                     basis = "Tabular titles; Official Guidelines I.A.19 (code assignment follows the documentation)"
-                    found.append(Finding("contradictory", (a.position, b.position), WARNING, text, basis))
+                    found.append(Finding("contradictory", (a.position, b.position), ERROR, text, basis))
                     break
         return found
 
@@ -594,34 +677,40 @@ class DiagnosisChecker:
 
     # -- signs and symptoms, sepsis ---------------------------------------------------------------------------
     def _symptoms(self, entries: list[Entry]) -> list[Finding]:
-        """A sign or symptom (chapter 18) beside a diagnosis of the body system its block names: routinely part
-        of the diagnosis, it is not coded (I.B.5); listed first, the diagnosis goes first (I.C.18.a)."""
+        """A sign or symptom (chapter 18) beside a diagnosis that includes it: one whose title says it (N30.01,
+        acute cystitis with hematuria, beside R31.9), or one of the body system its block names, where it is
+        routinely part of the diagnosis and not coded (I.B.5); listed first, the diagnosis goes first (I.C.18.a)."""
         found = []
         for symptom in entries:
             if symptom.concept.chapter != "18":
                 continue
+            said = words(symptom.concept.display)
             chapters = self._chapters_of_symptoms(symptom.concept.blocks[0])
-            diagnosis = next(
-                (e for e in entries if e.concept.chapter in chapters and not self._instructed(symptom, e)), None
-            )
+            related = [e for e in entries if e.concept.chapter != "18" and not self._instructed(symptom, e)]
+            named = next((e for e in related if said <= words(e.concept.display)), None)
+            diagnosis = named or next((e for e in related if e.concept.chapter in chapters), None)
             if diagnosis is None:
                 continue
             pair = tuple(sorted((symptom.position, diagnosis.position)))
-            if symptom.position == 1:
+            if named is not None:
                 text = (
-                    f"{symptom.code}, a sign or symptom, is listed first with {diagnosis.code}, a diagnosis of the "
-                    f"same body system: when {diagnosis.code} explains it, {diagnosis.code} is listed first, and "
-                    f"{symptom.code} is left out if it is a routine part of {diagnosis.code}."
+                    f"{diagnosis.code} ({diagnosis.concept.display}) already says what {symptom.code} "
+                    f"({symptom.concept.display}) codes: leave {symptom.code} out."
                 )
-                found.append(Finding("symptom-integral", pair, WARNING, text, "Official Guidelines I.C.18.a and I.B.5"))
+                found.append(Finding("symptom-integral", pair, ERROR, text, "Official Guidelines I.B.5 and I.B.9"))
+            elif symptom.position == 1:
+                text = (
+                    f"{symptom.code}, a sign or symptom, is listed first with {diagnosis.code}, an established diagnosis "
+                    f"of the same body system: when {diagnosis.code} explains it, {diagnosis.code} is listed first, "
+                    f"and {symptom.code} is left out if it is a routine part of {diagnosis.code}."
+                )
+                found.append(Finding("symptom-integral", pair, ERROR, text, "Official Guidelines I.C.18.a and I.B.5"))
             else:
                 text = (
                     f"{symptom.code}, a sign or symptom, is listed with {diagnosis.code}, a diagnosis of the same body "
                     f"system: leave it out if it is a routine part of {diagnosis.code}; keep it if it is not."
                 )
-                found.append(
-                    Finding("symptom-integral", pair, INFORMATION, text, "Official Guidelines I.B.5 and I.B.6")
-                )
+                found.append(Finding("symptom-integral", pair, WARNING, text, "Official Guidelines I.B.5 and I.B.6"))
         return found
 
     def _instructed(self, symptom: Entry, diagnosis: Entry) -> bool:
@@ -649,11 +738,23 @@ class DiagnosisChecker:
         )
 
     def _sepsis(self, entries: list[Entry]) -> list[Finding]:
-        """A localized infection listed before the sepsis it led to: when both were present on admission the
-        sepsis goes first (I.C.1.d.4); when the sepsis developed later, the order stands."""
+        """Sepsis sequencing (I.C.1.d): severe sepsis (R65.2-) is never first-listed, the systemic infection goes
+        first; a localized infection listed before the sepsis it led to is wrong when both were present on
+        admission (I.C.1.d.4), right when the sepsis developed later: a warning, as the list does not say."""
+        if not entries or entries[0].position != 1:
+            return []
+        first = entries[0]
         sepsis = next((e for e in entries if e.concept.chapter == "1" and _SEPSIS.search(e.concept.display)), None)
-        first = entries[0] if entries else None
-        if sepsis is None or first is None or first is sepsis or first.position != 1 or not self._infection(first):
+        if first.concept.chapter == "18" and _SEPSIS.search(first.concept.display):
+            text = (
+                f"{first.code} ({first.concept.display}) is never the first-listed diagnosis: the systemic infection "
+                + (f"({sepsis.code}) is listed first, then {first.code}." if sepsis else "is coded and listed first.")
+            )
+            positions = (1, sepsis.position) if sepsis else (1,)
+            return [
+                Finding("sepsis-not-first", positions, ERROR, text, "Official Guidelines I.C.1.d.1(b) and I.C.1.d.2")
+            ]
+        if sepsis is None or first is sepsis or not self._infection(first) or self._sequenced(sepsis, first):
             return []
         text = (
             f"{first.code}, a localized infection, is listed before {sepsis.code}, sepsis: when the sepsis was present "
@@ -661,6 +762,11 @@ class DiagnosisChecker:
             "admission, the order stands."
         )
         return [Finding("sepsis-not-first", (1, sepsis.position), WARNING, text, "Official Guidelines I.C.1.d.4")]
+
+    def _sequenced(self, later: Entry, first: Entry) -> bool:
+        """Whether a "code first" note of ``later`` names ``first`` (A41's "sepsis due to central venous catheter
+        (T80.211-)"): the classification asks for this order."""
+        return any(covers(ref, first.code) for note in self.notes(later.concept, "codeFirst") for ref in note.refs)
 
     def _infection(self, entry: Entry) -> bool:
         """A localized infection: outside chapter 1, its title or its category's or block's says infection or
@@ -780,25 +886,24 @@ _CHECK_OF_RULE = {
     "z-first-listed": "first-only-not-first",
     "single-diagnosis": "first-only-not-first",
 }
-# The findings on a pair that a finding of another check on the same pair makes redundant: what the titles
-# say yields to the tabular's notes, and a code that looks unspecified to one that contradicts its pair.
-_NOTED = ("duplicate", "with-ancestor", "excludes1")
-_YIELDS = {
-    "contradictory": _NOTED,
-    "combination": _NOTED,
-    "symptom-integral": _NOTED,
-    "unspecified-with-specified": ("contradictory",),
-}
+# The findings on a pair that a finding of another check on the same pair makes redundant: a code that looks
+# unspecified beside one it contradicts. (An Excludes1 pair that is also a combination or a contradiction gets
+# both findings: one says the two may not stand together, the other which code to report.)
+_YIELDS = {"unspecified-with-specified": ("contradictory",)}
 _WITH = re.compile(r"(?<!\w)with\b", re.IGNORECASE)
 _CODES_IN_TEXT = re.compile(r"\s*\([A-Z][0-9][0-9A-Z.,\- ]*\)")  # "(Z79.85)", "(N18.1-N18.6)", "(I12.-, I13.-)"
+# Words any two titles may share without the one expecting the other's codes.
+_EXPECTED_FILLER = frozenset("disease disorder condition encounter certain".split())
+_JOINED = re.compile(r"(?<!\w)with\b|\bfollowing\b|\bdue to\b", re.IGNORECASE)
 _SEPSIS = re.compile(r"\bsepsis\b|\bsepticemi", re.IGNORECASE)
-_INFECTION = re.compile(r"\binfection|\bpneumonia", re.IGNORECASE)
+_INFECTION = re.compile(r"\binfection|\bpneumonia|\bbacterial\b|\bviral\b|\babscess|\bcellulitis", re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
 _NEAR = ("code", "ancestor")
-# The notes that may name a combination code: an etiology to code first, a code to add, a pairing classified
-# elsewhere ("acute bronchitis with chronic obstructive pulmonary disease (J44.0)"). Not Excludes1: it names what
-# a condition is instead of, not what it joins.
-_JOINING = ("codeFirst", "useAdditionalCode", "codeAlso", "excludes2")
+# The notes of a code that may name a combination code in another category: the etiology to code first
+# (N18's "diabetic chronic kidney disease (E11.22)"), a pairing classified there ("acute bronchitis with chronic
+# obstructive pulmonary disease (J44.0)"). Not Excludes1, "use additional code" or "code also": they name what a
+# condition is instead of, or what goes beside it.
+_JOINING = ("codeFirst", "excludes2")
 _ADDING = ("useAdditionalCode", "codeAlso")
 _NOTE_WORDS = {
     "codeFirst": "'code first'",

@@ -6,6 +6,8 @@ Titles are the classification's own words; these readings match words, never a l
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that carry no condition: structure, qualifiers, and the words every history or symptom title has.
@@ -17,10 +19,19 @@ _CLAUSE_END = re.compile(r",|\bwith\b|\bwithout\b|\bnot\b|\bin\b|\bdue\b")
 _UNCOMPLICATED = re.compile(r"\b(?:without complications?|uncomplicated)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)  # titles repeat across lists; reading one is pure
 def words(title: str) -> frozenset[str]:
     """A title's condition words, lower case and singular: 'Malignant neoplasm of breast' -> malignant,
     neoplasm, breast."""
     return frozenset(_singular(w) for w in _WORD.findall(_plain(title)) if w not in _FILLER)
+
+
+@lru_cache(maxsize=65536)
+def affirmed(title: str) -> frozenset[str]:
+    """A title's condition words without those its "without" clauses deny: I25.10, 'Atherosclerotic heart
+    disease of native coronary artery without angina pectoris', does not say angina."""
+    denied = {w for clause in without_clauses(title) for alternative in clause for w in words(alternative)}
+    return words(title) - denied
 
 
 def stem(word: str) -> str:
@@ -29,6 +40,8 @@ def stem(word: str) -> str:
 
 
 def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"  # polyneuropathies
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
@@ -42,7 +55,8 @@ def uncomplicated(title: str) -> bool:
     return bool(_UNCOMPLICATED.search(title))
 
 
-def without_clauses(title: str) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=65536)
+def without_clauses(title: str) -> tuple[tuple[str, ...], ...]:
     """Each "without ..." clause of a title, as the alternatives it denies: 'Unilateral inguinal hernia, without
     obstruction or gangrene' -> [('obstruction', 'gangrene')]; K57.30's two clauses give two entries."""
     text = _plain(title)
@@ -54,7 +68,7 @@ def without_clauses(title: str) -> list[tuple[str, ...]]:
         alternatives = tuple(a.strip() for a in re.split(r"\bor\b|\band\b", clause) if a.strip())
         if alternatives and not uncomplicated("without " + clause):
             clauses.append(alternatives)
-    return clauses
+    return tuple(clauses)
 
 
 def affirms(title: str, phrase: str) -> bool:
@@ -62,6 +76,7 @@ def affirms(title: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w)with\s+(?:\w+\s+)?{re.escape(phrase)}\b", _plain(title)) is not None
 
 
+@lru_cache(maxsize=65536)
 def history_subject(title: str) -> frozenset[str]:
     """The condition words of a "Personal history of ..." title, empty for any other title."""
     lowered = title.lower()
@@ -70,13 +85,36 @@ def history_subject(title: str) -> frozenset[str]:
     return words(lowered.removeprefix("personal history of "))
 
 
-def excluded_term(text: str) -> frozenset[str]:
-    """The condition words of an Excludes1 line written without a code ('sepsis- code to infection'): the words
-    before its pointer; empty for a heading ('myopathy in:') or a line that names no condition of its own."""
+@dataclass(frozen=True, slots=True)
+class ExcludedLine:
+    """An Excludes1 line written without a code in parentheses, read by its words."""
+
+    term: frozenset[str]  # the condition words before the pointer: 'sepsis- code to infection' -> sepsi
+    pointer: str  # the stem of the first word the pointer names: 'see injury of spine ...' -> injury
+    codes: tuple[str, ...]  # codes written in the pointer: 'see categories E08-E10, E11, E13 with ...'
+
+
+_POINTER = re.compile(r"\s*-\s*(?=(?:code|see|omit)\b)|\s+(?=(?:code to|see)\b)")
+_CODE_IN_TEXT = re.compile(r"\b[A-Z][0-9]{2}(?:\.[0-9A-Z]{1,4})?(?:-[A-Z][0-9]{2}(?:\.[0-9A-Z]{1,4})?)?\b")
+
+
+@lru_cache(maxsize=65536)
+def excluded_line(text: str) -> ExcludedLine | None:
+    """How an Excludes1 line without a code names what it excludes; None for a heading ('myopathy in:')."""
     if text.rstrip().endswith(":"):
-        return frozenset()
-    term = re.split(r"\s*-\s*(?:code|see|omit)\b|\s+code to\b|\s+see\b|-\s", text, maxsplit=1)[0]
-    return words(term)
+        return None
+    parts = _POINTER.split(text, maxsplit=1)
+    term, pointer = parts[0], parts[1] if len(parts) > 1 else ""
+    pointer = re.sub(r"^(?:code to|see|omit code)\s*", "", pointer, flags=re.IGNORECASE)
+    codes = tuple(_CODE_IN_TEXT.findall(pointer))
+    named = [w for w in _WORD.findall(_plain(re.split(r"\bby\b|\bwith\b|,", pointer)[0])) if w not in _FILLER]
+    first = "" if not named or "index" in pointer.lower() or codes else stem(_singular(named[0]))
+    return ExcludedLine(words(term) - _QUALIFIERS, first, codes)
+
+
+# Words that qualify a term of an Excludes1 line rather than name its condition ("confirmed infection",
+# "diagnosed current infectious or parasitic disease").
+_QUALIFIERS = frozenset("confirmed diagnosed current established known".split())
 
 
 # The words of chapter and block titles that name a body system rather than a kind of finding.
@@ -86,6 +124,7 @@ _NOT_A_SYSTEM = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def systems(title: str) -> frozenset[str]:
     """The body-system stems of a chapter or block title: 'Symptoms and signs involving the circulatory and
     respiratory systems' -> circul, respir; 'Diseases of the circulatory system' -> circul."""

@@ -179,9 +179,21 @@ class Release:
         row = self._row("SELECT notes FROM notes WHERE owner = ?", (owner,))
         return tuple(orjson.loads(row[0])) if row else ()
 
+    def billable_under(self, category: str) -> list[tuple[str, str]]:
+        """(code, display) of the billable codes of a category, in tabular order."""
+        return self._rows(  # a range, not LIKE, so that the code index serves it
+            "SELECT code, display FROM concept WHERE code >= ? AND code < ? AND billable ORDER BY seq",
+            (category, category + "~"),
+        )
+
     def note_owners_under(self, category: str) -> list[str]:
         """The codes of a category (itself included) that declare notes of their own."""
-        return [owner for (owner,) in self._rows("SELECT owner FROM notes WHERE owner LIKE ?", (category + "%",))]
+        return [
+            owner
+            for (owner,) in self._rows(
+                "SELECT owner FROM notes WHERE owner >= ? AND owner < ?", (category, category + "~")
+            )
+        ]
 
     def _note_fragments(self, owner: str) -> tuple[bytes, bytes]:
         """(own, inherited) pre-rendered $lookup entries of an owner's notes."""
