@@ -42,6 +42,8 @@ def main() -> None:
 def score(engine: Icd10cm, cases: list[dict], misses: bool) -> None:
     for half in ("tune", "report"):
         chosen = [c for c in cases if c["half"] == half]
+        if not chosen:
+            continue
         right, noisy, clean = 0, 0, 0
         missing, extra = Counter(), Counter()
         for case in chosen:
@@ -61,7 +63,8 @@ def score(engine: Icd10cm, cases: list[dict], misses: bool) -> None:
                     f"  {case['id']} {case['codes']}: missing {sorted(expected - got)}, extra {sorted(got - expected)}"
                 )
         print(
-            f"  {half}: {right}/{len(chosen)} lists exactly right; clean lists with a finding {noisy}/{clean}; "
+            f"  {half}: {right}/{len(chosen)} lists exactly right ({sum('limitation' in c for c in chosen)} known "
+            f"limitations); clean lists with a finding {noisy}/{clean}; "
             f"missing {dict(missing)}; extra {dict(extra)}"
         )
 

@@ -40,7 +40,7 @@ def parameters(*codes, **more):
 
 
 def test_a_clean_list_has_no_finding(engine):
-    checked = check(engine, "K21.9", "E78.5", "Z87.891")
+    checked = check(engine, "K21.9", "E78.5", "F17.210")
     assert checked.result and found(checked) == [] and checked.version == "2026-04"
 
 
@@ -178,10 +178,11 @@ def test_codes_that_contradict_each_other(engine):
 
 
 def test_signs_and_symptoms_beside_a_diagnosis(engine):
-    """A sign the diagnosis's title says is an error; one of the body system a diagnosis belongs to, first-listed,
-    an error (I.C.18.a), after it a warning (I.B.5); not when the classification asks for both (N40.1's note asks
-    for the symptoms)."""
-    assert found(check(engine, "R10.9", "K35.80"), "symptom-integral") == [("symptom-integral", (1, 2), "error")]
+    """A sign the diagnosis's title says is an error (a warning when the symptom's Excludes2 allows both); one of
+    the body system a diagnosis belongs to a warning, first-listed (I.C.18.a) or not (I.B.5), as the record
+    decides; none when the classification asks for both (N40.1's note asks for the symptoms)."""
+    assert found(check(engine, "R10.9", "K35.80"), "symptom-integral") == [("symptom-integral", (1, 2), "warning")]
+    assert found(check(engine, "R51.9", "G44.209"), "symptom-integral") == [("symptom-integral", (1, 2), "warning")]
     assert found(check(engine, "K35.80", "R10.9"), "symptom-integral") == [("symptom-integral", (1, 2), "warning")]
     assert ("symptom-integral", (1, 2), "error") in found(check(engine, "N30.01", "R31.9", "B96.20"))
     assert not found(check(engine, "N40.1", "R35.1"), "symptom-integral")
@@ -288,6 +289,38 @@ def test_over_http_as_parameters_claim_and_bundle(client):
     assert codes["manifestation-first"]["expression"] == ["Bundle.entry[1].resource.code"]
 
 
+def _claim(*diagnoses: tuple[str, str]) -> dict:
+    """A Claim whose diagnoses (code, present-on-admission indicator) are in sequence order."""
+    poa = "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission"
+    return {
+        "resourceType": "Claim",
+        "status": "active",
+        "diagnosis": [
+            {
+                "sequence": n,
+                "diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": code}]},
+                "onAdmission": {"coding": [{"system": poa, "code": admitted}]},
+            }
+            for n, (code, admitted) in enumerate(diagnoses, start=1)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "admitted, severity",
+    [(("y", "y"), "error"), (("y", "n"), None), (("y", "u"), "warning")],
+)
+def test_a_claim_says_what_was_present_on_admission(client, admitted, severity):
+    """A localized infection before its sepsis: wrong when both were present on admission (I.C.1.d.4), right
+    when the sepsis developed later, a question when the claim does not say."""
+    claim = _claim(("J18.9", admitted[0]), ("A41.9", admitted[1]))
+    body = client.post(URL, json=claim, headers=JSON).get_json()
+    assert_fhir(body, "Parameters")
+    order = [i for i in param(body, "issues")["issue"] if i["details"]["coding"][0]["code"] == "sepsis-not-first"]
+    assert [i["severity"] for i in order] == ([severity] if severity else [])
+    assert param(body, "result") is (severity != "error")
+
+
 def _condition(identifier: str, code: str) -> dict:
     return {
         "resourceType": "Condition",
@@ -367,18 +400,23 @@ CORPORA = sorted(CORPUS.parent.glob("diagnoses_corpus*.toml"))
 @pytest.mark.parametrize("corpus", CORPORA, ids=lambda path: path.stem)
 def test_diagnoses_corpus(engine, corpus, half):
     """Every expected finding is found, with its severity, and nothing else fires (information reminders
-    included); the score of each half is printed."""
+    included); the score of each half is printed. (The held-out file is all "report".)"""
     cases = [c for c in tomllib.loads(corpus.read_text())["case"] if c["half"] == half]
+    if not cases:
+        pytest.skip(f"{corpus.name} has no {half} half")
     assert len(cases) >= 25
-    wrong = []
+    wrong, fixed = [], []
     for case in cases:
         checked = check(engine, *case["codes"], date=case.get("date"))
         got = {(f.check, tuple(sorted(f.positions)), f.severity) for f in checked.findings}
         expected = {(e["check"], tuple(sorted(e["codes"])), e["severity"]) for e in case.get("expect", ())}
-        if got != expected:
+        if got != expected and "limitation" not in case:
             wrong.append((case["id"], sorted(expected - got), sorted(got - expected)))
-    print(f"{corpus.name} {half}: {len(cases) - len(wrong)}/{len(cases)} lists exactly right")
-    assert not wrong, wrong
+        elif got == expected and "limitation" in case:
+            fixed.append(case["id"])  # a documented limitation no longer holds: take its note away
+    limited = sum("limitation" in c for c in cases)
+    print(f"{corpus.name} {half}: {len(cases) - len(wrong) - limited}/{len(cases)} right, {limited} known limitations")
+    assert not wrong and not fixed, (wrong, fixed)
 
 
 def test_every_check_is_a_code_of_the_published_code_system(client):

@@ -549,7 +549,7 @@ def test_codesystem_search_summary(client):
     assert resource["url"] == ICD10CM and resource["count"] == 98_186
     assert resource["meta"]["tag"][0]["code"] == "SUBSETTED"
     count = ok(get(client, "/fhir/CodeSystem", {"_summary": "count"}), "Bundle")
-    assert count["total"] == 4 and "entry" not in count  # ICD-10-CM, its guidance supplement, codesystems/
+    assert count["total"] == 5 and "entry" not in count  # ICD-10-CM, its guidance supplement, codesystems/
     full = ok(get(client, "/fhir/CodeSystem", {"_summary": "false"}), "Bundle")
     assert "property" in full["entry"][0]["resource"]
     error(get(client, "/fhir/CodeSystem", {"_summary": "bogus"}), 400)

@@ -68,6 +68,7 @@ class Entry:
     code: str  # normalized
     concept: ConceptRow  # a code of the release
     valid: bool = True  # billable on the date (a header is a code, and invalid: a finding of its own)
+    admitted: str | None = None  # present on admission, as a Claim says it: y | n | u | w; None when not said
 
 
 def covers(ref: str, code: str) -> bool:
@@ -110,6 +111,7 @@ class DiagnosisChecker:
         self._joins = lru_cache(maxsize=32768)(self._joining)
         self._word_index = lru_cache(maxsize=2048)(self._indexed)  # every category: about 15 MB
         self._title = lru_cache(maxsize=65536)(self._titled_as)
+        self._hypertensive_heart: tuple[str, ...] | None = None
 
     def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
         return self._notes(concept.code, kind)
@@ -240,19 +242,27 @@ class DiagnosisChecker:
             # ("code to sign or symptom": chapter 18) - unless the holder's own title expects such codes (Z00.01,
             # "with abnormal findings", takes the findings of chapter 18).
             titles = self._titles(other.concept)
-            if any(covers(code, other.code) for code in line.codes) or (line.term and line.term <= titles):
+            said = words(other.concept.display)
+            if any(covers(code, other.code) for code in line.codes) and line.qualifier <= said:
                 return note, holder, other, far
-            pointed = {stem(w) for w in titles}
-            if line.pointer in pointed and not words(holder.concept.display) & titles - _EXPECTED_FILLER:
+            if line.term and any(line.term <= title for title in titles.values()):
                 return note, holder, other, far
+            # What the pointer names is in the other's titles, and not in a grouping the holder shares ("nerve
+            # injury": not the holder's own block, "Nerve, nerve root and plexus disorders") nor one the holder's
+            # title expects (Z00.01, "with abnormal findings", takes chapter 18's findings).
+            theirs = {key: {stem(w) for w in t} for key, t in titles.items() if key not in self._titles(holder.concept)}
+            if line.pointer and line.pointer <= set().union(*theirs.values()):
+                groupings = [titles[key] for key, t in theirs.items() if key != other.code and line.pointer & t]
+                if not words(holder.concept.display) & frozenset().union(*groupings) - _EXPECTED_FILLER:
+                    return note, holder, other, far
         return None
 
-    def _titles(self, concept: ConceptRow) -> frozenset[str]:
-        """The words of a code's title and of its category's, blocks' and chapter's titles."""
+    def _titles(self, concept: ConceptRow) -> dict[str, frozenset[str]]:
+        """The words of a code's title, and of its category's, blocks' and chapter's titles, by grouping."""
         groupings = self.release.groupings
         keys = [block_key(b) for b in concept.blocks] + [chapter_key(concept.chapter)]
-        found = words(concept.display) | words(self._title(concept.code[:3]))
-        return found.union(*(words(groupings[k].title) for k in keys if k in groupings))
+        found = {concept.code: words(concept.display), concept.code[:3]: words(self._title(concept.code[:3]))}
+        return found | {key: words(groupings[key].title) for key in keys if key in groupings}
 
     # -- where codes may stand -------------------------------------------------------------------------------
     def _placement(self, entries: list[Entry]) -> list[Finding]:
@@ -304,10 +314,10 @@ class DiagnosisChecker:
                 if not note.refs or note.level not in _NEAR:
                     continue
                 present = [e for e in entries if e is not entry and any(covers(r, e.code) for r in note.refs)]
+                present = present or [e for e in entries if e is not entry and self._such_as(note, e)]
                 text = " ".join(note.lines)
                 basis = f"Tabular 'code first' note at {note.place}; Official Guidelines I.A.13 and I.B.7"
-                # Missing: only an etiology is asked for, not a reason for the encounter (Z87's Z09, a Z code).
-                if not present and any(not ref.startswith("Z") for ref in note.refs):
+                if not present:
                     # "If applicable", "any associated": a reminder; otherwise the etiology is missing: a query.
                     maybe = any(conditional(line) for line in note.lines)
                     asks = (
@@ -337,6 +347,18 @@ class DiagnosisChecker:
                         )
                     )
         return found
+
+    def _such_as(self, note: Note, entry: Entry) -> bool:
+        """Whether a code meets a note whose codes are examples ("underlying infection, such as: ..."): its
+        titles (its own, its category's, block's or chapter's) have the heading's condition words. A heading
+        of general words ("underlying disease, such as") names nothing to match."""
+        heading = note.lines[0].lower()
+        if "such as" not in heading:
+            return False
+        wanted = {stem(w) for w in words(heading.split("such as")[0])} - _GENERAL_STEMS
+        return bool(wanted) and any(
+            wanted <= {stem(w) for w in title} for title in self._titles(entry.concept).values()
+        )
 
     def _use_additional(self, entries: list[Entry]) -> list[Finding]:
         found: list[Finding] = []
@@ -452,7 +474,7 @@ class DiagnosisChecker:
             )
             positions = tuple(sorted((essential[0].position, combined[0].position)))
             return [Finding("combination", positions, ERROR, text, "Official Guidelines I.C.9.a.1-a.3")]
-        heart = [e for e in entries if _heart(e.code)]
+        heart = [e for e in entries if self._heart(e.code)]
         kidney = [e for e in entries if e.code.startswith("N18")]
         if not heart and not kidney:
             return []
@@ -471,12 +493,20 @@ class DiagnosisChecker:
         )
         return [Finding("combination", tuple(involved), ERROR, text, basis)]
 
+    def _heart(self, code: str) -> bool:
+        """A heart condition that I.C.9.a.1 presumes hypertensive: one that I11's Includes note names ("any
+        condition in I50.- or I51.4-I51.7, I51.89, I51.9 due to hypertension")."""
+        if self._hypertensive_heart is None:
+            notes = self.release.notes("I11")
+            self._hypertensive_heart = tuple(r for n in notes if n.get("type") == "includes" for r in n.get("refs", ()))
+        return any(covers(ref, code) for ref in self._hypertensive_heart)
+
     def _hypertensive_both(self, entries: list[Entry]) -> list[Finding]:
         """Hypertensive heart disease (I11) with chronic kidney disease, or hypertensive chronic kidney disease
         (I12) with heart failure: both involvements are I13's (I.C.9.a.3)."""
         if any(e.code.startswith("I13") for e in entries):
             return []
-        heart = [e for e in entries if e.code.startswith("I11") or _heart(e.code)]
+        heart = [e for e in entries if e.code.startswith("I11") or self._heart(e.code)]
         kidney = [e for e in entries if e.code.startswith(("I12", "N18"))]
         hypertensive = [e for e in (*heart, *kidney) if e.code.startswith(("I11", "I12"))]
         if not hypertensive or not heart or not kidney:
@@ -491,17 +521,22 @@ class DiagnosisChecker:
 
     # -- combination codes the tabular names -----------------------------------------------------------------
     def _combination(self, entries: list[Entry]) -> list[Finding]:
-        """Two codes of different categories that a third code joins, where the tabular says so in a note: a
-        note of one names a code in the other's category (N18's "code first diabetic chronic kidney disease
-        (E11.22)" beside E11.9; J20's "acute bronchitis with chronic obstructive pulmonary disease (J44.0)"
-        beside J44.9), or a code in one's category asks in its own note for the other (E11.621's "use additional
-        code to identify site of ulcer (L97.4-)" beside E11.9 and L97.412)."""
+        """Two codes that a third code joins: a note of one names a code in the other's category (N18's "code
+        first diabetic chronic kidney disease (E11.22)" beside E11.9; J20's "acute bronchitis with chronic
+        obstructive pulmonary disease (J44.0)" beside J44.9); a code in one's category asks in its own note for the
+        other (E11.621's "use additional code to identify site of ulcer (L97.4-)" beside E11.9 and L97.412); a code
+        in one's category says the other in its title (E10.42 for E10.9 and G62.9); or, in one category, a code
+        says what both say (J96.21, acute and chronic, for J96.01 and J96.11)."""
         found, seen = [], set()
         for x, y in permutations(entries, 2):
             pair = tuple(sorted((x.position, y.position)))
-            if x.code[:3] == y.code[:3] or pair in seen:
+            if pair in seen:
                 continue
-            joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries) or self._titled(x, y, entries)
+            joined: tuple[str, Note | None, str] | None
+            if x.code[:3] == y.code[:3]:
+                joined = self._merged(x, y, entries)
+            else:
+                joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries) or self._titled(x, y, entries)
             # The code that joins them is a form of x's condition, not another disease of its category (N77.0's
             # "code first Behcet's disease (M35.2)" is no combination for M35.02).
             if joined is None or not words(x.concept.display) & words(self._title(joined[0])):
@@ -510,7 +545,10 @@ class DiagnosisChecker:
             target, note, holder = joined
             title = self._title(target) if self.release.concept(target) else target
             code = target if self._billable(target) else f"a code of {target}-"
-            if note is None:  # read from the titles: the target's title says both conditions
+            if note is None and x.code[:3] == y.code[:3]:  # one category: acute and chronic
+                said = "its title says what both say"
+                basis = "Tabular titles; Official Guidelines I.B.8 (acute and chronic conditions) and I.B.9"
+            elif note is None:  # read from the titles: the target's title says both conditions
                 said = f"its title has the words of {y.code} ({y.concept.display})"
                 basis = "Tabular titles; Official Guidelines I.B.9 (combination codes) and I.A.15 ('with')"
             else:
@@ -530,8 +568,13 @@ class DiagnosisChecker:
         """A code in ``other``'s category, below it, that a note applying to ``holder`` names, when no code of the
         list is that code yet."""
         for target, note in self._joins(holder.code):
-            if target[:3] == other.code[:3] and not _met(note, holder, entries):
-                return target, note, holder.code if note.level == "code" else note.source
+            if target[:3] != other.code[:3] or _met(note, holder, entries):
+                continue
+            # Not when the other already is what the note asks for ("underlying infection, such as: ... sepsis
+            # NOS (A41.9)" beside A41.51), nor for an unspecified target: a combination is specific.
+            if self._such_as(note, other) or _UNSPECIFIED.search(self._title(target)):
+                continue
+            return target, note, holder.code if note.level == "code" else note.source
         return None
 
     def _joining(self, code: str) -> tuple[tuple[str, Note], ...]:
@@ -545,10 +588,9 @@ class DiagnosisChecker:
                     continue
                 for ref in note.refs:
                     target = ref.removesuffix("-")
-                    # An Excludes2 line names a combination only as "X with Y (code)".
                     if "-" in target or len(target) <= 3:
                         continue
-                    if note.kind != "excludes2" or " with " in _line_naming(note, target):
+                    if note.kind == "codeFirst" or _this_with(_line_naming(note, target), concept.display):
                         found.append((target, note))
         return tuple(found)
 
@@ -575,21 +617,40 @@ class DiagnosisChecker:
         diabetes mellitus with diabetic polyneuropathy", for E10.9 and G62.9; I69.351 for I69.30 and G81.91):
         the classification's combination of the two (the "with" convention, I.A.15). Of several, the one sharing
         most words with ``near``."""
-        wanted = words(other.concept.display)
         own = affirmed(near.concept.display)
-        if not wanted or wanted <= own:
-            return None
-        index = self._word_index(near.code[:3])
-        candidates = frozenset.intersection(*(index.get(word, frozenset()) for word in wanted))
         if words(self._title(other.code[:3])) <= own:
             return None  # two of one kind (E08 and E13 diabetes): alternatives, not a combination
-        # (The index holds only titles that join two conditions, "with", "following", "due to": C85.84 and C81.74
-        # merely share a site.)
-        candidates -= {e.code for e in entries}
-        if not candidates:
+        # The other's title, or one of its inclusion terms (I73.9's "Peripheral angiopathy NOS" for E11.51).
+        for wanted in (words(other.concept.display), *self._synonyms(other.code)):
+            if wanted and not wanted <= own:
+                found = self._containing(near.code[:3], wanted, entries)
+                if found:
+                    best = max(sorted(found), key=lambda code: len(own & words(self._title(code))))
+                    return best, None, best
+        return None
+
+    def _merged(self, a: Entry, b: Entry, entries: list[Entry]) -> tuple[str, None, str] | None:
+        """A code of the two's category whose title says what both say (J96.01 and J96.11: J96.21, acute and
+        chronic respiratory failure with hypoxia; I.B.8)."""
+        if a.code == b.code or a.code in b.concept.ancestors or b.code in a.concept.ancestors:
             return None
-        best = max(sorted(candidates), key=lambda code: len(own & words(self._title(code))))
-        return best, None, best
+        if uncomplicated(a.concept.display) or uncomplicated(b.concept.display):
+            return None  # "uncomplicated" beside a complication contradicts; it joins nothing
+        wanted = affirmed(a.concept.display) | affirmed(b.concept.display)
+        found = {code for code in self._containing(a.code[:3], wanted, entries) if " and " in self._title(code)}
+        best = min(sorted(found), key=lambda code: len(words(self._title(code)))) if found else None
+        return (best, None, best) if best else None
+
+    def _synonyms(self, code: str) -> list[frozenset[str]]:
+        """The words of a code's own inclusion terms."""
+        return [words(n["text"]) for n in self.release.notes(code) if n.get("type") == "inclusionTerm"]
+
+    def _containing(self, category: str, wanted: frozenset[str], entries: list[Entry]) -> frozenset[str]:
+        """The billable combination codes of a category (titles that join two conditions) whose titles have
+        every wanted word, that the list lacks."""
+        index = self._word_index(category)
+        found = frozenset.intersection(*(index.get(word, frozenset()) for word in wanted))
+        return found - {e.code for e in entries}
 
     def _indexed(self, category: str) -> dict[str, frozenset[str]]:
         """Each word of the combination titles of a category's billable codes (those that join two conditions),
@@ -670,9 +731,11 @@ class DiagnosisChecker:
                 basis = "Official Guidelines I.C.21.c.4 (history codes)"
                 if past.code.startswith("Z85"):
                     basis += " and I.C.2.d (a malignancy excised or eradicated, with no further treatment)"
-                found.append(
-                    Finding("contradictory", tuple(sorted((past.position, current.position))), WARNING, text, basis)
-                )
+                # Definite when an Excludes1 note forbids the pair too (Z87.891 and F17.2-); else a second primary
+                # or a new episode may explain it.
+                definite = self._excluded(past, current) or self._excluded(current, past)
+                positions = tuple(sorted((past.position, current.position)))
+                found.append(Finding("contradictory", positions, ERROR if definite else WARNING, text, basis))
         return found
 
     # -- signs and symptoms, sepsis ---------------------------------------------------------------------------
@@ -693,18 +756,31 @@ class DiagnosisChecker:
                 continue
             pair = tuple(sorted((symptom.position, diagnosis.position)))
             if named is not None:
+                # An Excludes2 note of the symptom naming the diagnosis allows both, for a symptom of its own.
+                allowed = any(
+                    covers(ref, diagnosis.code)
+                    for note in self.notes(symptom.concept, "excludes2")
+                    for ref in note.refs
+                )
                 text = (
                     f"{diagnosis.code} ({diagnosis.concept.display}) already says what {symptom.code} "
-                    f"({symptom.concept.display}) codes: leave {symptom.code} out."
+                    f"({symptom.concept.display}) codes: leave {symptom.code} out"
+                    + (
+                        ", unless the record shows it apart from the diagnosis (the symptom's Excludes2 note)."
+                        if allowed
+                        else "."
+                    )
                 )
-                found.append(Finding("symptom-integral", pair, ERROR, text, "Official Guidelines I.B.5 and I.B.9"))
+                severity = WARNING if allowed else ERROR
+                found.append(Finding("symptom-integral", pair, severity, text, "Official Guidelines I.B.5 and I.B.9"))
             elif symptom.position == 1:
                 text = (
-                    f"{symptom.code}, a sign or symptom, is listed first with {diagnosis.code}, an established diagnosis "
-                    f"of the same body system: when {diagnosis.code} explains it, {diagnosis.code} is listed first, "
-                    f"and {symptom.code} is left out if it is a routine part of {diagnosis.code}."
+                    f"{symptom.code}, a sign or symptom, is listed first with {diagnosis.code}, a diagnosis of the same "
+                    "body system: a symptom is not the first-listed diagnosis when a related diagnosis is established; "
+                    f"if {diagnosis.code} explains it, {symptom.code} goes (or follows, when it is not a routine part of "
+                    f"{diagnosis.code})."
                 )
-                found.append(Finding("symptom-integral", pair, ERROR, text, "Official Guidelines I.C.18.a and I.B.5"))
+                found.append(Finding("symptom-integral", pair, WARNING, text, "Official Guidelines I.C.18.a and I.B.5"))
             else:
                 text = (
                     f"{symptom.code}, a sign or symptom, is listed with {diagnosis.code}, a diagnosis of the same body "
@@ -756,6 +832,14 @@ class DiagnosisChecker:
             ]
         if sepsis is None or first is sepsis or not self._infection(first) or self._sequenced(sepsis, first):
             return []
+        if sepsis.admitted == "n":
+            return []  # the sepsis developed after admission: the localized infection is principal
+        if sepsis.admitted == "y" and first.admitted == "y":
+            text = (
+                f"{first.code}, a localized infection, is listed before {sepsis.code}, sepsis, and the claim says both "
+                f"were present on admission: {sepsis.code} is listed first and {first.code} follows."
+            )
+            return [Finding("sepsis-not-first", (1, sepsis.position), ERROR, text, "Official Guidelines I.C.1.d.4")]
         text = (
             f"{first.code}, a localized infection, is listed before {sepsis.code}, sepsis: when the sepsis was present "
             f"on admission, {sepsis.code} is listed first and {first.code} follows; if the sepsis developed after "
@@ -892,6 +976,10 @@ _CHECK_OF_RULE = {
 _YIELDS = {"unspecified-with-specified": ("contradictory",)}
 _WITH = re.compile(r"(?<!\w)with\b", re.IGNORECASE)
 _CODES_IN_TEXT = re.compile(r"\s*\([A-Z][0-9][0-9A-Z.,\- ]*\)")  # "(Z79.85)", "(N18.1-N18.6)", "(I12.-, I13.-)"
+# The stems of a "code first ... such as" heading that name no condition of their own.
+_GENERAL_STEMS = frozenset(
+    stem(w) for w in "underlying condition disease disorder cause any associated causal code first".split()
+)
 # Words any two titles may share without the one expecting the other's codes.
 _EXPECTED_FILLER = frozenset("disease disorder condition encounter certain".split())
 _JOINED = re.compile(r"(?<!\w)with\b|\bfollowing\b|\bdue to\b", re.IGNORECASE)
@@ -900,10 +988,10 @@ _INFECTION = re.compile(r"\binfection|\bpneumonia|\bbacterial\b|\bviral\b|\babsc
 _UNSPECIFIED = re.compile(r"\bunspecified\b|\bNOS\b", re.IGNORECASE)
 _NEAR = ("code", "ancestor")
 # The notes of a code that may name a combination code in another category: the etiology to code first
-# (N18's "diabetic chronic kidney disease (E11.22)"), a pairing classified there ("acute bronchitis with chronic
-# obstructive pulmonary disease (J44.0)"). Not Excludes1, "use additional code" or "code also": they name what a
-# condition is instead of, or what goes beside it.
-_JOINING = ("codeFirst", "excludes2")
+# (N18's "diabetic chronic kidney disease (E11.22)"), or an Excludes line that sends this condition "with"
+# another elsewhere (J20's "acute bronchitis with chronic obstructive pulmonary disease (J44.0)", N20's "that
+# with hydronephrosis (N13.2)"). Not "use additional code" or "code also": they name what goes beside it.
+_JOINING = ("codeFirst", "excludes1", "excludes2")
 _ADDING = ("useAdditionalCode", "codeAlso")
 _NOTE_WORDS = {
     "codeFirst": "'code first'",
@@ -934,6 +1022,18 @@ def _also_for(finding: Finding, entry: Entry) -> Finding:
     return Finding(finding.check, positions, finding.severity, f"{codes} and {entry.code}: add {rest}", finding.basis)
 
 
+def _this_with(line: str, title: str) -> bool:
+    """Whether an Excludes line sends the holder's own condition "with" another elsewhere: 'that with
+    hydronephrosis (N13.2)' at N20, 'acute bronchitis with chronic obstructive pulmonary disease (J44.0)' at
+    J20.9 (its words before "with" are the holder's), not M54.5's 'intervertebral disc degeneration ... with
+    discogenic back pain only (M51.360)'."""
+    before, found, _ = line.lower().partition(" with ")
+    if not found:
+        return False
+    own = words(before) - {"that"}
+    return not own or own <= words(title)
+
+
 def _met(note: Note, holder: Entry, entries: list[Entry]) -> bool:
     """Whether another code of the list is one the note names (its references are alternatives)."""
     return any(covers(ref, e.code) for e in entries if e is not holder for ref in note.refs)
@@ -960,6 +1060,7 @@ _SIDE_WORDS = frozenset({"right", "left", "bilateral", "unilateral", "of", "eye"
 _INITIAL, _LATER, _SEQUELA = "initial encounter", "subsequent encounter", "sequela"
 
 
+@lru_cache(maxsize=65536)  # pure, and asked of each pair of a list
 def _side_pattern(title: str) -> tuple[str, ...]:
     """A title's words with its side taken out, singular and in order of appearance: 'Unilateral primary
     osteoarthritis, right knee' and 'Bilateral primary osteoarthritis of knee' both read (primary,
@@ -968,11 +1069,7 @@ def _side_pattern(title: str) -> tuple[str, ...]:
     return tuple(sorted(w.rstrip("s") for w in words if w not in _SIDE_WORDS))
 
 
-def _heart(code: str) -> bool:
-    """A heart condition that I.C.9.a.1 presumes hypertensive: I50.- or I51.4-I51.9."""
-    return code.startswith("I50") or "I51.4" <= code[:5] <= "I51.9"
-
-
+@lru_cache(maxsize=65536)
 def _side(title: str) -> str | None:
     found = _SIDE.search(title)
     return found.group(1).lower() if found else None
@@ -997,6 +1094,7 @@ def _encounter(entry: Entry) -> str | None:
 class Listed:
     coding: Coding
     path: str  # where it is in the request, for the issues' expression
+    admitted: str | None = None  # a Claim's diagnosis.onAdmission code (y, n, u, w)
 
 
 def _coding_of(concept, path: str) -> Coding:
@@ -1026,10 +1124,21 @@ def from_claim(claim: dict) -> tuple[list[Listed], str | None]:
             raise InvalidRequest(f"{path}: sequence {sequence} is given twice", expression=f"{path}.sequence")
         sequences.add(sequence)
         concept = diagnosis.get("diagnosisCodeableConcept")
-        listed.append((sequence, Listed(_coding_of(concept, f"{path}.diagnosisCodeableConcept"), path)))
+        coding = _coding_of(concept, f"{path}.diagnosisCodeableConcept")
+        listed.append((sequence, Listed(coding, path, _on_admission(diagnosis.get("onAdmission")))))
     period = claim.get("billablePeriod")
     day = period.get("start") if isinstance(period, dict) and isinstance(period.get("start"), str) else None
     return [entry for _, entry in sorted(listed, key=lambda pair: pair[0])], day
+
+
+def _on_admission(concept) -> str | None:
+    """The present-on-admission indicator of a Claim diagnosis (ex-diagnosis-on-admission: y, n, u, w)."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    for coding in codings if isinstance(codings, list) else ():
+        code = coding.get("code") if isinstance(coding, dict) else None
+        if isinstance(code, str) and code.lower() in ("y", "n", "u", "w"):
+            return code.lower()
+    return None
 
 
 def from_bundle(bundle: dict) -> list[Listed]:
@@ -1107,6 +1216,6 @@ def validate_diagnoses(icd10cm, listed: list[Listed], date: str | None = None, v
         code = alone.normalized_code or alone.code or ""
         concept = release.concept(code)
         if concept is not None:
-            entries.append(Entry(position, code, concept, alone.result))
+            entries.append(Entry(position, code, concept, alone.result, item.admitted))
     findings += icd10cm.diagnosis_checker(release).check(entries)
     return Checked(release.version, findings, [item.path for item in listed])

@@ -90,8 +90,9 @@ class ExcludedLine:
     """An Excludes1 line written without a code in parentheses, read by its words."""
 
     term: frozenset[str]  # the condition words before the pointer: 'sepsis- code to infection' -> sepsi
-    pointer: str  # the stem of the first word the pointer names: 'see injury of spine ...' -> injury
-    codes: tuple[str, ...]  # codes written in the pointer: 'see categories E08-E10, E11, E13 with ...'
+    pointer: frozenset[str]  # the stems of what the pointer names: 'see Injury, nerve by body region' -> injury, nerve
+    codes: tuple[str, ...]  # codes written in the pointer: 'see categories E08-E10, E11, E13 with ketoacidosis'
+    qualifier: frozenset[str]  # what the codes must say too: ketoacidosis
 
 
 _POINTER = re.compile(r"\s*-\s*(?=(?:code|see|omit)\b)|\s+(?=(?:code to|see)\b)")
@@ -107,11 +108,15 @@ def excluded_line(text: str) -> ExcludedLine | None:
     term, pointer = parts[0], parts[1] if len(parts) > 1 else ""
     pointer = re.sub(r"^(?:code to|see|omit code)\s*", "", pointer, flags=re.IGNORECASE)
     codes = tuple(_CODE_IN_TEXT.findall(pointer))
-    named = [w for w in _WORD.findall(_plain(re.split(r"\bby\b|\bwith\b|,", pointer)[0])) if w not in _FILLER]
-    first = "" if not named or "index" in pointer.lower() or codes else stem(_singular(named[0]))
-    return ExcludedLine(words(term) - _QUALIFIERS, first, codes)
+    named, _, qualified = re.split(r"\bby\b", pointer, maxsplit=1)[0].partition(" with ")
+    stems = frozenset(stem(w) for w in words(named) if not any(c.isdigit() for c in w) and w not in _NOT_NAMES)
+    if "index" in pointer.lower() or codes:
+        stems = frozenset()
+    return ExcludedLine(words(term) - _QUALIFIERS, stems, codes, words(qualified) if codes else frozenset())
 
 
+# Pointer words that say where, not what ("categories E08-E10", "condition in Chapter 15").
+_NOT_NAMES = frozenset("category categorie chapter condition relevant appropriate".split())
 # Words that qualify a term of an Excludes1 line rather than name its condition ("confirmed infection",
 # "diagnosed current infectious or parasitic disease").
 _QUALIFIERS = frozenset("confirmed diagnosed current established known".split())
