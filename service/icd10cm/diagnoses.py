@@ -105,28 +105,33 @@ class DiagnosisChecker:
     def __init__(self, release: Release, guidance):
         self.release = release
         self.guidance = guidance  # the release's GuidanceBuilder (placement rules)
-        self._notes = lru_cache(maxsize=32768)(self._applying)
+        self._concept = lru_cache(maxsize=65536)(release.concept)  # rows are read for several kinds and checks
+        self._notes = lru_cache(maxsize=131072)(self._applying)  # (code, kind): several kinds a code
+        self._declared = lru_cache(maxsize=65536)(self._declared_at)
         self._chapters_of_symptoms = lru_cache(maxsize=64)(self._systems_of)
         self._requests = lru_cache(maxsize=4096)(self._requested)
         self._joins = lru_cache(maxsize=32768)(self._joining)
-        self._word_index = lru_cache(maxsize=2048)(self._indexed)  # every category: about 15 MB
+        self._word_index = lru_cache(maxsize=2048)(self._indexed)
         self._title = lru_cache(maxsize=65536)(self._titled_as)
         self._hypertensive_heart: tuple[str, ...] | None = None
+        self._titles_of = lru_cache(maxsize=16384)(self._read_titles)
+        self._synonyms = lru_cache(maxsize=16384)(self._read_synonyms)
 
     def notes(self, concept: ConceptRow, kind: str) -> tuple[Note, ...]:
         return self._notes(concept.code, kind)
 
     def _applying(self, code: str, kind: str) -> tuple[Note, ...]:
         """The note elements of a kind that apply to a code: its own, its ancestors', its blocks', its chapter's."""
-        concept = self.release.concept(code)
+        concept = self._concept(code)
         assert concept is not None, code
         owners = [("code", concept.code)] + [("ancestor", a) for a in concept.ancestors]
         owners += [("block", b) for b in concept.blocks] + [("chapter", concept.chapter)]
-        found = []
-        for level, source in owners:
-            key = block_key(source) if level == "block" else chapter_key(source) if level == "chapter" else source
-            found += _elements(self.release.notes(key), kind, level, source)
-        return tuple(found)
+        return tuple(note for level, source in owners for note in self._declared(level, source, kind))
+
+    def _declared_at(self, level: str, source: str, kind: str) -> tuple[Note, ...]:
+        """The note elements of a kind that one code, block or chapter declares (many codes share them)."""
+        key = block_key(source) if level == "block" else chapter_key(source) if level == "chapter" else source
+        return tuple(_elements(self.release.notes(key), kind, level, source))
 
     def check(self, entries: list[Entry]) -> list[Finding]:
         findings: list[Finding] = self._duplicates(entries) + self._with_ancestor(entries)  # headers included
@@ -259,6 +264,11 @@ class DiagnosisChecker:
 
     def _titles(self, concept: ConceptRow) -> dict[str, frozenset[str]]:
         """The words of a code's title, and of its category's, blocks' and chapter's titles, by grouping."""
+        return self._titles_of(concept.code)
+
+    def _read_titles(self, code: str) -> dict[str, frozenset[str]]:
+        concept = self._concept(code)
+        assert concept is not None, code
         groupings = self.release.groupings
         keys = [block_key(b) for b in concept.blocks] + [chapter_key(concept.chapter)]
         found = {concept.code: words(concept.display), concept.code[:3]: words(self._title(concept.code[:3]))}
@@ -409,7 +419,7 @@ class DiagnosisChecker:
         """Whether the codes a note names may go with ``code``: a named category whose own "code first" note
         lists the codes it goes with must list this one."""
         for ref in refs:
-            named = self.release.concept(ref.removesuffix("-"))
+            named = self._concept(ref.removesuffix("-"))
             if named is None:
                 return True
             own = [n for n in self.notes(named, "codeFirst") if n.level == "code" and n.refs]
@@ -418,7 +428,7 @@ class DiagnosisChecker:
         return False
 
     def _titled_as(self, code: str) -> str:
-        concept = self.release.concept(code)
+        concept = self._concept(code)
         return concept.display if concept else code
 
     @staticmethod
@@ -528,22 +538,28 @@ class DiagnosisChecker:
         in one's category says the other in its title (E10.42 for E10.9 and G62.9); or, in one category, a code
         says what both say (J96.21, acute and chronic, for J96.01 and J96.11)."""
         found, seen = [], set()
+        # What each code's category offers, once a list: most pairs have nothing to look at.
+        named = {e.code: {target[:3] for target, _ in self._joins(e.code)} for e in entries}
+        offers = {e.code[:3]: bool(self._requests(e.code[:3]) or self._word_index(e.code[:3])) for e in entries}
         for x, y in permutations(entries, 2):
             pair = tuple(sorted((x.position, y.position)))
             if pair in seen:
                 continue
-            joined: tuple[str, Note | None, str] | None
+            joined: tuple[str, Note | None, str] | None = None
             if x.code[:3] == y.code[:3]:
-                joined = self._merged(x, y, entries)
+                joined = self._merged(x, y, entries) if offers[x.code[:3]] else None
             else:
-                joined = self._named_by(y, x, entries) or self._asking_for(x, y, entries) or self._titled(x, y, entries)
+                if x.code[:3] in named[y.code]:
+                    joined = self._named_by(y, x, entries)
+                if joined is None and offers[x.code[:3]]:
+                    joined = self._asking_for(x, y, entries) or self._titled(x, y, entries)
             # The code that joins them is a form of x's condition, not another disease of its category (N77.0's
             # "code first Behcet's disease (M35.2)" is no combination for M35.02).
             if joined is None or not words(x.concept.display) & words(self._title(joined[0])):
                 continue
             seen.add(pair)
             target, note, holder = joined
-            title = self._title(target) if self.release.concept(target) else target
+            title = self._title(target) if self._concept(target) else target
             code = target if self._billable(target) else f"a code of {target}-"
             if note is None and x.code[:3] == y.code[:3]:  # one category: acute and chronic
                 said = "its title says what both say"
@@ -579,7 +595,7 @@ class DiagnosisChecker:
 
     def _joining(self, code: str) -> tuple[tuple[str, Note], ...]:
         """The codes below a category that the notes applying to a code name, each with its note."""
-        concept = self.release.concept(code)
+        concept = self._concept(code)
         assert concept is not None, code
         found = []
         for kind in _JOINING:
@@ -597,7 +613,12 @@ class DiagnosisChecker:
     def _asking_for(self, near: Entry, other: Entry, entries: list[Entry]) -> tuple[str, Note, str] | None:
         """A code in ``near``'s category, off ``near``'s own branch, whose own note asks for ``other`` (when
         ``near``'s notes do not ask for it too: N40.1 and N40.3 both take the symptoms)."""
-        if any(
+        asking = [
+            (owner, note)
+            for owner, note in self._requests(near.code[:3])
+            if not covers(owner, near.code) and any(covers(ref, other.code) for ref in note.refs)
+        ]
+        if not asking or any(
             covers(ref, other.code)
             for kind in _ADDING
             for note in self.notes(near.concept, kind)
@@ -605,9 +626,7 @@ class DiagnosisChecker:
             for ref in note.refs
         ):
             return None
-        for owner, note in self._requests(near.code[:3]):
-            if covers(owner, near.code) or not any(covers(ref, other.code) for ref in note.refs):
-                continue
+        for owner, note in asking:
             if not any(covers(owner, e.code) for e in entries) and not _met(note, other, entries):
                 return owner, note, owner
         return None
@@ -641,23 +660,26 @@ class DiagnosisChecker:
         best = min(sorted(found), key=lambda code: len(words(self._title(code)))) if found else None
         return (best, None, best) if best else None
 
-    def _synonyms(self, code: str) -> list[frozenset[str]]:
+    def _read_synonyms(self, code: str) -> tuple[frozenset[str], ...]:
         """The words of a code's own inclusion terms."""
-        return [words(n["text"]) for n in self.release.notes(code) if n.get("type") == "inclusionTerm"]
+        return tuple(words(n["text"]) for n in self.release.notes(code) if n.get("type") == "inclusionTerm")
 
     def _containing(self, category: str, wanted: frozenset[str], entries: list[Entry]) -> frozenset[str]:
         """The billable combination codes of a category (titles that join two conditions) whose titles have
         every wanted word, that the list lacks."""
         index = self._word_index(category)
-        found = frozenset.intersection(*(index.get(word, frozenset()) for word in wanted))
-        return found - {e.code for e in entries}
+        if not wanted or not wanted <= index.keys():  # most pairs: a word no combination title of it has
+            return frozenset()
+        having = sorted((index[word] for word in wanted), key=len)
+        return having[0].intersection(*having[1:]) - {e.code for e in entries}
 
     def _indexed(self, category: str) -> dict[str, frozenset[str]]:
-        """Each word of the combination titles of a category's billable codes (those that join two conditions),
-        with the codes whose titles have it."""
+        """Each word of a category's billable combination titles (those that join two conditions), with the
+        codes whose titles have it (every category: about 15 MB)."""
         index: dict[str, set[str]] = {}
         for code, display in self.release.billable_under(category):
-            if _JOINED.search(display):
+            # Not the 7th-character codes of injuries: "with routine healing" joins no second condition.
+            if "encounter" not in display and _JOINED.search(display):
                 for word in words.__wrapped__(display):  # not kept in words' cache: most titles are read once
                     index.setdefault(word, set()).add(code)
         return {word: frozenset(codes) for word, codes in index.items()}
@@ -678,7 +700,7 @@ class DiagnosisChecker:
         return tuple(found)
 
     def _billable(self, code: str) -> bool:
-        concept = self.release.concept(code)
+        concept = self._concept(code)
         return concept is not None and concept.billable
 
     # -- codes that contradict each other ---------------------------------------------------------------------
