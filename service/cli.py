@@ -42,6 +42,21 @@ def _load(args) -> int:
     return 0
 
 
+def _coverage(args) -> int:
+    """The billable codes with editorial guidance (their own file, or a category's above them), by category."""
+    settings = Settings.from_env(store=args.store)
+    releases = open_store(settings.store)
+    if not releases:
+        print(f"error: no release in {settings.store}; run python -m service load first", file=sys.stderr)
+        return 2
+    release = releases[-1]
+    rows = release.editorial_coverage()
+    for category, covered, billable in rows:
+        print(f"{category}\t{covered}/{billable}")
+    print(f"ICD-10-CM {release.version}: {sum(r[1] for r in rows)} billable codes with editorial guidance")
+    return 0
+
+
 def _loaded_sources(store: Path) -> dict[str, str]:
     """version -> sha256 of the source of each release the store holds in this version's schema."""
     try:
@@ -142,6 +157,11 @@ def parser() -> argparse.ArgumentParser:
     load_cmd.add_argument("--version", help="version id to publish (default: from the file: YYYY or YYYY-04)")
     load_cmd.add_argument("--effective", help="date the release takes effect, YYYY-MM-DD (default: from the version)")
     load_cmd.set_defaults(run=_load)
+    coverage_cmd = commands.add_parser(
+        "guidance-coverage", help="count the billable codes with editorial guidance, by category"
+    )
+    coverage_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
+    coverage_cmd.set_defaults(run=_coverage)
     serve_cmd = commands.add_parser("serve", help="serve the store over FHIR (builds the default release if empty)")
     serve_cmd.add_argument("--store", help="store directory (default: ./store or ICD10CM_TX_STORE)")
     serve_cmd.add_argument("--host", help="listen address (default 127.0.0.1)")

@@ -14,12 +14,14 @@ import re2
 from ..errors import InvalidRequest, NotFound
 from ..regex import compile_pattern
 from .codes import ICD10CM, canonical_system, normalize_code
+from .hcc import PROPERTIES as HCC_PROPERTIES
 
 # What the compose filters support, for error messages.
 SUPPORTED = (
     "concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, code|display regex PATTERN, "
     "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
-    "parent|child|sevenChrDef exists true|false"
+    "parent|child|sevenChrDef exists true|false, "
+    "hcc-v28|hcc-v24|hcc-v22|hcc-esrd-v24|hcc-esrd-v21|rxhcc-v08 = CATEGORY"
 )
 _BOOLEAN = {"true": 1, "false": 0}
 _END = "\x7f"  # sorts after every character of a code: [code, code + _END) holds its descendants
@@ -88,6 +90,8 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
         return Compiled(f"c.{prop} = ?", (value if prop == "chapter" else normalize_code(value),))
     if op == "=" and prop == "block":
         return Compiled("('|' || c.blocks || '|') LIKE ?", (f"%|{value}|%",))
+    if op == "=" and prop in HCC_PROPERTIES:  # a risk adjustment category: hcc-v28 = 38
+        return Compiled("c.code IN (SELECT code FROM hcc WHERE model = ? AND category = ?)", (prop, value))
     if op == "exists" and value in _BOOLEAN:
         negate = "" if _BOOLEAN[value] else "NOT "
         present = {

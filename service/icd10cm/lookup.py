@@ -14,6 +14,8 @@ from functools import lru_cache
 import orjson
 
 from ..fhir.parameters import property_param, serialize, seventh_character_entries
+from .hcc import NO_CATEGORY
+from .hcc import PROPERTIES as HCC_PROPERTIES
 from .model import LookupResult
 from .store.reader import ConceptRow, Release
 from .store.schema import block_key, chapter_key
@@ -52,6 +54,7 @@ class LookupRenderer:
             fragments.append(self.seventh(concept.seventh_owner, level, concept.seventh))
         owners = concept.ancestors + [block_key(b) for b in blocks] + [chapter_key(concept.chapter)]
         fragments += [note_fragments(owner)[1] for owner in owners]
+        fragments.append(self.release.hcc_entries(concept.code))
         return [f for f in fragments if f]
 
 
@@ -66,4 +69,7 @@ def lookup(renderer: LookupRenderer, concept: ConceptRow, wanted: frozenset[str]
     pieces = renderer.entries(concept)
     if wanted is not None and "*" not in wanted:
         pieces = [p for p in [_select(b",".join(pieces), wanted)] if p]
+        # A risk adjustment model asked for by name, that the code maps to in none of the payment years: say so.
+        unmapped = [m for m in HCC_PROPERTIES if m in wanted and f'"valueCode":"{m}"'.encode() not in b"".join(pieces)]
+        pieces += [serialize([property_param(m, "none", "Code", NO_CATEGORY)]) for m in unmapped]
     return LookupResult(concept.code, concept.display, renderer.release.version, pieces)

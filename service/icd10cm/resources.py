@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .codes import CANONICAL_BASE, ICD10CM, ICD10CM_OID
+from .hcc import MODEL_NAMES as HCC_MODEL_NAMES
 from .store.reader import Release
 
 # When a release is in effect: R5's CodeSystem.effectivePeriod, carried in R4 by its cross-version
@@ -53,6 +54,15 @@ PROPERTIES = {
         "A change of the code across the loaded releases: added, deleted, revised, header or billable "
         "(subproperties say when and between which releases)",
     ),
+    **{
+        model: (
+            "code",
+            None,
+            f"CMS risk adjustment, {name}: the category the code maps to (description: its label; subproperties: "
+            "paymentYear, trumps, trumpedBy), or none when asked for and it maps to none (docs/hcc.md)",
+        )
+        for model, name in HCC_MODEL_NAMES.items()
+    },
 }
 
 

@@ -10,6 +10,7 @@ import orjson
 from markupsafe import Markup, escape
 
 from ..icd10cm.codes import ICD10CM
+from ..icd10cm.hcc import MODEL_NAMES as HCC_MODEL_NAMES
 from ..icd10cm.model import LookupResult
 from ..icd10cm.operations import Icd10cm
 from ..icd10cm.store.reader import ConceptRow
@@ -99,6 +100,7 @@ def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
         "ancestors": ancestors,
         "children": found.get("child", []),
         "summary": _value_of(found, "summary"),
+        "scope": _first(found, "scope"),
         "region": _value_of(found, "region"),
         "documentation": found.get("documentation", []),
         "pitfalls": found.get("pitfall", []),
@@ -116,6 +118,7 @@ def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
         "notes": [(heading, found[name]) for name, heading in NOTE_SECTIONS if name in found],
         "changes": found.get("change", []),
         "timeline": timeline(engine, result.code) if len(engine.history.releases) > 1 else [],
+        "risk_adjustment": [(HCC_MODEL_NAMES[m], item) for m in HCC_MODEL_NAMES for item in found.get(m, [])],
     }
 
 

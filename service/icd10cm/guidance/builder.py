@@ -79,7 +79,19 @@ class GuidanceBuilder:
 
     def _editorial(self, code: str) -> Pieces:
         record = self.release.guidance_record(code)
-        return Pieces.of(editorial_entries(orjson.loads(record))) if record else Pieces()
+        if record:
+            return Pieces.of(editorial_entries(orjson.loads(record)))
+        owner = self.release.guidance_owner(code)
+        record = self.release.guidance_record(owner) if owner else None
+        if owner is None or not record:
+            return Pieces()
+        # The entry of a category or subcategory above: its more specific codes are those below this code.
+        inherited = orjson.loads(record)
+        inherited["more_specific"] = [
+            s for s in inherited.get("more_specific", ()) if s["code"] != code and s["code"].startswith(code)
+        ]
+        owner_concept = self.release.concept(owner)
+        return Pieces.of(editorial_entries(inherited, (owner, owner_concept.display if owner_concept else None)))
 
     def _note_rules(self, owner: str, level: str, source: str, drug: str | None) -> Pieces:
         return Pieces.of_rules(note_rules(self.release.notes(owner), level, source, drug))

@@ -21,6 +21,11 @@ SUPPLEMENT_URL = f"{CANONICAL_BASE}/CodeSystem/icd10cm-guidance"
 PROPERTIES = {
     "summary": ("string", (), "One sentence: what the code classifies (editorial)"),
     "region": ("string", (), "Body region (editorial)"),
+    "scope": (
+        "code",
+        (),
+        "The category or code the editorial entry was written for, when the code inherits it from above (editorial)",
+    ),
     "documentation": ("string", (), "What the chart must show to support the code (editorial)"),
     "pitfall": ("string", (), "A common coding mistake with this code (editorial)"),
     "clinicalContext": ("string", (), "Clinical and coding context (editorial)"),
@@ -56,9 +61,12 @@ PROPERTIES = {
 }
 
 
-def editorial_entries(record: dict) -> list[dict]:
-    """Property entries for one editorial record (as stored: suggested codes carry their display)."""
+def editorial_entries(record: dict, scope: tuple[str, str | None] | None = None) -> list[dict]:
+    """Property entries for one editorial record (as stored: suggested codes carry their display); ``scope``:
+    the code above whose entry this is, for a code that inherits it."""
     entries = [property_param("summary", record["summary"], "String")]
+    if scope is not None:
+        entries.append(property_param("scope", scope[0], "Code", scope[1]))
     if "region" in record:
         entries.append(property_param("region", record["region"], "String"))
     entries += [property_param("documentation", text, "String") for text in record["documentation"]]

@@ -16,6 +16,7 @@ import orjson
 from ...fhir import parameters as fragments
 from ..search import meaning, meaning_bag, static_rank
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
+from .hcc import HccData
 from .sources import ReleaseLabel, ReleaseSource
 from .tabular import Code, Tabular
 
@@ -137,6 +138,42 @@ def _note_rows(tabular: Tabular):
             )
 
 
+def _scope_rows(tabular: Tabular, editorial: dict[str, dict]):
+    """Each code without an editorial file, with the nearest code above it that has one."""
+    codes = tabular.codes
+    for code in codes.values():
+        if code.code in editorial:
+            continue
+        owner = code.parent
+        while owner is not None and owner not in editorial:
+            owner = codes[owner].parent
+        if owner is not None:
+            yield code.code, owner
+
+
+def _hcc_rows(tabular: Tabular, hcc: HccData):
+    for code, mappings in hcc.by_code.items():
+        if code in tabular.codes:
+            for m in mappings:
+                yield code, m.model, m.category, ",".join(str(y) for y in sorted(m.years))
+
+
+def _hcc_entries(tabular: Tabular, hcc: HccData):
+    """Each mapped code's $lookup properties: one per model and category, described by its label, with the
+    payment years and the categories it trumps and is trumped by."""
+    for code, mappings in hcc.by_code.items():
+        if code not in tabular.codes:
+            continue
+        entries = []
+        for m in sorted(mappings, key=lambda m: (m.model, m.category)):
+            key = (m.model, m.category)
+            subproperties: list[tuple[str, object, str]] = [("paymentYear", y, "Integer") for y in sorted(m.years)]
+            subproperties += [("trumps", c, "Code") for c in hcc.trumps.get(key, ())]
+            subproperties += [("trumpedBy", c, "Code") for c in hcc.trumped_by.get(key, ())]
+            entries.append(fragments.property_param(m.model, m.category, "Code", hcc.labels.get(key), subproperties))
+        yield code, fragments.serialize(entries)
+
+
 def build_release(
     tabular: Tabular,
     label: ReleaseLabel,
@@ -145,6 +182,7 @@ def build_release(
     editorial: dict[str, dict] | None = None,
     valuesets: Sequence[dict] = (),
     lexicon: Sequence[tuple[str, str, str]] = (),
+    hcc: HccData | None = None,
 ) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}
@@ -178,8 +216,13 @@ def build_release(
             connection.executemany(
                 "INSERT INTO guidance VALUES (?,?)", ((code, _dumps(record)) for code, record in editorial.items())
             )
+            connection.executemany("INSERT INTO guidance_scope VALUES (?,?)", _scope_rows(tabular, editorial))
+            if hcc is not None:
+                connection.executemany("INSERT INTO hcc VALUES (?,?,?,?)", _hcc_rows(tabular, hcc))
+                connection.executemany("INSERT INTO hcc_entries VALUES (?,?)", _hcc_entries(tabular, hcc))
             meta = {
                 "schema_version": SCHEMA_VERSION,
+                "hcc_source": hcc.source if hcc is not None else "",
                 "version": label.version,
                 "fiscal_year": label.fiscal_year,
                 "effective": label.effective,

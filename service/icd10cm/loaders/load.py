@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...errors import LoadError
 from ..guidance import editorial
-from . import tabular
+from . import hcc, tabular
 from .build import BuildStats, build_release
 from .lexicon import read_lexicon
 from .sources import label_release, read_source
@@ -42,5 +42,5 @@ def load(
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
     editorial = read_editorial(parsed, guidance_dir)
-    stats = build_release(parsed, label, release, store_dir, editorial, read_valuesets(), read_lexicon())
+    stats = build_release(parsed, label, release, store_dir, editorial, read_valuesets(), read_lexicon(), hcc.load())
     return replace(stats, seconds=time.perf_counter() - started)

@@ -95,7 +95,10 @@ class Release:
             self.meta = dict(self._rows("SELECT key, value FROM meta"))
             groupings = self._rows("SELECT key, kind, id, title, chapter, first, last FROM grouping ORDER BY kind, seq")
             self.groupings = {row[0]: Grouping(*row[1:]) for row in groupings}
-            self.guidance_codes = frozenset(row[0] for row in self._rows("SELECT code FROM guidance"))
+            # The codes with editorial guidance: their own file's, or one inherited from a code above.
+            self.guidance_codes = frozenset(
+                row[0] for row in self._rows("SELECT code FROM guidance UNION ALL SELECT code FROM guidance_scope")
+            )
         except sqlite3.Error as error:
             raise StoreError(f"{path}: not a readable release file ({error})") from error
         if self.meta.get("schema_version") != SCHEMA_VERSION:
@@ -186,6 +189,17 @@ class Release:
             (category, category + "~"),
         )
 
+    def hcc_entries(self, code: str) -> bytes:
+        """A code's pre-rendered risk adjustment $lookup properties (b'' for none)."""
+        row = self._row("SELECT entries FROM hcc_entries WHERE code = ?", (code,))
+        return row[0] if row else b""
+
+    def hcc_codes(self, model: str, category: str) -> list[str]:
+        """The codes that map to a category of a model (hcc-v28, 38), in any payment year."""
+        return [
+            code for (code,) in self._rows("SELECT code FROM hcc WHERE model = ? AND category = ?", (model, category))
+        ]
+
     def note_owners_under(self, category: str) -> list[str]:
         """The codes of a category (itself included) that declare notes of their own."""
         return [
@@ -203,6 +217,21 @@ class Release:
     def guidance_record(self, code: str) -> bytes | None:
         """The editorial guidance record of a code (JSON), if it has one."""
         row = self._row("SELECT record FROM guidance WHERE code = ?", (code,))
+        return row[0] if row else None
+
+    def editorial_coverage(self) -> list[tuple[str, int, int]]:
+        """(category, billable codes with editorial guidance, own or inherited, billable codes) of each category
+        that has some."""
+        return self._rows(
+            "SELECT substr(c.code, 1, 3) AS category,"
+            " SUM(g.code IS NOT NULL OR s.code IS NOT NULL) AS covered, COUNT(*)"
+            " FROM concept c LEFT JOIN guidance g ON g.code = c.code LEFT JOIN guidance_scope s ON s.code = c.code"
+            " WHERE c.billable GROUP BY category HAVING covered > 0 ORDER BY category"
+        )
+
+    def guidance_owner(self, code: str) -> str | None:
+        """The code above this one whose editorial entry applies to it, when it has none of its own."""
+        row = self._row("SELECT owner FROM guidance_scope WHERE code = ?", (code,))
         return row[0] if row else None
 
     def valuesets(self) -> list[dict]:

@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "11"
+SCHEMA_VERSION = "12"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -60,6 +60,15 @@ CREATE TABLE valueset (url TEXT NOT NULL, version TEXT, id TEXT NOT NULL UNIQUE,
 
 -- Editorial guidance (guidance/*.toml), validated at load: one JSON record per code.
 CREATE TABLE guidance (code TEXT PRIMARY KEY, record TEXT NOT NULL);
+-- Each code without a file of its own, below a code (a category, a subcategory) that has one: the entry
+-- applies to it (loaders/load.py inherit_editorial).
+CREATE TABLE guidance_scope (code TEXT PRIMARY KEY, owner TEXT NOT NULL) WITHOUT ROWID;
+
+-- CMS risk adjustment: each code's category in each model (hcc-v28, hcc-v24, ... rxhcc-v08), with the
+-- payment years it holds in (loaders/hcc.py), and its pre-rendered $lookup properties.
+CREATE TABLE hcc (code TEXT NOT NULL, model TEXT NOT NULL, category TEXT NOT NULL, years TEXT NOT NULL);
+CREATE INDEX hcc_by_category ON hcc (model, category);
+CREATE TABLE hcc_entries (code TEXT PRIMARY KEY, entries BLOB NOT NULL) WITHOUT ROWID;
 
 -- Chapters and blocks: groupings, not codes. key is 'chapter:13' or 'block:M50-M54'.
 CREATE TABLE grouping (
