@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -181,3 +182,47 @@ def test_a_file_citing_a_code_the_release_lacks_is_left_out_of_that_release(tmp_
     with caplog.at_level("INFO"):
         assert read_all(lambda code: code != "M54.99", folder) == {}
     assert "M54.9.toml" in caplog.text and "M54.99" in caplog.text
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+_MENTION = re.compile(
+    r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-)?(?:-([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?"
+)
+
+
+def test_every_code_a_shipped_file_mentions_exists_and_more_specific_codes_are_billable_and_below(engine):
+    """Every code a header's file names in its text (E11.22, E11.-, a range such as E08-E13) is a code of the
+    default release; every more specific code is billable, and below the code of a header's file."""
+    release = engine.releases.resolve(None, None)
+    problems = []
+    for path in sorted(GUIDANCE_DIR.glob("*.toml")):
+        raw = tomllib.loads(path.read_text())
+        raw.pop("sources", None)  # titles of publications, not codes
+        header = not release.concept(raw["code"]).billable
+        # The text of a header's file (the code fields of every file are checked at load); a code's own file
+        # may quote a code that does not exist to warn against it ('M53.21' does not exist) or name a vertebra.
+        for text in _strings(raw) if header else ():
+            for first, last in _MENTION.findall(text):
+                for code in filter(None, (first, last)):
+                    if release.concept(code) is None:
+                        problems.append(f"{path.name}: {code} ({text[:60]}...)")
+        # A file for a header (a category, a subcategory) refines it: its more specific codes are below it. A
+        # billable code's file may also name alternatives (M54.2 instead of M53.0).
+        for entry in raw.get("more_specific", ()):
+            concept = release.concept(entry["code"])
+            below = entry["code"].startswith(raw["code"]) and entry["code"] != raw["code"]
+            if not (concept and concept.billable and (below or not header)):
+                problems.append(
+                    f"{path.name}: more_specific {entry['code']} is not a billable code below {raw['code']}"
+                )
+    assert not problems, problems

@@ -63,3 +63,17 @@ def test_the_code_page_says_whose_entry_it_shows(inherited_store):
     page = client.get("/codes/E11.22").get_data(as_text=True)
     assert 'id="scope"' in page and 'href="/codes/E11"' in page
     assert 'id="scope"' not in client.get("/codes/E11").get_data(as_text=True)
+
+
+def test_every_billable_code_of_a_category_with_a_file_has_guidance(store_dir, capsys):
+    """The shipped category files cover every billable code below them; the command prints the count."""
+    from service.icd10cm.guidance.editorial import GUIDANCE_DIR
+
+    assert main(["guidance-coverage", "--store", str(store_dir)]) == 0
+    out = capsys.readouterr().out
+    counts = {line.split("\t")[0]: line.split("\t")[1] for line in out.splitlines() if "\t" in line}
+    categories = {path.stem for path in GUIDANCE_DIR.glob("*.toml") if len(path.stem) == 3}
+    assert categories and all(counts[c].split("/")[0] == counts[c].split("/")[1] for c in categories), counts
+    total = int(out.strip().splitlines()[-1].split(": ")[1].split()[0])
+    assert total == sum(int(v.split("/")[0]) for v in counts.values())
+    print(out.strip().splitlines()[-1])
