@@ -63,7 +63,7 @@ def test_a_sample_of_200_codes_maps_as_the_package_files_say(client, engine):
     assert len(present) > 9000  # the files map about 10,000 codes; nearly all are in the release
     sample = random.Random(20261203).sample(present, 200)
     for code in sample:
-        body = client.get(LOOKUP, query_string={"system": ICD10CM, "code": code}).get_json()
+        body = client.get(LOOKUP, query_string={"system": ICD10CM, "code": code, "property": "*"}).get_json()
         got = _hcc_properties(body)
         assert set(got) == set(expected[code]), code
         for key, years in expected[code].items():
@@ -81,6 +81,14 @@ def test_a_lookup_names_the_category_its_label_and_hierarchy(client):
         client.get(LOOKUP, query_string={"system": ICD10CM, "code": "I50.20", "property": "hcc-v28"}).get_json()
     )
     assert ("hcc-v28", "226") in failure
+
+
+def test_a_lookup_gives_the_current_model_unasked_and_the_others_when_asked(client):
+    plain = _hcc_properties(client.get(LOOKUP, query_string={"system": ICD10CM, "code": "E11.9"}).get_json())
+    assert list(plain) == [("hcc-v28", "38")]
+    asked = client.get(LOOKUP, query_string={"system": ICD10CM, "code": "E11.9", "property": ["hcc-v24", "display"]})
+    assert_fhir(asked.get_json(), "Parameters")
+    assert list(_hcc_properties(asked.get_json())) == [("hcc-v24", "19")]
 
 
 def test_a_code_that_maps_to_no_category_says_so_when_asked(client):

@@ -15,5 +15,8 @@ MODELS = {
     "RxHCC Model V08": ("rxhcc-v08", "RxHCC", "R08"),
 }
 PROPERTIES = tuple(code for code, _, _ in MODELS.values())
+# The model of the payment years 2026 and 2027 (CMS-HCC V28, alone since 2026): $lookup gives it unasked; the
+# others when asked for by name (or property=*).
+CURRENT_MODEL = "hcc-v28"
 MODEL_NAMES = {code: name for name, (code, _, _) in MODELS.items()}
 NO_CATEGORY = f"maps to no category of this model in payment years {YEARS[0]}-{YEARS[-1]}"

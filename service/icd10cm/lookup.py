@@ -14,11 +14,13 @@ from functools import lru_cache
 import orjson
 
 from ..fhir.parameters import property_param, serialize, seventh_character_entries
-from .hcc import NO_CATEGORY
+from .hcc import CURRENT_MODEL, NO_CATEGORY
 from .hcc import PROPERTIES as HCC_PROPERTIES
 from .model import LookupResult
 from .store.reader import ConceptRow, Release
 from .store.schema import block_key, chapter_key
+
+_OTHER_MODELS = frozenset(HCC_PROPERTIES) - {CURRENT_MODEL}
 
 
 class LookupRenderer:
@@ -54,7 +56,7 @@ class LookupRenderer:
             fragments.append(self.seventh(concept.seventh_owner, level, concept.seventh))
         owners = concept.ancestors + [block_key(b) for b in blocks] + [chapter_key(concept.chapter)]
         fragments += [note_fragments(owner)[1] for owner in owners]
-        fragments.append(self.release.hcc_entries(concept.code))
+        fragments.append(concept.hcc)
         return [f for f in fragments if f]
 
 
@@ -67,6 +69,10 @@ def _select(entries: bytes, wanted: frozenset[str]) -> bytes:
 
 def lookup(renderer: LookupRenderer, concept: ConceptRow, wanted: frozenset[str] | None = None) -> LookupResult:
     pieces = renderer.entries(concept)
+    if wanted is not None and (wanted & _OTHER_MODELS or "*" in wanted):
+        # Another risk adjustment model than the current one, asked for: every model's entries.
+        every = renderer.release.hcc_entries(concept.code)
+        pieces = [p for p in pieces if p is not concept.hcc] + ([every] if every else [])
     if wanted is not None and "*" not in wanted:
         pieces = [p for p in [_select(b",".join(pieces), wanted)] if p]
         # A risk adjustment model asked for by name, that the code maps to in none of the payment years: say so.

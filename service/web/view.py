@@ -79,7 +79,7 @@ def _value(part: dict):
 
 def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
     """Everything the code's page shows (raises the engine's NotFound for an unknown code or release)."""
-    result = engine.lookup(ICD10CM, code, version=version)
+    result = engine.lookup(ICD10CM, code, version=version, properties=["*"])  # every risk adjustment model too
     found = properties(result)
     release = engine.releases.resolve(result.version)
     concept = _row(release, result.code)

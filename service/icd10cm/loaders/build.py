@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from ...fhir import parameters as fragments
+from ..hcc import CURRENT_MODEL
 from ..search import meaning, meaning_bag, static_rank
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
 from .hcc import HccData
@@ -160,18 +161,21 @@ def _hcc_rows(tabular: Tabular, hcc: HccData):
 
 def _hcc_entries(tabular: Tabular, hcc: HccData):
     """Each mapped code's $lookup properties: one per model and category, described by its label, with the
-    payment years and the categories it trumps and is trumped by."""
+    payment years and the categories it trumps and is trumped by; all models', and the current model's."""
     for code, mappings in hcc.by_code.items():
         if code not in tabular.codes:
             continue
-        entries = []
+        entries, main = [], []
         for m in sorted(mappings, key=lambda m: (m.model, m.category)):
             key = (m.model, m.category)
             subproperties: list[tuple[str, object, str]] = [("paymentYear", y, "Integer") for y in sorted(m.years)]
             subproperties += [("trumps", c, "Code") for c in hcc.trumps.get(key, ())]
             subproperties += [("trumpedBy", c, "Code") for c in hcc.trumped_by.get(key, ())]
-            entries.append(fragments.property_param(m.model, m.category, "Code", hcc.labels.get(key), subproperties))
-        yield code, fragments.serialize(entries)
+            entry = fragments.property_param(m.model, m.category, "Code", hcc.labels.get(key), subproperties)
+            entries.append(entry)
+            if m.model == CURRENT_MODEL:
+                main.append(entry)
+        yield code, fragments.serialize(entries), fragments.serialize(main)
 
 
 def build_release(
@@ -196,7 +200,7 @@ def build_release(
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
             ranks = _search_ranks(tabular)
             connection.executemany(
-                "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _concept_rows(tabular, ranks)
+                "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?,x'')", _concept_rows(tabular, ranks)
             )
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
             rows = sorted(_search_rows(tabular, ranks, editorial), key=lambda row: row[1][0])  # FTS5: rowid order
@@ -219,7 +223,11 @@ def build_release(
             connection.executemany("INSERT INTO guidance_scope VALUES (?,?)", _scope_rows(tabular, editorial))
             if hcc is not None:
                 connection.executemany("INSERT INTO hcc VALUES (?,?,?,?)", _hcc_rows(tabular, hcc))
-                connection.executemany("INSERT INTO hcc_entries VALUES (?,?)", _hcc_entries(tabular, hcc))
+                entries = list(_hcc_entries(tabular, hcc))
+                connection.executemany("INSERT INTO hcc_entries VALUES (?,?)", ((c, e) for c, e, _ in entries))
+                connection.executemany(
+                    "UPDATE concept SET hcc = ? WHERE code = ?", ((main, c) for c, _, main in entries if main)
+                )
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "hcc_source": hcc.source if hcc is not None else "",

@@ -51,6 +51,7 @@ class ConceptRow:
     hierarchy: bytes  # pre-rendered parent and child entries
     seventh: str | None  # a header's required 7th characters, or a generated code's own
     seventh_owner: str | None  # the code whose 7th-character table applies
+    hcc: bytes = b""  # the $lookup entries of its current-model risk adjustment category (hcc.CURRENT_MODEL)
 
     @property
     def blocks(self) -> list[str]:
@@ -173,7 +174,7 @@ class Release:
     def concept(self, code: str) -> ConceptRow | None:
         row = self._row(
             "SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
-            " seventh_owner FROM concept WHERE code = ?",
+            " seventh_owner, hcc FROM concept WHERE code = ?",
             (code,),
         )
         return None if row is None else ConceptRow(*row)

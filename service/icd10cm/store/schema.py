@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "12"
+SCHEMA_VERSION = "13"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -25,7 +25,8 @@ CREATE TABLE concept (
     hierarchy      BLOB NOT NULL,
     seventh        TEXT,
     seventh_owner  TEXT,
-    rank           INTEGER NOT NULL UNIQUE
+    rank           INTEGER NOT NULL UNIQUE,
+    hcc            BLOB NOT NULL DEFAULT x''  -- the $lookup entries of its CMS-HCC V28 category (loaders/hcc.py)
 );
 CREATE INDEX concept_parent ON concept (parent);
 
@@ -65,7 +66,8 @@ CREATE TABLE guidance (code TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE guidance_scope (code TEXT PRIMARY KEY, owner TEXT NOT NULL) WITHOUT ROWID;
 
 -- CMS risk adjustment: each code's category in each model (hcc-v28, hcc-v24, ... rxhcc-v08), with the
--- payment years it holds in (loaders/hcc.py), and its pre-rendered $lookup properties.
+-- payment years it holds in (loaders/hcc.py), and the pre-rendered $lookup properties of every model (the
+-- current model's, V28, also sit in concept.hcc: a lookup that asks for no other reads no more rows).
 CREATE TABLE hcc (code TEXT NOT NULL, model TEXT NOT NULL, category TEXT NOT NULL, years TEXT NOT NULL);
 CREATE INDEX hcc_by_category ON hcc (model, category);
 CREATE TABLE hcc_entries (code TEXT PRIMARY KEY, entries BLOB NOT NULL) WITHOUT ROWID;
