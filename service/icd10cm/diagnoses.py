@@ -618,13 +618,7 @@ class DiagnosisChecker:
             for owner, note in self._requests(near.code[:3])
             if not covers(owner, near.code) and any(covers(ref, other.code) for ref in note.refs)
         ]
-        if not asking or any(
-            covers(ref, other.code)
-            for kind in _ADDING
-            for note in self.notes(near.concept, kind)
-            if note.level in _NEAR
-            for ref in note.refs
-        ):
+        if not asking or self._asks(near, other, _NEAR):
             return None
         for owner, note in asking:
             if not any(covers(owner, e.code) for e in entries) and not _met(note, other, entries):
@@ -811,17 +805,24 @@ class DiagnosisChecker:
                 found.append(Finding("symptom-integral", pair, WARNING, text, "Official Guidelines I.B.5 and I.B.6"))
         return found
 
+    def _asks(
+        self, holder: Entry, other: Entry, levels: tuple[str, ...] = ("code", "ancestor", "block", "chapter")
+    ) -> bool:
+        """Whether a "use additional code" or "code also" note applying to ``holder`` (at ``levels``) names
+        ``other``."""
+        return any(
+            covers(ref, other.code)
+            for kind in _ADDING
+            for note in self.notes(holder.concept, kind)
+            if note.level in levels
+            for ref in note.refs
+        )
+
     def _instructed(self, symptom: Entry, diagnosis: Entry) -> bool:
         """Whether the classification asks for the two together ("unless otherwise instructed", I.B.5): a note of
         the diagnosis asks for the symptom (N40.1: "use additional code for associated symptoms"), or the
         symptom's "code first" note names the diagnosis (R39.14: "enlarged prostate (N40.1)")."""
-        asks = any(
-            covers(ref, symptom.code)
-            for kind in _ADDING
-            for note in self.notes(diagnosis.concept, kind)
-            for ref in note.refs
-        )
-        return asks or any(
+        return self._asks(diagnosis, symptom) or any(
             covers(ref, diagnosis.code) for note in self.notes(symptom.concept, "codeFirst") for ref in note.refs
         )
 

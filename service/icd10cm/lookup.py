@@ -45,7 +45,8 @@ class LookupRenderer:
     def _seventh(self, owner: str, level: str, allowed: str | None) -> bytes:
         return serialize(seventh_character_entries(self.release.notes(owner), level, owner, allowed))
 
-    def entries(self, concept: ConceptRow) -> list[bytes]:
+    def entries(self, concept: ConceptRow, every_model: bool = False) -> list[bytes]:
+        """The code's entries; its risk adjustment categories of the current model, or of ``every_model``."""
         fragments = [concept.hierarchy, self.status[concept.billable], self.groupings[chapter_key(concept.chapter)]]
         blocks = concept.blocks
         fragments += [self.groupings[block_key(b)] for b in blocks]
@@ -56,7 +57,7 @@ class LookupRenderer:
             fragments.append(self.seventh(concept.seventh_owner, level, concept.seventh))
         owners = concept.ancestors + [block_key(b) for b in blocks] + [chapter_key(concept.chapter)]
         fragments += [note_fragments(owner)[1] for owner in owners]
-        fragments.append(concept.hcc)
+        fragments.append(self.release.hcc_entries(concept.code) if every_model else concept.hcc)
         return [f for f in fragments if f]
 
 
@@ -68,11 +69,8 @@ def _select(entries: bytes, wanted: frozenset[str]) -> bytes:
 
 
 def lookup(renderer: LookupRenderer, concept: ConceptRow, wanted: frozenset[str] | None = None) -> LookupResult:
-    pieces = renderer.entries(concept)
-    if wanted is not None and (wanted & _OTHER_MODELS or "*" in wanted):
-        # Another risk adjustment model than the current one, asked for: every model's entries.
-        every = renderer.release.hcc_entries(concept.code)
-        pieces = [p for p in pieces if p is not concept.hcc] + ([every] if every else [])
+    # Another risk adjustment model than the current one, asked for: every model's entries.
+    pieces = renderer.entries(concept, every_model=wanted is not None and bool(wanted & _OTHER_MODELS or "*" in wanted))
     if wanted is not None and "*" not in wanted:
         pieces = [p for p in [_select(b",".join(pieces), wanted)] if p]
         # A risk adjustment model asked for by name, that the code maps to in none of the payment years: say so.

@@ -195,12 +195,6 @@ class Release:
         row = self._row("SELECT entries FROM hcc_entries WHERE code = ?", (code,))
         return row[0] if row else b""
 
-    def hcc_codes(self, model: str, category: str) -> list[str]:
-        """The codes that map to a category of a model (hcc-v28, 38), in any payment year."""
-        return [
-            code for (code,) in self._rows("SELECT code FROM hcc WHERE model = ? AND category = ?", (model, category))
-        ]
-
     def note_owners_under(self, category: str) -> list[str]:
         """The codes of a category (itself included) that declare notes of their own."""
         return [
