@@ -54,6 +54,14 @@ def _coverage(args) -> int:
     for category, covered, billable in rows:
         print(f"{category}\t{covered}/{billable}")
     print(f"ICD-10-CM {release.version}: {sum(r[1] for r in rows)} billable codes with editorial guidance")
+    families = release.risk_coverage()
+    print(
+        "\nrisk adjustment guidance by V28 family (a code in two families counts in both; general: other models only)"
+    )
+    for family, count in families:
+        print(f"{family}\t{count}")
+    covered = release.risk_coverage(total=True)[0][1]
+    print(f"ICD-10-CM {release.version}: {covered} billable codes with risk adjustment guidance")
     return 0
 
 

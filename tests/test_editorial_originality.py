@@ -148,9 +148,10 @@ def _strings(value, path: str) -> Iterator[tuple[str, str]]:
 
 
 def editorial_sentences(folder: Path = GUIDANCE_DIR) -> list[tuple[str, str]]:
-    """(where, sentence) for every sentence of every guidance file; where = file and field."""
+    """(where, sentence) for every sentence of every guidance file (the risk adjustment families of hcc/ too);
+    where = file and field."""
     found = []
-    for path in sorted(folder.glob("*.toml")):
+    for path in sorted(folder.glob("*.toml")) + sorted(folder.glob("hcc/*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for field, text in _strings(data, ""):
             found += [(f"{path.name} {field}", sentence) for sentence in sentences(text)]

@@ -126,3 +126,91 @@ def test_the_code_page_shows_the_categories(client):
     section = page[page.index('id="risk-adjustment"') :]
     assert "CMS-HCC Model V28" in section and "38: Diabetes" in section and "2025, 2026, 2027" in section
     assert 'id="risk-adjustment"' not in client.get("/codes/M54.50").get_data(as_text=True)
+
+
+def _expand(client, filters: list[dict]):
+    value_set = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {"include": [{"system": ICD10CM, "filter": filters}]},
+    }
+    return client.post(
+        "/fhir/ValueSet/$expand",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [{"name": "valueSet", "resource": value_set}, {"name": "count", "valueInteger": 5000}],
+        },
+    )
+
+
+def _in_release(engine, codes) -> set[str]:
+    release = engine.releases.resolve(None, None)
+    return {code for code in codes if release.concept(code) is not None}
+
+
+def test_payment_year_holds_a_category_filter_to_the_years_the_files_map_it_in(client, engine):
+    expected = _expected()
+    # A category of each model, and a year each: V24 left the files in 2027, so its 2027 set is empty.
+    pairs = random.Random(7).sample(sorted({key for keys in expected.values() for key in keys}), 6)
+    for (model, category), year in [*((p, 2026) for p in pairs), (("hcc-v24", "19"), 2027), (("hcc-v24", "19"), 2025)]:
+        want = _in_release(engine, (c for c, keys in expected.items() if year in keys.get((model, category), ())))
+        response = _expand(
+            client,
+            [
+                {"property": model, "op": "=", "value": category},
+                {"property": "paymentYear", "op": "=", "value": str(year)},
+            ],
+        )
+        body = response.get_json()
+        assert response.status_code == 200, body
+        assert_fhir(body, "ValueSet")
+        assert {c["code"] for c in body["expansion"].get("contains", ())} == want, (model, category, year)
+
+
+def test_exists_and_in_select_the_codes_of_any_or_several_categories(client, engine):
+    expected = _expected()
+    any_v28 = _in_release(engine, (c for c, keys in expected.items() if any(m == "hcc-v28" for m, _ in keys)))
+    body = _expand(client, [{"property": "hcc-v28", "op": "exists", "value": "true"}]).get_json()
+    assert body["expansion"]["total"] == len(any_v28)
+    both = _in_release(
+        engine, (c for c, keys in expected.items() if keys.keys() & {("hcc-v28", "36"), ("hcc-v28", "37")})
+    )
+    body = _expand(client, [{"property": "hcc-v28", "op": "in", "value": "36,37"}]).get_json()
+    assert {c["code"] for c in body["expansion"]["contains"]} == both
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        [{"property": "paymentYear", "op": "=", "value": "2026"}],  # qualifies nothing
+        [{"property": "hcc-v28", "op": "=", "value": "38"}, {"property": "paymentYear", "op": "=", "value": "26"}],
+        [
+            {"property": "hcc-v28", "op": "=", "value": "38"},
+            {"property": "paymentYear", "op": "=", "value": "2025,2026"},
+        ],
+        [{"property": "hcc-v28", "op": "regex", "value": "3."}],
+    ],
+)
+def test_a_malformed_risk_adjustment_filter_is_a_400_naming_it(client, filters):
+    response = _expand(client, filters)
+    body = response.get_json()
+    assert response.status_code == 400 and body["resourceType"] == "OperationOutcome"
+    assert_fhir(body, "OperationOutcome")
+    text = body["issue"][0]["details"]["text"]
+    assert "paymentYear" in text or "hcc-v28" in text
+
+
+def test_each_category_is_a_published_value_set_listing_its_codes(client, engine):
+    expected = _expected()
+    keys = sorted({key for keys in expected.values() for key in keys})
+    for model, category in random.Random(11).sample(keys, 5) + [("hcc-v28", "38")]:
+        read = client.get(f"/fhir/ValueSet/{model}-{category}")
+        assert read.status_code == 200, (model, category)
+        resource = read.get_json()
+        assert_fhir(resource, "ValueSet")
+        assert resource["url"].endswith(f"/ValueSet/{model}-{category}") and category in resource["title"]
+        body = client.get("/fhir/ValueSet/$expand", query_string={"url": resource["url"], "count": 5000}).get_json()
+        assert_fhir(body, "ValueSet")
+        want = _in_release(engine, (c for c, k in expected.items() if (model, category) in k))
+        assert {c["code"] for c in body["expansion"].get("contains", ())} == want, (model, category)
+    assert client.get("/fhir/ValueSet/hcc-v28-9999").status_code == 404

@@ -21,8 +21,10 @@ SUPPORTED = (
     "concept is-a|descendent-of|is-not-a|generalizes|in|not-in|= CODE, code|display regex PATTERN, "
     "billable|notSelectable = true|false, chapter|block|parent = VALUE, "
     "parent|child|sevenChrDef exists true|false, "
-    "hcc-v28|hcc-v24|hcc-v22|hcc-esrd-v24|hcc-esrd-v21|rxhcc-v08 = CATEGORY"
+    "hcc-v28|hcc-v24|hcc-v22|hcc-esrd-v24|hcc-esrd-v21|rxhcc-v08 = CATEGORY (or in CATEGORIES, or exists true|false), "
+    "with paymentYear = YEAR (or in YEARS) to hold the include's risk adjustment filters to those payment years"
 )
+PAYMENT_YEAR = "paymentYear"  # qualifies the risk adjustment filters of its include (docs/hcc.md)
 _BOOLEAN = {"true": 1, "false": 0}
 _END = "\x7f"  # sorts after every character of a code: [code, code + _END) holds its descendants
 
@@ -54,10 +56,60 @@ def _descendant_of(code: str) -> Compiled:
     return Compiled("(c.code > ? AND c.code < ?)", (code, code + _END))
 
 
-def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compiled:
+def _payment_years(filters: list[dict]) -> tuple[str, ...]:
+    """The payment years an include's ``paymentYear`` filters name (all of them must hold: their intersection)."""
+    chosen: set[str] | None = None
+    for spec in filters:
+        if spec.get("property") != PAYMENT_YEAR:
+            continue
+        op, value = spec.get("op"), spec.get("value")
+        years = {v.strip() for v in value.split(",")} if isinstance(value, str) else set()
+        if op not in ("=", "in") or not years or not all(len(y) == 4 and y.isascii() and y.isdigit() for y in years):
+            raise InvalidRequest(
+                f"The filter paymentYear takes = YEAR or in YEAR,YEAR (four digits), not '{op} {value}'",
+                tx_code="vs-invalid",
+            )
+        if op == "=" and len(years) > 1:
+            raise InvalidRequest("The filter paymentYear = takes one year; use 'in' for several", tx_code="vs-invalid")
+        chosen = years if chosen is None else chosen & years
+    if chosen is None:
+        return ()
+    if not any(spec.get("property") in HCC_PROPERTIES for spec in filters):
+        raise InvalidRequest(
+            "The filter paymentYear qualifies a risk adjustment filter (hcc-v28 = 38, ...) of the same include;"
+            " it selects nothing alone",
+            tx_code="vs-invalid",
+        )
+    return tuple(sorted(chosen)) or ("none",)
+
+
+def _hcc_filter(prop: str, op: str, value: str, years: tuple[str, ...]) -> Compiled | None:
+    """A risk adjustment filter: the codes that map to a category (=, in) or to any (exists) of a model, in any
+    loaded payment year or in the ``years`` named."""
+    held = " AND (" + " OR ".join("(',' || years || ',') LIKE ?" for _ in years) + ")" if years else ""
+    held_params = tuple(f"%,{y},%" for y in years)
+    if op in ("=", "in"):
+        categories = [v.strip() for v in value.split(",") if v.strip()] if op == "in" else [value.strip()]
+        marks = ",".join("?" * len(categories))
+        return Compiled(
+            f"c.code IN (SELECT code FROM hcc WHERE model = ? AND category IN ({marks}){held})",
+            (prop, *categories, *held_params),
+        )
+    if op == "exists" and value in _BOOLEAN:
+        negate = "" if _BOOLEAN[value] else "NOT "
+        return Compiled(f"{negate}c.code IN (SELECT code FROM hcc WHERE model = ?{held})", (prop, *held_params))
+    return None
+
+
+def compile_filter(spec: dict, ancestors: Callable[[str], list[str]], years: tuple[str, ...] = ()) -> Compiled:
+    """One filter; ``years``: the payment years its include names, for a risk adjustment filter."""
     prop, op, value = spec.get("property"), spec.get("op"), spec.get("value")
     if not isinstance(prop, str) or not isinstance(op, str) or not isinstance(value, str):
         raise InvalidRequest("A compose filter needs property, op and value (strings)")
+    if prop == PAYMENT_YEAR:  # applied through the include's risk adjustment filters
+        return Compiled()
+    if prop in HCC_PROPERTIES and (hcc := _hcc_filter(prop, op, value, years)) is not None:
+        return hcc
     if prop in ("concept", "code"):
         if op == "is-a":
             return _is_a(normalize_code(value))
@@ -90,8 +142,6 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]]) -> Compile
         return Compiled(f"c.{prop} = ?", (value if prop == "chapter" else normalize_code(value),))
     if op == "=" and prop == "block":
         return Compiled("('|' || c.blocks || '|') LIKE ?", (f"%|{value}|%",))
-    if op == "=" and prop in HCC_PROPERTIES:  # a risk adjustment category: hcc-v28 = 38
-        return Compiled("c.code IN (SELECT code FROM hcc WHERE model = ? AND category = ?)", (prop, value))
     if op == "exists" and value in _BOOLEAN:
         negate = "" if _BOOLEAN[value] else "NOT "
         present = {
@@ -147,7 +197,9 @@ def compile_compose(
         if concepts:
             codes = [normalize_code(c["code"]) for c in concepts]
             conditions.append(Compiled(f"c.code IN ({','.join('?' * len(codes))})", tuple(codes)))
-        conditions += [compile_filter(f, ancestors) for f in entry.get("filter", ())]
+        filters = entry.get("filter", [])
+        years = _payment_years(filters)
+        conditions += [compile_filter(f, ancestors, years) for f in filters if f.get("property") != PAYMENT_YEAR]
         for url in entry.get("valueSet", ()):
             if resolve is None or url in seen:
                 raise InvalidRequest(f"Value set {url} cannot be imported here (unknown, or a circular import)")
@@ -176,10 +228,13 @@ def unmet_filters(compose: dict, ancestors: Callable[[str], list[str]], holds: C
     if len(includes) != 1:
         return ["it matches none of the value set's includes"]
     include = includes[0]
+    filters = include.get("filter", [])
+    years = _payment_years(filters)
     reasons = [
         f"it does not meet the filter {f['property']} {f['op']} {f['value']}"
-        for f in include.get("filter", ())
-        if not holds(compile_filter(f, ancestors))
+        + (f" (payment years {', '.join(years)})" if years and f.get("property") in HCC_PROPERTIES else "")
+        for f in filters
+        if f.get("property") != PAYMENT_YEAR and not holds(compile_filter(f, ancestors, years))
     ]
     if not reasons and include.get("concept"):
         reasons.append("it is not among the codes the value set lists")

@@ -119,6 +119,8 @@ def code_page(engine: Icd10cm, code: str, version: str | None = None) -> dict:
         "changes": found.get("change", []),
         "timeline": timeline(engine, result.code) if len(engine.history.releases) > 1 else [],
         "risk_adjustment": [(HCC_MODEL_NAMES[m], item) for m in HCC_MODEL_NAMES for item in found.get(m, [])],
+        # The families of its V28 categories first, then what holds for every risk-adjusting diagnosis.
+        "risk_guidance": sorted(found.get("riskAdjustment", []), key=lambda item: item.value == "general"),
     }
 
 

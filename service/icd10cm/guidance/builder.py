@@ -17,6 +17,8 @@ from ...fhir.parameters import property_param, serialize
 from ..store.reader import ConceptRow, Release
 from ..store.schema import block_key, chapter_key
 from .fhir import editorial_entries, extension_items
+from .risk import GENERAL
+from .risk import entries_of as risk_entries
 from .rules import Rule, Sibling, code_first_phrases, code_rules, note_rules, sibling, side_of, where
 from .sequencing import PLACEMENT_RULES, drug_kind, is_manifestation_title, usage_note
 from .specificity import leaves_open
@@ -64,6 +66,7 @@ class GuidanceBuilder:
     def __init__(self, release: Release):
         self.release = release
         self.editorial = lru_cache(maxsize=1024)(self._editorial)
+        self.risk = lru_cache(maxsize=256)(self._risk)
         self.note_rules = lru_cache(maxsize=16384)(self._note_rules)
         self.family = lru_cache(maxsize=8192)(self._family)
         self.block_family = lru_cache(maxsize=512)(self._block_family)
@@ -92,6 +95,13 @@ class GuidanceBuilder:
         ]
         owner_concept = self.release.concept(owner)
         return Pieces.of(editorial_entries(inherited, (owner, owner_concept.display if owner_concept else None)))
+
+    def _risk(self, families: str) -> Pieces:
+        """The risk adjustment guidance of a code's families ('|'-separated): every mapped code's, then each
+        family's."""
+        names = [GENERAL] + [f for f in families.split("|") if f != GENERAL]
+        records = [r for r in map(self.release.risk_record, names) if r]
+        return Pieces.of([e for r in records for e in risk_entries(orjson.loads(r))])
 
     def _note_rules(self, owner: str, level: str, source: str, drug: str | None) -> Pieces:
         return Pieces.of_rules(note_rules(self.release.notes(owner), level, source, drug))
@@ -140,6 +150,8 @@ class GuidanceBuilder:
             return guidance
         if mode == "all" and concept.code in self.release.guidance_codes:
             guidance.pieces.append(self.editorial(concept.code))
+        if mode == "all" and concept.risk:
+            guidance.pieces.append(self.risk(concept.risk))
         own = self.own(concept.code)
         guidance.first_listed, guidance.code_rules = own.first_listed, own.code_rules
         guidance.pieces += own.pieces

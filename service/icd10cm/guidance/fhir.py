@@ -45,6 +45,21 @@ PROPERTIES = {
         "When the editorial guidance was last verified, and against what: the ICD-10-CM release (release, as "
         "this server names releases, such as 2026-04) and the Official Guidelines year (guidelines, such as FY2026)",
     ),
+    "riskAdjustment": (
+        "code",
+        (
+            ("summary", "string"),
+            ("documentation", "string"),
+            ("pitfall", "string"),
+            ("source", "string"),
+            ("category", "code"),
+            ("verified", "dateTime"),
+        ),
+        "What supports the diagnosis in a CMS risk adjustment audit: general (every code that maps to a category of "
+        "any model) or the family of its CMS-HCC V28 categories (value; description: its title), with what the "
+        "record must show (documentation), common failures (pitfall), the sources (title <url>), the family's V28 "
+        "categories and when it was verified (docs/hcc.md)",
+    ),
     "sibling": ("code", (), "Another code under the same parent"),
     "firstListed": (
         "code",

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from ...fhir import parameters as fragments
+from ..guidance.risk import families_of
 from ..hcc import CURRENT_MODEL
 from ..search import meaning, meaning_bag, static_rank
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
@@ -178,6 +179,14 @@ def _hcc_entries(tabular: Tabular, hcc: HccData):
         yield code, fragments.serialize(entries), fragments.serialize(main)
 
 
+def _risk_families(tabular: Tabular, hcc: HccData, risk: dict[str, dict]):
+    """(families, code) of each mapped code of the release: the guidance families of its V28 categories."""
+    for code, mappings in hcc.by_code.items():
+        if code in tabular.codes:
+            v28 = sorted((m.category for m in mappings if m.model == CURRENT_MODEL), key=int)
+            yield "|".join(families_of(risk, v28, bool(mappings))), code
+
+
 def build_release(
     tabular: Tabular,
     label: ReleaseLabel,
@@ -187,6 +196,7 @@ def build_release(
     valuesets: Sequence[dict] = (),
     lexicon: Sequence[tuple[str, str, str]] = (),
     hcc: HccData | None = None,
+    risk: dict[str, dict] | None = None,
 ) -> BuildStats:
     started = time.perf_counter()
     editorial = editorial or {}
@@ -200,7 +210,7 @@ def build_release(
             connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
             ranks = _search_ranks(tabular)
             connection.executemany(
-                "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?,x'')", _concept_rows(tabular, ranks)
+                "INSERT INTO concept VALUES (?,?,?,?,?,?,?,?,?,?,?,?,x'','')", _concept_rows(tabular, ranks)
             )
             connection.executemany("INSERT INTO grouping VALUES (?,?,?,?,?,?,?,?)", _grouping_rows(tabular))
             rows = sorted(_search_rows(tabular, ranks, editorial), key=lambda row: row[1][0])  # FTS5: rowid order
@@ -228,6 +238,13 @@ def build_release(
                 connection.executemany(
                     "UPDATE concept SET hcc = ? WHERE code = ?", ((main, c) for c, _, main in entries if main)
                 )
+                if risk:
+                    connection.executemany(
+                        "INSERT INTO risk_guidance VALUES (?,?)", ((f, _dumps(r)) for f, r in risk.items())
+                    )
+                    connection.executemany(
+                        "UPDATE concept SET risk = ? WHERE code = ?", _risk_families(tabular, hcc, risk)
+                    )
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "hcc_source": hcc.source if hcc is not None else "",

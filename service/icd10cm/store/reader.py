@@ -52,6 +52,7 @@ class ConceptRow:
     seventh: str | None  # a header's required 7th characters, or a generated code's own
     seventh_owner: str | None  # the code whose 7th-character table applies
     hcc: bytes = b""  # the $lookup entries of its current-model risk adjustment category (hcc.CURRENT_MODEL)
+    risk: str = ""  # its risk adjustment guidance families, '|'-separated ('' when it maps to no category)
 
     @property
     def blocks(self) -> list[str]:
@@ -174,7 +175,7 @@ class Release:
     def concept(self, code: str) -> ConceptRow | None:
         row = self._row(
             "SELECT code, display, parent, billable, chapter, blocks, ancestors, hierarchy, seventh,"
-            " seventh_owner, hcc FROM concept WHERE code = ?",
+            " seventh_owner, hcc, risk FROM concept WHERE code = ?",
             (code,),
         )
         return None if row is None else ConceptRow(*row)
@@ -209,6 +210,11 @@ class Release:
         row = self._row("SELECT own, inherited FROM notes WHERE owner = ?", (owner,))
         return (row[0], row[1]) if row else (b"", b"")
 
+    def risk_record(self, family: str) -> bytes | None:
+        """The risk adjustment guidance record of a family (JSON), if the store has one."""
+        row = self._row("SELECT record FROM risk_guidance WHERE family = ?", (family,))
+        return row[0] if row else None
+
     def guidance_record(self, code: str) -> bytes | None:
         """The editorial guidance record of a code (JSON), if it has one."""
         row = self._row("SELECT record FROM guidance WHERE code = ?", (code,))
@@ -222,6 +228,16 @@ class Release:
             " SUM(g.code IS NOT NULL OR s.code IS NOT NULL) AS covered, COUNT(*)"
             " FROM concept c LEFT JOIN guidance g ON g.code = c.code LEFT JOIN guidance_scope s ON s.code = c.code"
             " WHERE c.billable GROUP BY category HAVING covered > 0 ORDER BY category"
+        )
+
+    def risk_coverage(self, total: bool = False) -> list[tuple[str, int]]:
+        """(family, billable codes whose risk adjustment guidance names it), or with ``total`` ('', the billable
+        codes with any)."""
+        if total:
+            return self._rows("SELECT '', COUNT(*) FROM concept WHERE billable AND risk != ''")
+        return self._rows(
+            "SELECT value, COUNT(*) FROM concept, json_each('[\"' || replace(risk, '|', '\",\"') || '\"]')"
+            " WHERE billable AND risk != '' GROUP BY value ORDER BY value"
         )
 
     def guidance_owner(self, code: str) -> str | None:

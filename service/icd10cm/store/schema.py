@@ -1,6 +1,6 @@
 """The SQLite layout of one ICD-10-CM release (one file per release, never changed in place)."""
 
-SCHEMA_VERSION = "13"
+SCHEMA_VERSION = "14"
 FILE_PREFIX = "icd10cm-"
 FILE_SUFFIX = ".sqlite"
 
@@ -26,7 +26,8 @@ CREATE TABLE concept (
     seventh        TEXT,
     seventh_owner  TEXT,
     rank           INTEGER NOT NULL UNIQUE,
-    hcc            BLOB NOT NULL DEFAULT x''  -- the $lookup entries of its CMS-HCC V28 category (loaders/hcc.py)
+    hcc            BLOB NOT NULL DEFAULT x'',  -- the $lookup entries of its CMS-HCC V28 category (loaders/hcc.py)
+    risk           TEXT NOT NULL DEFAULT ''   -- its risk adjustment guidance families, '|'-separated (risk_guidance)
 );
 CREATE INDEX concept_parent ON concept (parent);
 
@@ -71,6 +72,9 @@ CREATE TABLE guidance_scope (code TEXT PRIMARY KEY, owner TEXT NOT NULL) WITHOUT
 CREATE TABLE hcc (code TEXT NOT NULL, model TEXT NOT NULL, category TEXT NOT NULL, years TEXT NOT NULL);
 CREATE INDEX hcc_by_category ON hcc (model, category);
 CREATE TABLE hcc_entries (code TEXT PRIMARY KEY, entries BLOB NOT NULL) WITHOUT ROWID;
+-- Risk adjustment documentation guidance (guidance/hcc/families.toml), one JSON record per family of V28
+-- categories, and `general` for every code that maps to a category of any model (guidance/risk.py).
+CREATE TABLE risk_guidance (family TEXT PRIMARY KEY, record TEXT NOT NULL);
 
 -- Chapters and blocks: groupings, not codes. key is 'chapter:13' or 'block:M50-M54'.
 CREATE TABLE grouping (
