@@ -80,7 +80,7 @@ def _payment_years(filters: list[dict]) -> tuple[str, ...]:
             " it selects nothing alone",
             tx_code="vs-invalid",
         )
-    return tuple(sorted(chosen)) or ("none",)
+    return tuple(sorted(chosen)) or ("none",)  # years that exclude each other: a year no mapping holds in
 
 
 def _hcc_filter(prop: str, op: str, value: str, years: tuple[str, ...]) -> Compiled | None:
