@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import NotFound, Unprocessable
 from ..fhir.messages import message, plural
+from .checked import STANDARDS_STATUS
 from .codesystem import CodeSystem
 from .library import Library, split_canonical
 from .params import TxParams
@@ -28,6 +29,7 @@ class Context:
         self.fragments: list[str | None] = []  # fragment code systems used (by url): the expansion is not closed
         self.required_supplements: set[str] = set(params.strings("useSupplement"))
         self._contained: list[dict] = []
+        self.source: dict | None = None  # the value set expanded or validated against (the first one seen)
 
     message = staticmethod(message)
     plural = staticmethod(plural)
@@ -35,6 +37,28 @@ class Context:
     def note(self, name: str, value: str) -> None:
         if (name, value) not in self.used:
             self.used.append((name, value))
+
+    def check_status(self, resource: dict, vurl: str) -> None:
+        """The warning an expansion carries for a code system or value set it used whose status calls for care:
+        one per resource, the strongest of withdrawn or deprecated (structuredefinition-standards-status),
+        retired, experimental and draft; experimental and draft only when the value set expanded is not so itself
+        (an experimental value set may use experimental content without a warning). As tx.fhir.org does."""
+        standards = _standards_status(resource)
+        source = self.source or {}
+        if standards in ("deprecated", "withdrawn"):
+            name = f"warning-{standards}"
+        elif resource.get("status") == "retired":
+            name = "warning-retired"
+        elif resource.get("experimental") is True and source.get("experimental") is not True:
+            name = "warning-experimental"
+        elif "draft" in (resource.get("status"), standards) and "draft" not in (
+            source.get("status"),
+            _standards_status(source),
+        ):
+            name = "warning-draft"
+        else:
+            return
+        self.note(name, vurl)
 
     def used_parameters(self) -> list[dict]:
         """What was used (used-codesystem ...) and the version rules applied, for an expansion."""
@@ -47,6 +71,9 @@ class Context:
 
     # -- value sets --------------------------------------------------------------------------------
     def see_value_set(self, value_set: dict) -> None:
+        if self.source is None:
+            self.source = value_set
+        self.check_status(value_set, self.vurl(value_set))
         for ext in value_set.get("extension", []):
             if ext.get("url") == SUPPLEMENT_EXTENSION:
                 value = ext.get("valueCanonical") or ext.get("valueUri")
@@ -82,6 +109,7 @@ class Context:
                 raise NotFound(self.message("VS_EXP_IMPORT_UNK_PINNED", url, version), tx_code="not-found")
             raise NotFound(self.message("Unable_to_resolve_value_Set_", reference), tx_code="not-found")
         self.note("used-valueset", self.vurl(found))
+        self.check_status(found, self.vurl(found))
         return found
 
     def upstream_for(self, system: str):
@@ -134,6 +162,7 @@ class Context:
             )
         self.check_version(cs)
         self.note("used-codesystem", cs.vurl)
+        self.check_status(cs.resource, cs.vurl)
         if not excluding:
             if cs.content == "fragment":
                 self.note("used-fragment", cs.vurl)
@@ -165,3 +194,7 @@ class Context:
 
 def _wanted(supplement: CodeSystem, required: set[str]) -> bool:
     return supplement.url in required or supplement.vurl in required
+
+
+def _standards_status(resource: dict) -> str | None:
+    return next((e.get("valueCode") for e in resource.get("extension", ()) if e.get("url") == STANDARDS_STATUS), None)
