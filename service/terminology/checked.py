@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from .expand import Member
     from .params import TxParams
 
-STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
-
 
 @dataclass
 class Checked:

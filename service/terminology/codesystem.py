@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest
 
+STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+
 CONCEPT_PROPERTIES = "http://hl7.org/fhir/concept-properties"
 # The deepest concept hierarchy served: an answer nests one level per concept level (an expansion's contains,
 # a lookup's children), and JSON and XML writers have recursion limits of their own (orjson's is 255 levels).
@@ -194,7 +196,7 @@ class CodeSystem:
                 if isinstance(value, str):
                     return value
         for ext in concept.extensions:
-            if ext.get("url") == "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status":
+            if ext.get("url") == STANDARDS_STATUS:
                 return ext.get("valueCode")
         return None
 

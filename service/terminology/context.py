@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ..errors import NotFound, Unprocessable
 from ..fhir.messages import message, plural
-from .checked import STANDARDS_STATUS
-from .codesystem import CodeSystem
+from .codesystem import STANDARDS_STATUS, CodeSystem
 from .library import Library, split_canonical
 from .params import TxParams
 from .versions import matches, versions_text

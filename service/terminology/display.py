@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .checked import STANDARDS_STATUS, Checked, ValidatorBase, rekey
-from .codesystem import CodeSystem, Concept
+from .checked import Checked, ValidatorBase, rekey
+from .codesystem import STANDARDS_STATUS, CodeSystem, Concept
 from .languages import Languages, language_matches
 
 _DISPLAY_USES = {"preferredForLanguage", "900000000000548007", "display"}

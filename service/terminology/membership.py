@@ -7,8 +7,8 @@ from typing import cast
 
 from ..errors import NotFound
 from ..fhir.outcome import Issue
-from .checked import STANDARDS_STATUS, Checked, ValidatorBase
-from .codesystem import CodeSystem, Concept
+from .checked import Checked, ValidatorBase
+from .codesystem import STANDARDS_STATUS, CodeSystem, Concept
 from .context import Context
 from .expand import Expander, Member
 from .filters import concepts_for_filter
