@@ -10,6 +10,7 @@ import resource
 import signal
 import socket
 import sys
+from collections import Counter
 from pathlib import Path
 
 from .config import Settings
@@ -54,13 +55,14 @@ def _coverage(args) -> int:
     for category, covered, billable in rows:
         print(f"{category}\t{covered}/{billable}")
     print(f"ICD-10-CM {release.version}: {sum(r[1] for r in rows)} billable codes with editorial guidance")
-    families = release.risk_coverage()
+    mapped = release.risk_families()
+    families = Counter(family for risk in mapped for family in risk.split("|"))
     print(
         "\nrisk adjustment guidance by V28 family (a code in two families counts in both; general: other models only)"
     )
-    for family, count in families:
+    for family, count in sorted(families.items()):
         print(f"{family}\t{count}")
-    covered = release.risk_coverage(total=True)[0][1]
+    covered = len(mapped)
     print(f"ICD-10-CM {release.version}: {covered} billable codes with risk adjustment guidance")
     return 0
 

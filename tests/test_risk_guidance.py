@@ -180,9 +180,9 @@ def test_a_bad_file_is_refused_naming_the_field(tmp_path, old, new, named):
 def test_a_category_no_family_holds_stops_the_load(tmp_path):
     path = tmp_path / "families.toml"
     path.write_text(FILE)
-    entries = risk.read(path)
-    assert risk.families_of(entries, ["37", "38"], True) == ["diabetes"]
-    assert risk.families_of(entries, [], True) == [risk.GENERAL] and risk.families_of(entries, [], False) == []
+    index = risk.family_index(risk.read(path))
+    assert risk.families_of(index, ["37", "38"]) == ["diabetes"]
+    assert risk.families_of(index, []) == [risk.GENERAL]  # mapped only in other models
     with pytest.raises(LoadError) as raised:
-        risk.families_of(entries, ["226"], True)
+        risk.families_of(index, ["226"])
     assert "226" in raised.value.message

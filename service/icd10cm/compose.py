@@ -106,8 +106,6 @@ def compile_filter(spec: dict, ancestors: Callable[[str], list[str]], years: tup
     prop, op, value = spec.get("property"), spec.get("op"), spec.get("value")
     if not isinstance(prop, str) or not isinstance(op, str) or not isinstance(value, str):
         raise InvalidRequest("A compose filter needs property, op and value (strings)")
-    if prop == PAYMENT_YEAR:  # applied through the include's risk adjustment filters
-        return Compiled()
     if prop in HCC_PROPERTIES and (hcc := _hcc_filter(prop, op, value, years)) is not None:
         return hcc
     if prop in ("concept", "code"):

@@ -102,18 +102,22 @@ def read(path: Path = RISK_FILE) -> dict[str, dict]:
     return entries
 
 
-def families_of(entries: dict[str, dict], v28_categories: Iterable[str], mapped: bool) -> list[str]:
-    """The families a code's guidance comes from: those of its V28 categories (a code may map to two: E08.311,
-    eye disease and diabetes); ``general`` alone for a code that maps only in other models; none for a code that
-    maps to no category. Raises LoadError for a V28 category that no family holds."""
-    families = {str(c): f["id"] for f in entries.values() for c in f.get("v28", ())}
+def family_index(entries: dict[str, dict]) -> dict[str, str]:
+    """V28 category -> the id of the family that holds it."""
+    return {str(c): f["id"] for f in entries.values() for c in f.get("v28", ())}
+
+
+def families_of(index: dict[str, str], v28_categories: Iterable[str]) -> list[str]:
+    """The families a mapped code's guidance comes from: those of its V28 categories (a code may map to two:
+    E08.311, eye disease and diabetes), or ``general`` alone for a code that maps only in other models. Raises
+    LoadError for a V28 category that no family holds."""
     found: list[str] = []
     for category in v28_categories:
-        if category not in families:
+        if category not in index:
             raise LoadError(f"{RISK_FILE}: no family holds CMS-HCC V28 category {category}")
-        if families[category] not in found:
-            found.append(families[category])
-    return found or ([GENERAL] if mapped else [])
+        if index[category] not in found:
+            found.append(index[category])
+    return found or [GENERAL]
 
 
 def entries_of(record: dict) -> list[dict]:

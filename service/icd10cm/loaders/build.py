@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from ...fhir import parameters as fragments
-from ..guidance.risk import families_of
+from ..guidance.risk import families_of, family_index
 from ..hcc import CURRENT_MODEL
 from ..search import meaning, meaning_bag, static_rank
 from ..store.schema import DDL, FILE_PREFIX, FILE_SUFFIX, SCHEMA_VERSION, block_key, chapter_key
@@ -153,19 +153,21 @@ def _scope_rows(tabular: Tabular, editorial: dict[str, dict]):
             yield code.code, owner
 
 
+def _mapped(tabular: Tabular, hcc: HccData):
+    """(code, its mappings) of each mapped code that the release holds."""
+    return ((code, mappings) for code, mappings in hcc.by_code.items() if code in tabular.codes)
+
+
 def _hcc_rows(tabular: Tabular, hcc: HccData):
-    for code, mappings in hcc.by_code.items():
-        if code in tabular.codes:
-            for m in mappings:
-                yield code, m.model, m.category, ",".join(str(y) for y in sorted(m.years))
+    for code, mappings in _mapped(tabular, hcc):
+        for m in mappings:
+            yield code, m.model, m.category, ",".join(str(y) for y in sorted(m.years))
 
 
 def _hcc_entries(tabular: Tabular, hcc: HccData):
     """Each mapped code's $lookup properties: one per model and category, described by its label, with the
     payment years and the categories it trumps and is trumped by; all models', and the current model's."""
-    for code, mappings in hcc.by_code.items():
-        if code not in tabular.codes:
-            continue
+    for code, mappings in _mapped(tabular, hcc):
         entries, main = [], []
         for m in sorted(mappings, key=lambda m: (m.model, m.category)):
             key = (m.model, m.category)
@@ -181,10 +183,10 @@ def _hcc_entries(tabular: Tabular, hcc: HccData):
 
 def _risk_families(tabular: Tabular, hcc: HccData, risk: dict[str, dict]):
     """(families, code) of each mapped code of the release: the guidance families of its V28 categories."""
-    for code, mappings in hcc.by_code.items():
-        if code in tabular.codes:
-            v28 = sorted((m.category for m in mappings if m.model == CURRENT_MODEL), key=int)
-            yield "|".join(families_of(risk, v28, bool(mappings))), code
+    index = family_index(risk)
+    for code, mappings in _mapped(tabular, hcc):
+        v28 = sorted((m.category for m in mappings if m.model == CURRENT_MODEL), key=int)
+        yield "|".join(families_of(index, v28)), code
 
 
 def build_release(

@@ -230,15 +230,9 @@ class Release:
             " WHERE c.billable GROUP BY category HAVING covered > 0 ORDER BY category"
         )
 
-    def risk_coverage(self, total: bool = False) -> list[tuple[str, int]]:
-        """(family, billable codes whose risk adjustment guidance names it), or with ``total`` ('', the billable
-        codes with any)."""
-        if total:
-            return self._rows("SELECT '', COUNT(*) FROM concept WHERE billable AND risk != ''")
-        return self._rows(
-            "SELECT value, COUNT(*) FROM concept, json_each('[\"' || replace(risk, '|', '\",\"') || '\"]')"
-            " WHERE billable AND risk != '' GROUP BY value ORDER BY value"
-        )
+    def risk_families(self) -> list[str]:
+        """The risk adjustment guidance families of each billable code that has some ('|'-separated)."""
+        return [risk for (risk,) in self._rows("SELECT risk FROM concept WHERE billable AND risk != ''")]
 
     def guidance_owner(self, code: str) -> str | None:
         """The code above this one whose editorial entry applies to it, when it has none of its own."""
