@@ -14,6 +14,7 @@ from .config import Settings
 from .federation.upstreams import Upstreams, parse_upstreams
 from .http import codesystem, general, health, metadata, openapi, valueset
 from .http.fastpath import FastPath
+from .http.fhir_version import R4, R5
 from .http.outcome import register_error_handlers
 from .http.protocol import Protocol
 from .icd10cm.guidance.fhir import structure_definition
@@ -22,7 +23,7 @@ from .icd10cm.provider import Icd10cmProvider
 from .terminology.cache import ResourceCache
 from .terminology.chain import Chain
 from .terminology.engine import Engine
-from .terminology.files import read_bundle, resource_folders
+from .terminology.files import read_bundles
 from .terminology.forward import UpstreamProvider
 from .terminology.library import Library
 from .web import fhir_urls, pages
@@ -41,23 +42,25 @@ def create_app(settings: Settings | None = None, engine: Icd10cm | None = None) 
     app.extensions["terminology"] = engine
     if len(engine.history.releases) > 1:  # each code's history across the releases, ready before it is asked
         threading.Thread(target=engine.history.warm, name="history", daemon=True).start()
-    files = read_bundle(settings.store, resource_folders(settings))
+    bundles = read_bundles(settings)
+    files = bundles[R4]
     chain = build_chain(settings, engine, files)
-    general_engine = chain.fallback
-    app.extensions["general"] = general_engine
-    app.extensions["chain"] = chain
+    r5_chain = r5_chain_of(chain, bundles[R5])
+    app.extensions["chains"] = chains = {R4: chain, R5: r5_chain}
     base_url = f"http://{settings.host}:{settings.port}{settings.base_path}"
-    app.extensions["metadata"] = metadata.build_metadata(engine, base_url, general_engine.library.code_systems())
+    app.extensions["metadata"] = metadata.build_metadata(
+        engine, base_url, chain.fallback.library.code_systems(), r5_chain.fallback.library.code_systems()
+    )
     app.extensions["guidance_extension"] = structure_definition()
     for blueprint in (metadata.bp, codesystem.bp, valueset.bp, general.bp):
         app.register_blueprint(blueprint, url_prefix=settings.base_path)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
-    fast = FastPath(app.wsgi_app, chain, base_path=settings.base_path, max_parameters=settings.max_parameters)
+    fast = FastPath(app.wsgi_app, chains, base_path=settings.base_path, max_parameters=settings.max_parameters)
     app.wsgi_app = Protocol(  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
         fast,
-        _state_tag(engine, files),
+        _state_tag(engine, files + bundles[R5]),
         settings.base_path,
         cache_bytes=settings.answer_cache_mb * 1_048_576,
         page_for=partial(fhir_urls.page_for, base_path=settings.base_path),
@@ -92,6 +95,18 @@ def build_chain(settings: Settings, icd10cm: Icd10cm, files: list[dict]) -> Chai
     cache = ResourceCache(settings.store / "cache", int(settings.cache_sets_mb * 1_048_576), settings.cache_set_idle)
     engine = Engine(library, cache, settings.max_expansion, files, upstreams)
     return Chain([provider, engine, UpstreamProvider(engine, upstreams)], engine)
+
+
+def r5_chain_of(chain: Chain[Engine], r5_files: list[dict]) -> Chain[Engine]:
+    """The R5 endpoint's chain: the same providers, with an engine that holds FHIR R5's versions of the core
+    resources (administrative-gender 5.0.0 ...) over everything R4's holds, so an unversioned reference to a
+    core code system means R5's there. The resource cache, upstreams and ICD-10-CM are shared."""
+    r4 = chain.fallback
+    engine = Engine(
+        r4.library.layer(r5_files), r4.cache, r4.too_costly_limit, [*r4.files.values(), *r5_files], r4.upstreams
+    )
+    icd10cm = chain.providers[0]
+    return Chain([icd10cm, engine, UpstreamProvider(engine, r4.upstreams)], engine)
 
 
 def _state_tag(engine: Icd10cm, files: list[dict]):

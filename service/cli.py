@@ -21,7 +21,7 @@ from .icd10cm.loaders.packaged import PACKAGE, packaged_sources
 from .icd10cm.loaders.sources import default_source_path, read_source
 from .icd10cm.store.reader import StaleRelease, open_store
 from .icd10cm.store.watch import watch
-from .terminology.files import read_bundle, resource_folders
+from .terminology.files import read_bundles
 
 
 def _load(args) -> int:
@@ -39,7 +39,7 @@ def _load(args) -> int:
             _report(load(path, settings.store))
     else:
         _report(load(args.source, settings.store, version=args.version, effective=args.effective))
-    read_bundle(settings.store, resource_folders(settings))  # the resource files too: a server starts at once
+    read_bundles(settings)  # the resource files too: a server starts at once
     return 0
 
 
@@ -109,7 +109,7 @@ def _serve(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     _ensure_store(settings.store)
-    read_bundle(settings.store, resource_folders(settings))  # validated again only if a file changed
+    read_bundles(settings)  # validated again only if a file changed
     parse_upstreams(settings.upstreams)  # a bad configuration stops here, with its reason
     _allow_open_files(settings.workers * settings.connections + 256)
     os.environ.update(settings.to_env())

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fhir.resources import get_fhir_model_class as r5_model
 from fhir.resources.R4B import get_fhir_model_class
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -134,8 +135,9 @@ def _outcomes(resource: dict):
             yield from _outcomes(entry["resource"])
 
 
-def assert_fhir(resource: dict, resource_type: str | None = None):
-    """Validate a JSON resource with the fhir.resources R4B model of its resourceType; return the model.
+def assert_fhir(resource: dict, resource_type: str | None = None, fhir_version: str = "4.0"):
+    """Validate a JSON resource with the fhir.resources model of its resourceType (R4B's, or R5's for
+    ``fhir_version`` 5.0); return the model.
 
     On top of the model, check what the models leave out: FHIR JSON rules (no null/empty values) and
     the required bindings of OperationOutcome.issue (severity, code, tx-issue-type details).
@@ -147,7 +149,7 @@ def assert_fhir(resource: dict, resource_type: str | None = None):
         assert kind == resource_type, f"expected a {resource_type}, got {kind}: {resource!r}"
     problems = _json_rules(resource)
     assert not problems, f"invalid FHIR JSON: {problems}"
-    model = get_fhir_model_class(kind).model_validate(resource)
+    model = (r5_model if fhir_version == "5.0" else get_fhir_model_class)(kind).model_validate(resource)
     for outcome in _outcomes(resource):
         assert outcome.get("issue"), f"an OperationOutcome needs at least one issue: {outcome}"
         for issue in outcome["issue"]:
@@ -160,7 +162,8 @@ def assert_fhir(resource: dict, resource_type: str | None = None):
 
 
 def assert_fhir_response(response, status: int | None = None, resource_type: str | None = None) -> dict:
-    """For a Flask test-client or requests response: status, FHIR JSON content type, valid body."""
+    """For a Flask test-client or requests response: status, FHIR JSON content type, valid body (by R5's
+    models when the content type says fhirVersion=5.0)."""
     body_text = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
     if status is not None:
         assert response.status_code == status, f"{response.status_code} != {status}: {body_text[:2000]}"
@@ -170,7 +173,7 @@ def assert_fhir_response(response, status: int | None = None, resource_type: str
     body = response.get_json() if hasattr(response, "get_json") else response.json()
     if response.status_code >= 400 and resource_type is None:
         resource_type = "OperationOutcome"
-    assert_fhir(body, resource_type)
+    assert_fhir(body, resource_type, "5.0" if "fhirVersion=5.0" in content_type else "4.0")
     if response.status_code >= 400:
         assert body["resourceType"] == "OperationOutcome"
         assert any(i["severity"] in ("error", "fatal") for i in body["issue"]), body

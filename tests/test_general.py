@@ -430,11 +430,6 @@ def test_malformed_request_resources_are_400(client, resource):
     assert_fhir_response(response, 400, "OperationOutcome")
 
 
-def test_versions_operation(client):
-    body = assert_fhir_response(client.get("/fhir/$versions"), 200, "Parameters")
-    assert param(body, "default") == "4.0.1"
-
-
 def test_core_resources_are_served_from_files(client):
     response = client.get(
         "/fhir/ValueSet/$expand", query_string={"url": "http://hl7.org/fhir/ValueSet/administrative-gender"}

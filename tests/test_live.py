@@ -197,3 +197,23 @@ def test_xml_and_the_protocol_over_http(live_server):
     assert first.json()["resourceType"] == "Parameters"  # requests undoes the gzip
     again = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
     assert again.status_code == 304 and again.content == b""
+
+
+def test_r5_endpoint_with_fhirpy(live_server):
+    """A real client on the R5 endpoint of the real server: R5 shapes, valid by fhir.resources' R5 models."""
+    r5 = SyncFHIRClient(live_server + "/r5", requests_config={"timeout": 30})
+    statement = plain(r5.execute("metadata", method="get"))
+    assert_fhir(statement, "CapabilityStatement", "5.0")
+    assert statement["fhirVersion"] == "5.0.0"
+    expansion = plain(
+        r5.execute(
+            "ValueSet/$expand",
+            method="get",
+            params={"url": f"{ICD10CM}?fhir_vs=isa/M54.1", "property": "parent"},
+        )
+    )
+    assert_fhir(expansion, "ValueSet", "5.0")
+    assert {p["code"] for c in expansion["expansion"]["contains"] for p in c["property"]} == {"parent"}
+    lookup = plain(r5.execute("CodeSystem/$lookup", method="get", params={"system": ICD10CM, "code": "M54.9"}))
+    assert_fhir(lookup, "Parameters", "5.0")
+    assert param(lookup, "display") == "Dorsalgia, unspecified"

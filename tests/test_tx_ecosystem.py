@@ -1,6 +1,6 @@
 """HL7's terminology ecosystem tests (``../shared/tx-ecosystem``) against the real server.
 
-Every suite runs in R4 mode with HL7's comparison rules. Tests not passing yet are listed in
+Every suite runs in R4 mode at the base and in R5 mode at ``[base]/r5``, with HL7's comparison rules. Tests not passing yet are listed in
 ``tx_ecosystem_failures.txt``; the list may only shrink: a new failure fails here, and so does
 a listed test that now passes (take it off the list).
 """
@@ -45,10 +45,21 @@ def test_a_missing_suite_fails_under_ci_and_is_skipped_elsewhere(tmp_path, monke
         require_suites(tmp_path)
 
 
-def test_tx_ecosystem_suites(live_server, tmp_path):
+@pytest.mark.parametrize("endpoint, mode", [("", "4.0"), ("/r5", "5.0")], ids=["R4", "R5"])
+def test_tx_ecosystem_suites(live_server, tmp_path, endpoint, mode):
     require_suites(SUITES)
     run = subprocess.run(
-        [sys.executable, str(SUITES / "run.py"), live_server, "--tests", str(SUITES / "tests"), "-o", str(tmp_path)],
+        [
+            sys.executable,
+            str(SUITES / "run.py"),
+            live_server + endpoint,
+            "--tests",
+            str(SUITES / "tests"),
+            "--fhir-version",
+            mode,
+            "-o",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=900,

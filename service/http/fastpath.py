@@ -24,14 +24,15 @@ from __future__ import annotations
 from ..errors import ServiceError
 from ..terminology.chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, VALUESET_VALIDATE, Chain, OperationRequest
 from .fhir import CACHEABLE, FORMAT, encode_as
+from .fhir_version import FHIR_VERSION, R4
 from .outcome import error_response
 from .params import parse_query
 
 
 class FastPath:
-    def __init__(self, app, chain: Chain, *, base_path: str, max_parameters: int):
+    def __init__(self, app, chains: dict[str, Chain], *, base_path: str, max_parameters: int):
         self.app = app
-        self.chain = chain
+        self.chains = chains  # by the FHIR version a request speaks (the protocol layer decided it)
         self.max_parameters = max_parameters
         # path -> (operation, whether its answers may be cached)
         self.routes = {
@@ -49,7 +50,7 @@ class FastPath:
         operation, cacheable = route
         try:
             request = OperationRequest(operation, parse_query(query, self.max_parameters))
-            provider = self.chain.provider_for(request)
+            provider = self.chains[environ.get(FHIR_VERSION, R4)].provider_for(request)
             if not getattr(provider, "fast", False):  # another provider's: through Flask, untouched
                 return self.app(environ, start_response)
             resource = provider.answer(request)

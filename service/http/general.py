@@ -12,6 +12,7 @@ from ..terminology.engine import Engine
 from ..terminology.params import TxParams
 from . import params
 from .fhir import respond
+from .fhir_version import FHIR_VERSION, R4, SUPPORTED
 from .operations import CACHE_ID_HEADER, answer, chain
 from .search import search_bundle
 
@@ -19,7 +20,7 @@ bp = Blueprint("general", __name__)
 
 
 def _engine() -> Engine:
-    return current_app.extensions["general"]
+    return chain().fallback
 
 
 def tx_params() -> TxParams:
@@ -72,9 +73,8 @@ def cache_control():
 
 @bp.get("/$versions")
 def versions():
-    return respond(
-        {
-            "resourceType": "Parameters",
-            "parameter": [{"name": "version", "valueString": "4.0.1"}, {"name": "default", "valueString": "4.0.1"}],
-        }
-    )
+    """The FHIR versions spoken (http.html#versions): at the base, R5 by the media type's fhirVersion; the
+    default is the one this endpoint speaks when the media type names none."""
+    default = request.environ.get(FHIR_VERSION, R4)
+    spoken = [{"name": "version", "valueCode": version} for version in SUPPORTED]
+    return respond({"resourceType": "Parameters", "parameter": [*spoken, {"name": "default", "valueCode": default}]})

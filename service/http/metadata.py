@@ -8,11 +8,13 @@ from importlib.metadata import version as package_version
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest
+from ..fhir.r5 import CAPABILITY_CONTENT as CONTENT
 from ..icd10cm.codes import CANONICAL_BASE, ICD10CM
 from ..icd10cm.operations import Icd10cm
 from ..icd10cm.resources import EFFECTIVE_PERIOD, period
 from ..terminology.versions import newest
 from .fhir import respond
+from .fhir_version import FHIR_VERSION, R4, R5, R5_PATH
 
 SOFTWARE = "icd10cm-tx"
 
@@ -113,11 +115,8 @@ def _searchable(kind: str, operations: tuple[str, ...]) -> dict:
     }
 
 
-# R5's TerminologyCapabilities.codeSystem.content, in R4 as the cross-version extension.
-CONTENT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-TerminologyCapabilities.codeSystem.content"
-
-
 def _content(mode: str) -> list[dict]:
+    """R5's TerminologyCapabilities.codeSystem.content, as the cross-version extension R4 carries it in."""
     return [{"url": CONTENT, "valueCode": mode}]
 
 
@@ -209,9 +208,9 @@ bp = Blueprint("metadata", __name__)
 @bp.get("/metadata")
 def metadata():
     mode = request.args.get("mode", "full")
-    built = current_app.extensions["metadata"]
+    built = current_app.extensions["metadata"][request.environ.get(FHIR_VERSION, R4)]
     if mode == "terminology":
-        upstreams = current_app.extensions["general"].upstreams
+        upstreams = current_app.extensions["chains"][R4].fallback.upstreams
         if not upstreams:
             return respond(built["terminology"])
         # What the federation serves, with the server that answers for it.
@@ -223,9 +222,18 @@ def metadata():
     raise InvalidRequest(f"mode must be full, normative or terminology, not {mode!r}", expression="mode")
 
 
-def build_metadata(engine: Icd10cm, base_url: str, code_systems=()) -> dict:
+def build_metadata(engine: Icd10cm, base_url: str, code_systems=(), r5_code_systems=()) -> dict:
+    """By FHIR version: R4's statements, and R5's (its own base and the R5 core code systems; the protocol
+    layer gives every R5 answer R5's shapes)."""
     released = max(r.meta["built"] for r in engine.releases)[:10]
+    r5_base = base_url + R5_PATH
     return {
-        "capabilities": capability_statement(base_url, released),
-        "terminology": terminology_capabilities(engine, base_url, released, code_systems),
+        R4: {
+            "capabilities": capability_statement(base_url, released),
+            "terminology": terminology_capabilities(engine, base_url, released, code_systems),
+        },
+        R5: {
+            "capabilities": capability_statement(r5_base, released),
+            "terminology": terminology_capabilities(engine, r5_base, released, r5_code_systems),
+        },
     }

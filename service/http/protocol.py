@@ -16,9 +16,11 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from ..errors import NotAcceptable, ServiceError
+from ..errors import NotAcceptable, ServiceError, UnsupportedMediaType
 from ..fhir import xml as fhir_xml
+from ..fhir.r5 import to_r5
 from ..lru import SizedLRU
+from . import fhir_version
 from .fhir import (
     CACHEABLE,
     FHIR_JSON,
@@ -44,6 +46,7 @@ _CORS = [
 _PREFLIGHT = [("Access-Control-Allow-Methods", "GET, POST, HEAD, OPTIONS"), ("Access-Control-Max-Age", "86400")]
 _ALLOWED_HEADERS = "Content-Type, Accept, Accept-Language, Accept-Encoding, If-None-Match, X-Request-Id"
 
+R5_CONTENT_TYPE = f"{FHIR_JSON}; fhirVersion=5.0; charset=utf-8"
 _JSON_FORMATS = JSON_TYPES | {"json"}
 _XML_FORMATS = XML_TYPES | {"xml"}
 _ANY = {"*/*", "application/*"}  # JSON, the default
@@ -67,6 +70,7 @@ class Protocol:
     ):
         self.app = app
         self.state_tag = state_tag
+        self.base_path = base_path
         # Pages for people (under page_paths) are HTML whatever Accept says; page_for(path, query) gives the
         # (path, query) of the page that shows a FHIR URL to a browser, or None.
         self.page_for = page_for
@@ -131,7 +135,12 @@ class Protocol:
 
     def _answer(self, environ, method: str):
         try:
+            version = fhir_version.choose(environ, self.base_path)
             wanted = self._format(environ, method)
+            if version == fhir_version.R5 and wanted == "xml":
+                raise NotAcceptable("The R5 endpoint answers in JSON (application/fhir+json); R4's answers in XML too")
+            if version == fhir_version.R5 and "xml" in environ.get("CONTENT_TYPE", ""):
+                raise UnsupportedMediaType("Send R5 requests as application/fhir+json; R4's endpoint reads XML too")
         except ServiceError as error:
             return error_response(error)
         environ[FORMAT] = wanted
@@ -140,7 +149,7 @@ class Protocol:
             return "304 Not Modified", [("ETag", etag), ("Cache-Control", CACHE_CONTROL)], b""
         if method == "HEAD":
             environ["REQUEST_METHOD"] = "GET"  # the same answer, without its body (dropped in __call__)
-        key = f"{self.state_tag()} {wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
+        key = f"{self.state_tag()} {version} {wanted} {environ.get('PATH_INFO')}?{environ.get('QUERY_STRING', '')}"
         kept = self.cache.get(key) if self.cache is not None and method in ("GET", "HEAD") else None
         gzip_ok = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         zipped = None
@@ -154,6 +163,9 @@ class Protocol:
             if wanted == "xml" and content_type.startswith(FHIR_JSON):
                 body = fhir_xml.dumps(orjson.loads(body))
                 headers = _replace(headers, "Content-Type", XML_CONTENT_TYPE)
+            elif version == fhir_version.R5 and content_type.startswith(FHIR_JSON):
+                body = orjson.dumps(to_r5(orjson.loads(body)))  # the engines write R4
+                headers = _replace(headers, "Content-Type", R5_CONTENT_TYPE)
             if environ.get(CACHEABLE) and self.cache is not None and status.startswith("200"):
                 zipped = gzip.compress(body, compresslevel=1, mtime=0)
                 self.cache.put(key, (_header(headers, "Content-Type"), zipped), len(zipped))
@@ -180,6 +192,7 @@ class Protocol:
         key = "\n".join(
             (
                 self.state_tag(),
+                environ[fhir_version.FHIR_VERSION],
                 wanted,
                 environ.get("PATH_INFO", ""),
                 environ.get("QUERY_STRING", ""),

@@ -11,6 +11,7 @@ import orjson
 
 from ..fhir import xml as fhir_xml
 from ..fhir.outcome import outcome
+from ..fhir.r5 import CONTAINS_PROPERTY, EXPANSION_PROPERTY  # R5 expansion properties, as R4 carries them
 from .codes import CANONICAL_BASE, ICD10CM, NAME
 from .diagnoses import Checked
 from .expand import Expansion
@@ -164,9 +165,6 @@ _ECHOED = {
     "includeDefinition": "valueBoolean",
     "excludeNested": "valueBoolean",
 }
-# R5 expansion properties, carried in R4 by the cross-version extensions.
-_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
-_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 EXPANSION_PROPERTIES = ("billable", "notSelectable", "parent", "chapter", "block")
 
 
@@ -186,7 +184,7 @@ def _contained(
     if properties:
         entry["extension"] = [
             {
-                "url": _CONTAINS_PROPERTY,
+                "url": CONTAINS_PROPERTY,
                 "extension": [{"url": "code", "valueCode": name}, {"url": "value", f"value{kind}": value}],
             }
             for name, value, kind in properties
@@ -243,7 +241,7 @@ def expanded(value_set: dict, expansion: Expansion, args: dict, release: Release
     }
     if wanted:
         body["expansion"]["extension"] = [
-            {"url": _PROPERTY, "extension": [{"url": "code", "valueCode": name}]} for name in wanted
+            {"url": EXPANSION_PROPERTY, "extension": [{"url": "code", "valueCode": name}]} for name in wanted
         ]
     if contains:
         body["expansion"]["contains"] = contains

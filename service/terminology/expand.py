@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import cast
 
 from ..errors import TooCostly, Unprocessable
+from ..fhir.r5 import EXPANSION_PROPERTY  # R5 expansion.property, as R4 carries it
 from .codesystem import MAX_CONCEPT_DEPTH, CodeSystem, Concept
 from .context import Context
 from .filters import concepts_for_filter
-from .render import EXPANSION_PROPERTY, contains_entry
+from .render import contains_entry
 
 UNCLOSED = "http://hl7.org/fhir/StructureDefinition/valueset-unclosed"
 # Which server expanded the codes of a system, when an upstream server did.
@@ -82,7 +83,10 @@ class Expander:
         path = path + (vurl,)
         self.context.see_value_set(value_set)
         compose = value_set.get("compose") or {}
-        result: dict[tuple[str, str], Member] = {}
+        # One system in several versions: a code is a member once per version (as tx.fhir.org keys them), and
+        # each entry says its version; otherwise once.
+        key = _versioned_key if _mixes_versions(value_set) else _key
+        result: dict[tuple, Member] = {}
         hierarchical = True
         include_inactive = compose.get("inactive", True) is not False
         for include in compose.get("include", []):
@@ -91,11 +95,11 @@ class Expander:
                 members = [m for m in members if not m.inactive]
             hierarchical = hierarchical and whole
             for member in members:
-                result.setdefault(member.key, member)
+                result.setdefault(key(member), member)
         for exclude in compose.get("exclude", []):
             members, _ = self._include(exclude, value_set, path, excluding=True)
             for member in members:
-                result.pop(member.key, None)
+                result.pop(key(member), None)
         if compose.get("exclude"):
             hierarchical = False
         includes = compose.get("include", [])
@@ -325,6 +329,14 @@ class Expander:
         if member.children:
             entry["contains"] = [self._render(c, declared) for c in member.children]
         return entry
+
+
+def _key(member: Member) -> tuple:
+    return member.key
+
+
+def _versioned_key(member: Member) -> tuple:
+    return member.system, member.version, member.code
 
 
 def _mixes_versions(value_set: dict) -> bool:

@@ -18,7 +18,11 @@ import orjson
 from .. import PROJECT_ROOT
 
 FOLDERS = (PROJECT_ROOT / "codesystems", PROJECT_ROOT / "valuesets")
-BUNDLE = "resources.json"
+# FHIR R5's own versions of the core resources above (administrative-gender 5.0.0 ...), for the R5 endpoint.
+R5_FOLDERS = (PROJECT_ROOT / "codesystems" / "r5", PROJECT_ROOT / "valuesets" / "r5")
+# The models that validate the files, and the bundle they are kept in, by the FHIR version they are written in.
+MODELS = {"4.0": "fhir.resources.R4B", "5.0": "fhir.resources"}
+BUNDLES = {"4.0": "resources.json", "5.0": "resources-r5.json"}
 KINDS = ("CodeSystem", "ValueSet", "ConceptMap")
 log = logging.getLogger(__name__)
 
@@ -29,10 +33,13 @@ def resource_folders(settings) -> tuple[Path, ...]:
     return (*FOLDERS, *extra)
 
 
-def read_resources(folders=FOLDERS) -> tuple[list[dict], list[str]]:
+def read_resources(folders=FOLDERS, fhir_version: str = "4.0") -> tuple[list[dict], list[str]]:
     """(valid resources, one problem line per rejected file)."""
-    from fhir.resources.R4B import get_fhir_model_class  # heavy: imported only here
+    from importlib import import_module
+
     from pydantic import ValidationError
+
+    get_fhir_model_class = import_module(MODELS[fhir_version]).get_fhir_model_class  # heavy: imported only here
 
     resources, problems = [], []
     for folder in folders:
@@ -61,22 +68,31 @@ def _fingerprint(folders) -> str:
     return digest.hexdigest()
 
 
-def build_bundle(store: Path, folders=FOLDERS) -> list[dict]:
-    resources, problems = read_resources(folders)
+def build_bundle(store: Path, folders=FOLDERS, fhir_version: str = "4.0") -> list[dict]:
+    resources, problems = read_resources(folders, fhir_version)
     for problem in problems:
         log.warning("skipped %s", problem)
     store.mkdir(parents=True, exist_ok=True)
-    temporary = store / f"{BUNDLE}.{os.getpid()}.tmp"
+    temporary = store / f"{BUNDLES[fhir_version]}.{os.getpid()}.tmp"
     temporary.write_bytes(orjson.dumps({"fingerprint": _fingerprint(folders), "resources": resources}))
-    os.replace(temporary, store / BUNDLE)
+    os.replace(temporary, store / BUNDLES[fhir_version])
     return resources
 
 
-def read_bundle(store: Path, folders=FOLDERS) -> list[dict]:
+def read_bundle(store: Path, folders=FOLDERS, fhir_version: str = "4.0") -> list[dict]:
     """The validated resources, rebuilt first when the files changed since the last build."""
-    path = store / BUNDLE
+    path = store / BUNDLES[fhir_version]
     if path.exists():
         bundle = orjson.loads(path.read_bytes())
         if isinstance(bundle, dict) and bundle.get("fingerprint") == _fingerprint(folders):
             return bundle["resources"]
-    return build_bundle(store, folders)
+    return build_bundle(store, folders, fhir_version)
+
+
+def read_bundles(settings) -> dict[str, list[dict]]:
+    """The resources by the FHIR version of the endpoint that holds them: R4's (the resource folders), and
+    R5's versions of the core resources among them."""
+    return {
+        "4.0": read_bundle(settings.store, resource_folders(settings)),
+        "5.0": read_bundle(settings.store, R5_FOLDERS, "5.0"),
+    }

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..fhir.r5 import CONTAINS_PROPERTY  # R5's contains.property, as R4 carries it
 from .codesystem import CONCEPT_PROPERTIES, CodeSystem, Concept, property_value
 from .languages import PREFERRED, Languages, choose
 
-# R5 expansion properties travel in R4 as cross-version extensions.
-EXPANSION_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
-CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
 _SD = "http://hl7.org/fhir/StructureDefinition/"
 # Concept extensions that become properties: extension url -> (property code, value key, property uri).
 _EXTENSION_PROPERTIES = {
