@@ -58,13 +58,13 @@ class Answers(ValidatorBase):
             return _finish(out, self.value_set_issues, False)
         valid = checked.outcome is True and not checked.failed
         _unknowns(out, [checked], checked.outcome, valid, self.value_set is not None)
-        return _finish(out, checked.issues, valid)
+        return _finish(out, self.status_issues + checked.issues, valid)
 
     def _answer_codeable(self, concept: dict, checked: list[Checked]) -> dict:
         out: list[dict] = [{"name": "codeableConcept", "valueCodeableConcept": concept}]
         if self.value_set_issues:
             return _finish(out, self.value_set_issues, False)
-        issues: list[Issue] = []
+        issues: list[Issue] = list(self.status_issues)
         for c in checked:
             issues.extend(c.issues)
         good = [c for c in checked if c.outcome is True]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..fhir.messages import Message
 from ..fhir.outcome import Issue
 from .codesystem import CodeSystem, Concept
+from .context import status_concern
 
 if TYPE_CHECKING:
     from .context import Context
@@ -67,9 +68,25 @@ class ValidatorBase:
     value_set: dict | None  # None: CodeSystem/$validate-code
     code_system: CodeSystem | None
     value_set_issues: list[Issue]  # the value set itself could not be evaluated
+    status_issues: list[Issue]  # the value set's own status, when it calls for care
     membership_only: bool
     _members: dict[tuple[str, str], Member] | None  # the value set's members by (system, code), once evaluated
     _imported: dict[str, dict[tuple[str, str], Member]]  # imported value set -> its members by (system, code)
+
+    def status_issue(self, resource: dict, vurl: str, kind: str, source: dict | None) -> Issue | None:
+        """The information a validation carries for a resource it used whose status calls for care (the words
+        of ``status_concern``, MSG_DRAFT ...: tx.fhir.org's status-check issues, on no element)."""
+        concern = status_concern(resource, source)
+        if concern is None:
+            return None
+        text = self.context.message(f"MSG_{concern.upper()}", vurl, "", kind)
+        return Issue("information", "business-rule", text, "status-check")
+
+    def add_status(self, result: Checked, resource: dict, vurl: str, kind: str, source: dict | None) -> None:
+        """The status issue of a code system or imported value set a coding is checked in (once per coding)."""
+        issue = self.status_issue(resource, vurl, kind, source)
+        if issue is not None and issue not in result.issues:
+            result.issues.append(issue)
 
     if TYPE_CHECKING:
         # Defined in validate.py (Validator)

@@ -38,26 +38,11 @@ class Context:
             self.used.append((name, value))
 
     def check_status(self, resource: dict, vurl: str) -> None:
-        """The warning an expansion carries for a code system or value set it used whose status calls for care:
-        one per resource, the strongest of withdrawn or deprecated (structuredefinition-standards-status),
-        retired, experimental and draft; experimental and draft only when the value set expanded is not so itself
-        (an experimental value set may use experimental content without a warning). As tx.fhir.org does."""
-        standards = _standards_status(resource)
-        source = self.source or {}
-        if standards in ("deprecated", "withdrawn"):
-            name = f"warning-{standards}"
-        elif resource.get("status") == "retired":
-            name = "warning-retired"
-        elif resource.get("experimental") is True and source.get("experimental") is not True:
-            name = "warning-experimental"
-        elif "draft" in (resource.get("status"), standards) and "draft" not in (
-            source.get("status"),
-            _standards_status(source),
-        ):
-            name = "warning-draft"
-        else:
-            return
-        self.note(name, vurl)
+        """The warning an expansion carries for a code system or value set it used whose status calls for care
+        (``status_concern``, against the value set expanded): ``warning-draft`` ..."""
+        concern = status_concern(resource, self.source)
+        if concern is not None:
+            self.note(f"warning-{concern}", vurl)
 
     def used_parameters(self) -> list[dict]:
         """What was used (used-codesystem ...) and the version rules applied, for an expansion."""
@@ -193,6 +178,28 @@ class Context:
 
 def _wanted(supplement: CodeSystem, required: set[str]) -> bool:
     return supplement.url in required or supplement.vurl in required
+
+
+def status_concern(resource: dict, source: dict | None) -> str | None:
+    """What a resource's status calls for care about, when a request uses it for ``source`` (the value set
+    expanded or validated against): one word, the strongest of ``withdrawn`` or ``deprecated``
+    (structuredefinition-standards-status), ``retired``, ``experimental`` and ``draft``; experimental and draft
+    only when the source is not so itself (an experimental value set may use experimental content without
+    a word). None: nothing to say. As tx.fhir.org decides it, for expansions and validations alike."""
+    standards = _standards_status(resource)
+    source = source or {}
+    if standards in ("deprecated", "withdrawn"):
+        return standards
+    if resource.get("status") == "retired":
+        return "retired"
+    if resource.get("experimental") is True and source.get("experimental") is not True:
+        return "experimental"
+    if "draft" in (resource.get("status"), standards) and "draft" not in (
+        source.get("status"),
+        _standards_status(source),
+    ):
+        return "draft"
+    return None
 
 
 def _standards_status(resource: dict) -> str | None:

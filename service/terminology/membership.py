@@ -12,7 +12,8 @@ from .codesystem import STANDARDS_STATUS, CodeSystem, Concept
 from .context import Context
 from .expand import Expander, Member
 from .filters import concepts_for_filter
-from .versions import newest, sort_key
+from .library import split_canonical
+from .versions import sort_key
 
 _VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"
 
@@ -30,6 +31,10 @@ class MembershipChecks(ValidatorBase):
         compose = self._vs.get("compose") or {}
         found = False
         for include in self._includes_for(system, code, result.coding):
+            for reference in include.get("valueSet", []):  # what it imports: their status, as they are checked
+                imported = self.context.library.value_set(*split_canonical(reference, None))
+                if imported is not None:
+                    self.add_status(result, imported, self.context.vurl(imported), "ValueSet", self._vs)
             if include.get("system") is None:
                 member = self._in_imports(include, system, code)
                 if member is None:
@@ -57,6 +62,7 @@ class MembershipChecks(ValidatorBase):
                     return False
                 self._report_unknown(result, system, version, quoted=True)
                 return None
+            self.add_status(result, cs.resource, cs.vurl, "CodeSystem", self._vs)
             self._version_check(result, cs)
             if not self._in_include(result, cs, include, code):
                 continue
@@ -108,13 +114,14 @@ class MembershipChecks(ValidatorBase):
         elif not coding_version and code is not None:
             versions = {i["version"] for i in same if i.get("version")}
             if len(versions) > 1:
-                # Several versions are included: prefer the newest one that knows the code.
-                holding = [
+                # Several versions are included: those that know the code, in the compose's order (the first
+                # that holds it answers, as tx.fhir.org's checker takes the includes).
+                holding = {
                     v for v in versions if _holds(self.context.code_system(system, v), code, coding.get("display"))
-                ]
-                if holding and len(holding) < len(versions):
-                    best = newest(holding)
-                    same = [i for i in same if i.get("version") == best]
+                }
+                if holding:
+                    kept = [i for i in same if i.get("version") in holding or not i.get("version")]
+                    return kept + [i for i in includes if i.get("system") is None and i.get("valueSet")]
         same.sort(key=lambda i: _version_order(i.get("version")), reverse=True)
         return same + [i for i in includes if i.get("system") is None and i.get("valueSet")]
 

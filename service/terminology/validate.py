@@ -49,6 +49,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         self._members = None
         self._imported = {}
         self.value_set_issues = []
+        self.status_issues = []
         self.membership_only = self.params.boolean("valueset-membership-only", False)
         if value_set is not None:
             context.see_value_set(value_set)
@@ -59,6 +60,8 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         self.context.check_supplements()
         if self.value_set is not None:
             self._prepare_imports()
+            issue = self.status_issue(self._vs, self.context.vurl(self._vs), "ValueSet", self._vs)
+            self.status_issues = [issue] if issue is not None else []
         concept = params.complex("codeableConcept", "valueCodeableConcept")
         if concept is not None:
             codings = [c for c in concept.get("coding", []) if isinstance(c, dict)]
@@ -175,6 +178,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         if self._refused_supplement(result, cs):
             result.outcome = None
             return
+        self.add_status(result, cs.resource, cs.vurl, "CodeSystem", None)  # (against all of the code system)
         result.version = cs.version
         concept = cs.locate(code) if code else None
         if concept is None:
@@ -331,7 +335,7 @@ class Validator(MembershipChecks, DisplayChecks, Answers):
         """For a coding not in the value set: is its system known, and its code? (and its display)"""
         includes = [i for i in (self._vs.get("compose") or {}).get("include", []) if isinstance(i, dict)]
         stated = [i["version"] for i in includes if i.get("system") == system and i.get("version")]
-        version = result.coding.get("version") or newest(stated)
+        version = result.coding.get("version") or self._apply_rules(system, newest(stated))
         cs = self.context.code_system(system, version)
         if cs is None:
             # Peers quote the system, except (for absolute systems) when the value set has no filters.
