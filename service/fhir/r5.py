@@ -69,23 +69,24 @@ def _value_of(extension: dict) -> tuple[str, object] | None:
     return next(((k, v) for k, v in extension.items() if k.startswith("value")), None)
 
 
-def _lift(node: dict, url: str) -> list[tuple[str, object]]:
-    """The (value key, value) of each extension ``url`` of node, which loses them."""
+def _take(node: dict, url: str) -> list[dict]:
+    """The extensions ``url`` of node, which loses them (and its extension list, when nothing is left)."""
     extensions = node.get("extension")
     if not extensions:
         return []
-    lifted, kept = [], []
-    for extension in extensions:
-        value = _value_of(extension) if extension.get("url") == url else None
-        if value is None:
-            kept.append(extension)
+    taken = [e for e in extensions if e.get("url") == url]
+    if taken:
+        kept = [e for e in extensions if e.get("url") != url]
+        if kept:
+            node["extension"] = kept
         else:
-            lifted.append(value)
-    if kept:
-        node["extension"] = kept
-    else:
-        del node["extension"]
-    return lifted
+            del node["extension"]
+    return taken
+
+
+def _lift(node: dict, url: str) -> list[tuple[str, object]]:
+    """The (value key, value) of each extension ``url`` of node, which loses them."""
+    return [value for value in map(_value_of, _take(node, url)) if value is not None]
 
 
 def _parameters(parameters) -> None:
@@ -125,45 +126,23 @@ def _value_set(value_set: dict) -> None:
     expansion = value_set.get("expansion")
     if not isinstance(expansion, dict):
         return
-    properties: list[dict] = []
-    _lift_property_declarations(expansion, properties)
-    if properties:
-        expansion["property"] = properties
+    declared = [_declaration(e) for e in _take(expansion, EXPANSION_PROPERTY)]
+    if declared:
+        expansion["property"] = declared
     _contains(expansion.get("contains") or ())
 
 
-def _lift_property_declarations(expansion: dict, into: list[dict]) -> None:
-    extensions = expansion.get("extension") or []
-    kept = []
-    for extension in extensions:
-        if extension.get("url") != EXPANSION_PROPERTY:
-            kept.append(extension)
-            continue
-        declared = {}
-        for part in extension.get("extension") or ():
-            value = _value_of(part)
-            if part.get("url") in ("code", "uri") and value is not None:
-                declared[part["url"]] = value[1]
-        into.append(declared)
-    if extensions:
-        if kept:
-            expansion["extension"] = kept
-        else:
-            del expansion["extension"]
+def _declaration(extension: dict) -> dict:
+    """An expansion.property extension (code, uri parts) as the R5 element."""
+    parts = ((part.get("url"), _value_of(part)) for part in extension.get("extension") or ())
+    return {name: value[1] for name, value in parts if name in ("code", "uri") and value is not None}
 
 
 def _contains(entries) -> None:
     for entry in entries:
-        extensions = entry.get("extension")
-        if extensions:
-            properties = [_property(e) for e in extensions if e.get("url") == CONTAINS_PROPERTY]
-            if properties:
-                entry["property"] = properties
-                kept = [e for e in extensions if e.get("url") != CONTAINS_PROPERTY]
-                if kept:
-                    entry["extension"] = kept
-                else:
-                    del entry["extension"]
+        properties = [_property(e) for e in _take(entry, CONTAINS_PROPERTY)]
+        if properties:
+            entry["property"] = properties
         _contains(entry.get("contains") or ())
 
 
