@@ -121,6 +121,28 @@ def test_validate_code_in_a_value_set(client):
     assert issue["expression"] == ["Coding.code"]
 
 
+def test_a_codeable_concept_with_several_valid_codings_is_described_by_the_last(client):
+    """As tx.fhir.org answers: each valid coding replaces the one described before it; invalid ones do not."""
+    codings = [
+        {"system": COLORS, "code": "red"},
+        {"system": COLORS, "code": "blue"},
+        {"system": COLORS, "code": "orange"},
+    ]
+    body = assert_fhir_response(
+        post(
+            client,
+            "ValueSet/$validate-code",
+            [
+                {"name": "url", "valueUri": COLORS_VS},
+                {"name": "codeableConcept", "valueCodeableConcept": {"coding": codings}},
+            ],
+        ),
+        200,
+        "Parameters",
+    )
+    assert (param(body, "result"), param(body, "code"), param(body, "display")) == (True, "orange", "Orange")
+
+
 def test_wrong_display_is_an_error_unless_lenient(client):
     coding = {"name": "coding", "valueCoding": {"system": COLORS, "code": "red", "display": "Rouge"}}
     strict = assert_fhir_response(post(client, "CodeSystem/$validate-code", [coding]), 200, "Parameters")

@@ -70,7 +70,7 @@ class Answers(ValidatorBase):
         good = [c for c in checked if c.outcome is True]
         ok = True if good else (None if any(c.outcome is None for c in checked) else False)
         if good:
-            self._describe(good[0], out)
+            self._describe(good[-1], out)  # the last coding that is valid, as tx.fhir.org says it
         elif ok is False and self.value_set is not None:
             issues.insert(
                 0,
