@@ -176,6 +176,7 @@ def test_status_issues_come_first_and_an_invalid_code_keeps_them(client, endpoin
 
 
 def test_a_value_set_imported_says_its_status_as_it_is_checked(client, endpoint):
+    """The imported value set's status, then that of the code system the code is found in through it."""
     imported = _value_set(url="http://example.org/vs/imported", status="retired")
     importer = {
         "resourceType": "ValueSet",
@@ -184,7 +185,7 @@ def test_a_value_set_imported_says_its_status_as_it_is_checked(client, endpoint)
         "compose": {"include": [{"valueSet": ["http://example.org/vs/imported|2.0"]}]},
     }
     parameters = [
-        {"name": "tx-resource", "resource": _code_system()},
+        {"name": "tx-resource", "resource": _code_system(extension=_standards("deprecated"))},
         {"name": "tx-resource", "resource": imported},
         {"name": "valueSet", "resource": importer},
         {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "a"}},
@@ -195,6 +196,32 @@ def test_a_value_set_imported_says_its_status_as_it_is_checked(client, endpoint)
     body = assert_fhir_response(response, 200, "Parameters")
     issues = next(p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues")
     assert [i["details"]["text"] for i in issues] == [
-        "Reference to retired ValueSet http://example.org/vs/imported|2.0"
+        "Reference to retired ValueSet http://example.org/vs/imported|2.0",
+        f"Reference to deprecated CodeSystem {CS}",
     ]
+    assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is True
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        {"url": "http://hl7.org/fhir/StructureDefinition/valueset-deprecated", "valueBoolean": True},
+        {"url": "http://hl7.org/fhir/StructureDefinition/valueset-deprecated", "valueCode": "true"},  # as HL7's tests
+        {"url": STANDARDS_STATUS, "valueCode": "deprecated"},
+    ],
+)
+def test_a_code_the_value_set_marks_deprecated_is_valid_with_a_warning_after_the_status(client, endpoint, mark):
+    value_set = _value_set(compose={"include": [{"system": SYSTEM, "concept": [{"code": "a", "extension": [mark]}]}]})
+    parameters = [
+        {"name": "tx-resource", "resource": _code_system(status="draft")},
+        {"name": "valueSet", "resource": value_set},
+        {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "a"}},
+    ]
+    response = client.post(
+        f"{endpoint}/ValueSet/$validate-code", json={"resourceType": "Parameters", "parameter": parameters}
+    )
+    body = assert_fhir_response(response, 200, "Parameters")
+    issues = next(p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues")
+    ids = [next(e["valueString"] for e in i["extension"] if e["url"] == MSG) for i in issues]
+    assert ids == ["MSG_DRAFT", "CONCEPT_DEPRECATED_IN_VALUESET"]
     assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is True

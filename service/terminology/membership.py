@@ -31,16 +31,17 @@ class MembershipChecks(ValidatorBase):
         compose = self._vs.get("compose") or {}
         found = False
         for include in self._includes_for(system, code, result.coding):
-            for reference in include.get("valueSet", []):  # what it imports: their status, as they are checked
-                imported = self.context.library.value_set(*split_canonical(reference, None))
-                if imported is not None:
-                    self.add_status(result, imported, self.context.vurl(imported), "ValueSet", self._vs)
+            imports = self._imports_status(result, include)
             if include.get("system") is None:
                 member = self._in_imports(include, system, code)
                 if member is None:
                     continue
                 result.cs, result.concept = member.cs, member.concept
                 result.version = member.version
+                if member.cs is not None:  # checked in the imported value set: its code system's status too
+                    self.add_status(
+                        result, member.cs.resource, member.cs.vurl, "CodeSystem", imports[0] if imports else None
+                    )
                 if (
                     member.cs is not None  # (a member with a concept has its code system)
                     and member.concept is not None
@@ -78,6 +79,16 @@ class MembershipChecks(ValidatorBase):
         if not found:
             result.include_concept = None
         return found
+
+    def _imports_status(self, result: Checked, include: dict) -> list[dict]:
+        """The value sets an include imports, each with its status issue (as tx.fhir.org checks them in turn)."""
+        imports = []
+        for reference in include.get("valueSet", []):
+            imported = self.context.library.value_set(*split_canonical(reference, None))
+            if imported is not None:
+                self.add_status(result, imported, self.context.vurl(imported), "ValueSet", self._vs)
+                imports.append(imported)
+        return imports
 
     def _in_remote_include(self, result: Checked, upstream, include: dict) -> bool:
         """Is the coding in an include of a code system an upstream server holds? Asked of that server."""
@@ -212,7 +223,7 @@ class MembershipChecks(ValidatorBase):
             return
         status = None
         for ext in listed.get("extension", []):
-            if ext.get("url") == _VS_DEPRECATED and ext.get("valueBoolean") is True:
+            if ext.get("url") == _VS_DEPRECATED and (ext.get("valueBoolean") is True or ext.get("valueCode") == "true"):
                 status = "deprecated"
             elif ext.get("url") == STANDARDS_STATUS and ext.get("valueCode") in ("deprecated", "withdrawn"):
                 status = ext["valueCode"]
