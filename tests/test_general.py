@@ -143,6 +143,50 @@ def test_a_codeable_concept_with_several_valid_codings_is_described_by_the_last(
     assert (param(body, "result"), param(body, "code"), param(body, "display")) == (True, "orange", "Orange")
 
 
+@pytest.mark.parametrize("language", ["-", "de_DE", "en;q=x", "12", "de, *x"])
+def test_a_malformed_display_language_is_a_400(client, language):
+    response = post(
+        client,
+        "CodeSystem/$validate-code",
+        [
+            {"name": "url", "valueUri": COLORS},
+            {"name": "code", "valueCode": "red"},
+            {"name": "displayLanguage", "valueCode": language},
+        ],
+    )
+    [issue] = assert_fhir_response(response, 400)["issue"]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == ("processing", "invalid-display")
+    assert issue["details"]["text"] == f"Invalid displayLanguage: '{language}'"
+
+
+def test_a_display_in_no_stated_language_serves_any_language_asked(client):
+    """A code system that states no language: its displays are right whatever displayLanguage asks, and a
+    wrong display is told the right one (not that there is none in the language)."""
+    unstated = {k: v for k, v in CODE_SYSTEM.items() if k != "language"}
+    unstated["url"] = "http://example.org/fhir/CodeSystem/colors-unstated"
+
+    def check(display: str) -> dict:
+        response = client.post(
+            "/fhir/CodeSystem/$validate-code",
+            json={
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "tx-resource", "resource": unstated},
+                    {"name": "url", "valueUri": unstated["url"]},
+                    {"name": "code", "valueCode": "red"},
+                    {"name": "display", "valueString": display},
+                    {"name": "displayLanguage", "valueCode": "de"},
+                ],
+            },
+        )
+        return assert_fhir_response(response, 200, "Parameters")
+
+    assert param(check("Red"), "result") is True and param(check("Red"), "issues") is None
+    wrong = check("Rot")
+    assert param(wrong, "result") is False
+    assert "Valid display is 'Red' (for the language(s) 'de')" in param(wrong, "message")
+
+
 def test_wrong_display_is_an_error_unless_lenient(client):
     coding = {"name": "coding", "valueCoding": {"system": COLORS, "code": "red", "display": "Rouge"}}
     strict = assert_fhir_response(post(client, "CodeSystem/$validate-code", [coding]), 200, "Parameters")

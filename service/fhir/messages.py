@@ -99,6 +99,7 @@ MESSAGES = {
     "UNKNOWN_CODESYSTEM_LOOKUP": "A definition for CodeSystem '{0}' could not be found, so the code cannot be looked up",
     "UNKNOWN_CODESYSTEM_SUBSUMES": "A definition for CodeSystem '{0}' could not be found",
     # Reported with the id INACTIVE_DISPLAY_FOUND; the displays come as a quoted list.
+    "INVALID_DISPLAY_NAME": "Invalid displayLanguage: '{0}'",
     "INACTIVE_DISPLAY_FOUND_LIST": "'{0}' is no longer considered a correct display for code '{1}' (status = {2}). The correct display is one of {3}.",
 }
 

@@ -128,7 +128,9 @@ def _designations(cs: CodeSystem, concept: Concept, extra: list[dict]) -> list[_
 def _accepts(languages: Languages | None, language: str | None) -> bool:
     if languages is None or languages.accepts_any:
         return True
-    return any(language_matches(r, language or "en") for r in languages.ranges)
+    if language is None:  # a display in no stated language is a display in whatever language is asked
+        return True
+    return any(language_matches(r, language) for r in languages.ranges)
 
 
 def _or_list(items: list[str]) -> str:

@@ -6,6 +6,7 @@ q=0 are never used; ``*;q=0`` also means "no fallback to the default display".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 PREFERRED = {
@@ -13,6 +14,18 @@ PREFERRED = {
     "code": "preferredForLanguage",
     "display": "Preferred For Language",
 }
+
+
+# One entry of a preference list: a language range (RFC 4647: "*" or subtags of 1-8 letters and digits, the
+# first letters only), with an optional weight.
+_ENTRY = re.compile(r"\s*(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)\s*(;\s*q\s*=\s*[0-9.]+\s*)?")
+
+
+def well_formed(text: str) -> bool:
+    """Is ``text`` a preference list (``de-CH, de;q=0.8``) whose every entry is a language range? (Empty
+    entries are ignored, as list syntax allows; at least one must be there.)"""
+    entries = [item for item in text.split(",") if item.strip()]
+    return bool(entries) and all(_ENTRY.fullmatch(item) for item in entries)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from ..errors import InvalidRequest
+from ..fhir.messages import message
 from .codesystem import property_value
-from .languages import Languages
+from .languages import Languages, well_formed
 from .library import split_canonical
 from .shapes import check_resource
 
@@ -51,6 +52,10 @@ class TxParams:
                 check_resource(resource, f"tx-resource[{len(params.resources)}]")
                 params.resources.append(resource)
         display_language = params.string("displayLanguage")
+        if display_language and not well_formed(display_language):
+            raise InvalidRequest(
+                message("INVALID_DISPLAY_NAME", display_language), issue_code="processing", tx_code="invalid-display"
+            )
         if display_language:
             params.languages = Languages.parse(display_language)
             params.display_language_given = True
