@@ -3,8 +3,9 @@
 R4 at the base; R5 under ``[base]/r5``, or at the base when the media type asks for it with its
 ``fhirVersion`` parameter (``Accept: application/fhir+json; fhirVersion=5.0``, else the body's
 Content-Type). A version the server does not speak, or a media type that contradicts the path, is
-refused with 406. The R5 endpoint answers in JSON: its XML would need R5's element order, which the
-XML writer (R4's) does not have, so XML there is refused with 406 too."""
+refused with 406. The R5 endpoint speaks JSON: its XML would need R5's elements and their order, which the
+XML reader and writer (R4's) do not have, so the protocol layer refuses XML there (406 for an answer, 415
+for a body)."""
 
 from __future__ import annotations
 

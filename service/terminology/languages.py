@@ -16,8 +16,8 @@ PREFERRED = {
 }
 
 
-# One entry of a preference list: a language range (RFC 4647: "*" or subtags of 1-8 letters and digits, the
-# first letters only), with an optional weight.
+# One entry of a preference list: a language range (RFC 4647: "*", or subtags of 1-8 letters and digits joined
+# by "-", the first of letters only), with an optional weight.
 _ENTRY = re.compile(r"\s*(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)\s*(;\s*q\s*=\s*[0-9.]+\s*)?")
 
 
