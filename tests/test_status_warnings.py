@@ -113,19 +113,24 @@ def test_the_value_set_expanded_warns_of_its_own_retirement_or_withdrawal(client
 MSG = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 
 
+def _validate(client, endpoint: str, kind: str, parameters: list[dict], code: str = "a") -> tuple[bool, list[dict]]:
+    """The result and the issues of validating ``SYSTEM#code`` with these resources."""
+    coding = {"name": "coding", "valueCoding": {"system": SYSTEM, "code": code}}
+    response = client.post(
+        f"{endpoint}/{kind}/$validate-code", json={"resourceType": "Parameters", "parameter": [*parameters, coding]}
+    )
+    body = assert_fhir_response(response, 200, "Parameters")
+    result = next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result")
+    return result, next((p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues"), [])
+
+
 def _status_issues(client, endpoint: str, code_system: dict, value_set: dict | None, code: str = "a"):
     """(message id, text) of the status-check issues of a validation, in the answer's order, and its result."""
     parameters = [{"name": "tx-resource", "resource": code_system}]
     if value_set is not None:
         parameters.append({"name": "valueSet", "resource": value_set})
-    parameters.append({"name": "coding", "valueCoding": {"system": SYSTEM, "code": code}})
     kind = "ValueSet" if value_set is not None else "CodeSystem"
-    response = client.post(
-        f"{endpoint}/{kind}/$validate-code", json={"resourceType": "Parameters", "parameter": parameters}
-    )
-    body = assert_fhir_response(response, 200, "Parameters")
-    result = next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result")
-    issues = next((p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues"), [])
+    result, issues = _validate(client, endpoint, kind, parameters, code)
     found = []
     for issue in issues:
         if issue["details"].get("coding", [{}])[0].get("code") != "status-check":
@@ -188,18 +193,13 @@ def test_a_value_set_imported_says_its_status_as_it_is_checked(client, endpoint)
         {"name": "tx-resource", "resource": _code_system(extension=_standards("deprecated"))},
         {"name": "tx-resource", "resource": imported},
         {"name": "valueSet", "resource": importer},
-        {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "a"}},
     ]
-    response = client.post(
-        f"{endpoint}/ValueSet/$validate-code", json={"resourceType": "Parameters", "parameter": parameters}
-    )
-    body = assert_fhir_response(response, 200, "Parameters")
-    issues = next(p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues")
+    result, issues = _validate(client, endpoint, "ValueSet", parameters)
     assert [i["details"]["text"] for i in issues] == [
         "Reference to retired ValueSet http://example.org/vs/imported|2.0",
         f"Reference to deprecated CodeSystem {CS}",
     ]
-    assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is True
+    assert result is True
 
 
 @pytest.mark.parametrize(
@@ -215,13 +215,8 @@ def test_a_code_the_value_set_marks_deprecated_is_valid_with_a_warning_after_the
     parameters = [
         {"name": "tx-resource", "resource": _code_system(status="draft")},
         {"name": "valueSet", "resource": value_set},
-        {"name": "coding", "valueCoding": {"system": SYSTEM, "code": "a"}},
     ]
-    response = client.post(
-        f"{endpoint}/ValueSet/$validate-code", json={"resourceType": "Parameters", "parameter": parameters}
-    )
-    body = assert_fhir_response(response, 200, "Parameters")
-    issues = next(p["resource"]["issue"] for p in body["parameter"] if p["name"] == "issues")
+    result, issues = _validate(client, endpoint, "ValueSet", parameters)
     ids = [next(e["valueString"] for e in i["extension"] if e["url"] == MSG) for i in issues]
     assert ids == ["MSG_DRAFT", "CONCEPT_DEPRECATED_IN_VALUESET"]
-    assert next(p["valueBoolean"] for p in body["parameter"] if p["name"] == "result") is True
+    assert result is True

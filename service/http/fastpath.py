@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..errors import ServiceError
 from ..terminology.chain import CODESYSTEM_VALIDATE, EXPAND, LOOKUP, VALUESET_VALIDATE, Chain, OperationRequest
 from .fhir import CACHEABLE, FORMAT, encode_as
-from .fhir_version import FHIR_VERSION, R4
+from .fhir_version import spoken
 from .outcome import error_response
 from .params import parse_query
 
@@ -50,7 +50,7 @@ class FastPath:
         operation, cacheable = route
         try:
             request = OperationRequest(operation, parse_query(query, self.max_parameters))
-            provider = self.chains[environ.get(FHIR_VERSION, R4)].provider_for(request)
+            provider = self.chains[spoken(environ)].provider_for(request)
             if not getattr(provider, "fast", False):  # another provider's: through Flask, untouched
                 return self.app(environ, start_response)
             resource = provider.answer(request)

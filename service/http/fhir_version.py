@@ -35,6 +35,11 @@ def choose(environ, base_path: str) -> str:
     return version
 
 
+def spoken(environ) -> str:
+    """The version ``choose`` kept for this request (R4 for a request that did not pass the protocol layer)."""
+    return environ.get(FHIR_VERSION, R4)
+
+
 def _asked(environ) -> str | None:
     """major.minor of the fhirVersion parameter of Accept, else of Content-Type (None: not named)."""
     for header in ("HTTP_ACCEPT", "CONTENT_TYPE"):

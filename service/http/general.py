@@ -12,7 +12,7 @@ from ..terminology.engine import Engine
 from ..terminology.params import TxParams
 from . import params
 from .fhir import respond
-from .fhir_version import FHIR_VERSION, R4, SUPPORTED
+from .fhir_version import SUPPORTED, spoken
 from .operations import CACHE_ID_HEADER, answer, chain
 from .search import search_bundle
 
@@ -75,6 +75,6 @@ def cache_control():
 def versions():
     """The FHIR versions spoken (http.html#versions): at the base, R5 by the media type's fhirVersion; the
     default is the one this endpoint speaks when the media type names none."""
-    default = request.environ.get(FHIR_VERSION, R4)
-    spoken = [{"name": "version", "valueCode": version} for version in SUPPORTED]
-    return respond({"resourceType": "Parameters", "parameter": [*spoken, {"name": "default", "valueCode": default}]})
+    default = spoken(request.environ)
+    versions = [{"name": "version", "valueCode": version} for version in SUPPORTED]
+    return respond({"resourceType": "Parameters", "parameter": [*versions, {"name": "default", "valueCode": default}]})

@@ -14,7 +14,8 @@ from ..icd10cm.operations import Icd10cm
 from ..icd10cm.resources import EFFECTIVE_PERIOD, period
 from ..terminology.versions import newest
 from .fhir import respond
-from .fhir_version import FHIR_VERSION, R4, R5, R5_PATH
+from .fhir_version import R4, R5, R5_PATH, spoken
+from .operations import chain
 
 SOFTWARE = "icd10cm-tx"
 
@@ -208,9 +209,9 @@ bp = Blueprint("metadata", __name__)
 @bp.get("/metadata")
 def metadata():
     mode = request.args.get("mode", "full")
-    built = current_app.extensions["metadata"][request.environ.get(FHIR_VERSION, R4)]
+    built = current_app.extensions["metadata"][spoken(request.environ)]
     if mode == "terminology":
-        upstreams = current_app.extensions["chains"][R4].fallback.upstreams
+        upstreams = chain().fallback.upstreams
         if not upstreams:
             return respond(built["terminology"])
         # What the federation serves, with the server that answers for it.

@@ -10,7 +10,7 @@ from ..terminology.chain import Chain, Forwardable, OperationRequest
 from ..terminology.forward import Forwarded
 from . import params
 from .fhir import REQUEST_ID, json_body, respond
-from .fhir_version import FHIR_VERSION, R4
+from .fhir_version import spoken
 
 CACHE_ID_HEADER = "X-Cache-Id"
 ANSWERED_BY_HEADER = "X-Answered-By"  # on an answer an upstream server gave
@@ -18,7 +18,7 @@ ANSWERED_BY_HEADER = "X-Answered-By"  # on an answer an upstream server gave
 
 def chain() -> Chain:
     """The chain of the FHIR version the request speaks: R5's differs in the core resources it holds."""
-    return current_app.extensions["chains"][request.environ.get(FHIR_VERSION, R4)]
+    return current_app.extensions["chains"][spoken(request.environ)]
 
 
 def operation_request(operation: str, resource_id: str | None = None) -> OperationRequest:

@@ -192,7 +192,7 @@ class Protocol:
         key = "\n".join(
             (
                 self.state_tag(),
-                environ[fhir_version.FHIR_VERSION],
+                fhir_version.spoken(environ),
                 wanted,
                 environ.get("PATH_INFO", ""),
                 environ.get("QUERY_STRING", ""),

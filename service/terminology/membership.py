@@ -117,6 +117,7 @@ class MembershipChecks(ValidatorBase):
     def _includes_for(self, system: str, code: str | None, coding: dict) -> list[dict]:
         """The includes that can hold the coding: those of its system (best version first), then imports."""
         includes = [i for i in (self._vs.get("compose") or {}).get("include", []) if isinstance(i, dict)]
+        imports = [i for i in includes if i.get("system") is None and i.get("valueSet")]
         same = [i for i in includes if i.get("system") == system]
         coding_version = coding.get("version")
         exact = [i for i in same if coding_version and i.get("version") == coding_version]
@@ -131,10 +132,9 @@ class MembershipChecks(ValidatorBase):
                     v for v in versions if _holds(self.context.code_system(system, v), code, coding.get("display"))
                 }
                 if holding:
-                    kept = [i for i in same if i.get("version") in holding or not i.get("version")]
-                    return kept + [i for i in includes if i.get("system") is None and i.get("valueSet")]
+                    return [i for i in same if i.get("version") in holding or not i.get("version")] + imports
         same.sort(key=lambda i: _version_order(i.get("version")), reverse=True)
-        return same + [i for i in includes if i.get("system") is None and i.get("valueSet")]
+        return same + imports
 
     def _in_include(self, result: Checked, cs: CodeSystem, include: dict, code: str | None) -> bool:
         """Is ``code`` in this include of ``cs``? Records the concept; reports unknown codes."""
